@@ -1,0 +1,140 @@
+"""The Plan: resolved sizing plus everything derived from it. The single source of truth.
+
+Targets (Kustomize, Helm) are pure functions of a Plan; they never re-read profiles and
+never compute a number themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from math import ceil
+
+from generator.catalog import COMPONENTS, Component
+from generator.profiles import ProfileRef, load
+from generator.sizing import ComponentSizing, CpuMemory, ProfileSizing
+from generator.tunables import ConnectionBudget, Tunables, derive
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Sums over enabled components at one scale."""
+
+    pods: int
+    requests: CpuMemory
+    limits: CpuMemory
+
+
+@dataclass(frozen=True)
+class QuotaHard:
+    requests_cpu: Fraction
+    requests_memory: Fraction
+    limits_cpu: Fraction
+    limits_memory: Fraction
+    pods: int
+    persistentvolumeclaims: int
+    requests_storage: Fraction
+
+
+@dataclass(frozen=True)
+class Plan:
+    profile: ProfileSizing
+    tunables: Tunables
+    budget: ConnectionBudget
+    at_min: Totals
+    at_max: Totals
+    # Rolling updates start a new pod before the old one stops: the quota must hold the
+    # largest pod of every rolling Deployment on top of maximum scale.
+    surge: Totals
+    storage: Fraction
+    volume_claims: int
+    quota: QuotaHard | None
+
+    @property
+    def name(self) -> str:
+        return self.profile.name
+
+    def components(self) -> list[tuple[Component, ComponentSizing]]:
+        """Enabled components with their catalog entry, in catalog order."""
+        return [(COMPONENTS[s.name], s) for s in self.profile.enabled_components()]
+
+    def image(self, name: str) -> str:
+        comp = COMPONENTS[name]
+        registry = self.profile.images.registry
+        repo = f"{registry}/{comp.image}" if registry else comp.image
+        return f"{repo}:{self.profile.images.tag(name)}"
+
+    def rolls(self, name: str) -> bool:
+        """True when the workload updates by surge (RollingUpdate), False for Recreate."""
+        comp = COMPONENTS[name]
+        if comp.singleton or comp.workload != "Deployment":
+            return False
+        return not self.uses_rwo_volume(name)
+
+    def uses_rwo_volume(self, name: str) -> bool:
+        return self.shared_volume_for(name) is not None and self.shared_volume_access(
+            name) != "ReadWriteMany"
+
+    def shared_volume_for(self, name: str) -> str | None:
+        """The component whose PVC a Deployment mounts (api storage, plugin storage)."""
+        if name in ("api", "worker") and self.profile.file_storage.backend == "local":
+            return "api"
+        if name == "plugin-daemon" and self.profile.file_storage.backend == "local":
+            return "plugin-daemon"
+        return None
+
+    def shared_volume_access(self, name: str) -> str | None:
+        owner = self.shared_volume_for(name)
+        if owner is None:
+            return None
+        pers = self.profile.components[owner].persistence
+        return pers.access_mode if pers else None
+
+
+def _totals(items: list[tuple[ComponentSizing, int]]) -> Totals:
+    return Totals(
+        pods=sum(n for _, n in items),
+        requests=CpuMemory(sum((s.resources.requests.cpu * n for s, n in items), Fraction(0)),
+                           sum((s.resources.requests.memory * n for s, n in items),
+                               Fraction(0))),
+        limits=CpuMemory(sum((s.resources.limits.cpu * n for s, n in items), Fraction(0)),
+                         sum((s.resources.limits.memory * n for s, n in items), Fraction(0))),
+    )
+
+
+def _round_up(value: Fraction, step: Fraction) -> Fraction:
+    return Fraction(ceil(value / step)) * step
+
+
+def build(profile: ProfileSizing) -> Plan:
+    tunables, budget = derive(profile)
+    enabled = profile.enabled_components()
+    at_min = _totals([(s, s.scaling.min_replicas) for s in enabled])
+    at_max = _totals([(s, s.scaling.max_replicas) for s in enabled])
+    draft = Plan(profile, tunables, budget, at_min, at_max, at_min, Fraction(0), 0, None)
+    surge = _totals([(s, 1) for s in enabled if draft.rolls(s.name)])
+    volumes = [s.persistence for s in enabled if s.persistence is not None
+               and (COMPONENTS[s.name].stateful or draft.shared_volume_for(s.name) == s.name)]
+    storage = sum((v.size for v in volumes), Fraction(0))
+    quota = None
+    if profile.quota.enabled:
+        room = 1 + Fraction(profile.quota.headroom_percent, 100)
+        # Round to whole 100m and 256Mi so quota numbers read like a person chose them.
+        quota = QuotaHard(
+            requests_cpu=_round_up((at_max.requests.cpu + surge.requests.cpu) * room,
+                                   Fraction(1, 10)),
+            requests_memory=_round_up((at_max.requests.memory + surge.requests.memory) * room,
+                                      Fraction(256 * 2**20)),
+            limits_cpu=_round_up((at_max.limits.cpu + surge.limits.cpu) * room,
+                                 Fraction(1, 10)),
+            limits_memory=_round_up((at_max.limits.memory + surge.limits.memory) * room,
+                                    Fraction(256 * 2**20)),
+            pods=ceil((at_max.pods + surge.pods) * room),
+            persistentvolumeclaims=len(volumes),
+            requests_storage=_round_up(storage, Fraction(2**30)),
+        )
+    return Plan(profile, tunables, budget, at_min, at_max, surge, storage, len(volumes), quota)
+
+
+def plan_for(ref: ProfileRef) -> Plan:
+    return build(load(ref))
