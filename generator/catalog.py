@@ -117,7 +117,7 @@ CATALOG: tuple[Component, ...] = (
         startup=Check(http_path="/health", port="http"),
         security=_API_SECURITY, scalable=True, stateful=False,
         defaults=DefaultSizing(("250m", "1Gi"), ("1", "2Gi"), (0, 15, 5, 4), (0, 10, 5, 3),
-                               (10, 10, 5, 30)),
+                               (10, 10, 5, 30), storage="10Gi"),
         emptydirs=_API_TMP, data_mount=Mount("storage", "/app/api/storage"), mode="api",
         db_pools="api",
     ),

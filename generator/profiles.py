@@ -42,6 +42,7 @@ from generator.sizing import (
     Scaling,
     Scheduling,
     Toleration,
+    image_key,
 )
 from generator.yamlio import Document, KeyPath, dotted, parse_document, read_text
 
@@ -139,7 +140,7 @@ def load(ref: ProfileRef) -> ProfileSizing:
     problems = ProblemList()
     _check_merged(merged, origin, chain, problems)
     problems.raise_if_any(ProfileError, f"profile {ref.name} is not valid")
-    return _build(ref, chain, merged, origin)
+    return _build(ref, tuple(c.ref_name for c in chain), chain[0].doc.source, merged)
 
 
 def _load_doc(path: Path) -> Document:
@@ -497,8 +498,13 @@ def _fmt(res: dict[str, Any], kind: str, key: str, comp: catalog.Component) -> s
 # ---------------------------------------------------------------------------- building
 
 
-def _build(ref: ProfileRef, chain: list[_Loaded], merged: dict[str, Any],
-           origin: _Origin) -> ProfileSizing:
+def neutral() -> ProfileSizing:
+    """Catalog defaults, every component on, local storage: the sizing of the shared base."""
+    return _build(ProfileRef("base", Path("catalog"), True), ("base",), "catalog", {})
+
+
+def _build(ref: ProfileRef, chain: tuple[str, ...], source: str,
+           merged: dict[str, Any]) -> ProfileSizing:
     images = merged.get("images", {})
     tags = images.get("tags", {})
     storage = merged.get("fileStorage", {})
@@ -513,15 +519,16 @@ def _build(ref: ProfileRef, chain: list[_Loaded], merged: dict[str, Any],
     }
     return ProfileSizing(
         name=ref.name,
-        source=chain[0].doc.source,
-        chain=tuple(c.ref_name for c in chain),
+        source=source,
+        chain=chain,
         description=merged.get("description", ""),
         kubernetes_version=merged.get("kubernetesVersion", DEFAULT_KUBERNETES_VERSION),
         namespace=merged.get("namespace", "dify"),
         images=Images(
             registry=images.get("registry", ""),
             pull_policy=images.get("pullPolicy", "IfNotPresent"),
-            tags=tuple((c.name, tags.get(c.name, c.tag)) for c in catalog.CATALOG),
+            tags=tuple((c.name, tags.get(c.name, c.tag)) for c in catalog.CATALOG
+                       if image_key(c.name) == c.name),
         ),
         secret_name=merged.get("secretName", "dify-secrets"),
         file_storage=FileStorage(

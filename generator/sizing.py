@@ -95,7 +95,16 @@ class Images:
     tags: tuple[tuple[str, str], ...]  # (component, tag), every component present
 
     def tag(self, component: str) -> str:
-        return dict(self.tags)[component]
+        return dict(self.tags)[image_key(component)]
+
+
+# The api, its websocket, the worker and beat run one image: one tag, or they drift apart.
+API_IMAGE_FAMILY = ("api", "api-websocket", "worker", "worker-beat")
+
+
+def image_key(component: str) -> str:
+    """The `images.tags` key that sets a component's tag."""
+    return "api" if component in API_IMAGE_FAMILY else component
 
 
 @dataclass(frozen=True)

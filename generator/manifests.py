@@ -1,0 +1,378 @@
+"""Kubernetes manifests read fast, with the position of every object and field.
+
+`kustomize build` output for a fleet runs to thousands of objects, and CI runs validation on
+every push, so reading must be quick. ruamel's round-trip loader is about ten times slower
+than libyaml, so this module uses PyYAML's C parser to compose nodes (which carry start
+marks) and builds plain data from them itself: one pass, no second load for positions. The
+node tree is kept beside the data so that a finding can be placed at its field's exact
+line and column, looked up only when a finding needs it.
+
+Kubernetes reads YAML the way sigs.k8s.io/yaml does: timestamps stay strings, keys are
+strings, a key may not appear twice. The builder below follows that, not PyYAML's defaults.
+"""
+
+from __future__ import annotations
+
+import gc
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from itertools import accumulate
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.constructor import ConstructorError, SafeConstructor
+
+from generator.errors import InputError, Location, Problem
+from generator.yamlio import KeyPath, decode, dotted
+
+MAX_MANIFEST_BYTES = 64 * 1024 * 1024
+# Real objects nest about 20 levels. libyaml's composer recurses in C and crashes the
+# process on very deep nesting, so depth is checked before composing.
+MAX_DEPTH = 200
+# Aliases may repeat a subtree; beyond this many values past the file's own size an alias
+# is expanding exponentially (a "billion laughs"), not sharing a snippet.
+MAX_ALIAS_EXPANSION = 1_000_000
+YAML_SUFFIXES = (".yaml", ".yml")
+STDIN = "<stdin>"
+
+_STR = "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"
+# Kubernetes keeps these as the text written: a timestamp is a string to the API server.
+_AS_TEXT = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary"}
+_CONSTRUCTOR = SafeConstructor()
+_BRACKET_DELTA = {"[": 1, "{": 1, "]": -1, "}": -1}
+_BRACKETS = re.compile(r"[^\[\]{}]+")
+_BLOCK_PREFIX = re.compile(r"^[ ?:-]*", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    """How a finding names an object: kind, namespace (may be empty) and name."""
+
+    kind: str
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        ns = f"{self.namespace}/" if self.namespace else ""
+        return f"{self.kind} {ns}{self.name}"
+
+
+@dataclass
+class Manifest:
+    """One Kubernetes object: its data, its file, where it starts, and its YAML nodes."""
+
+    obj: dict[str, Any]
+    file: str
+    line: int = 1
+    col: int = 1
+    # None for objects built in memory: positions then fall back to the object's start.
+    node: yaml.MappingNode | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def api_version(self) -> str:
+        return str(self.obj.get("apiVersion", ""))
+
+    @property
+    def kind(self) -> str:
+        return str(self.obj.get("kind", ""))
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        meta = self.obj.get("metadata")
+        return meta if isinstance(meta, dict) else {}
+
+    @property
+    def name(self) -> str:
+        return str(self.metadata.get("name") or "")
+
+    @property
+    def namespace(self) -> str:
+        return str(self.metadata.get("namespace") or "")
+
+    @property
+    def ref(self) -> ObjectRef:
+        return ObjectRef(self.kind, self.namespace, self.name)
+
+    def locate(self, path: KeyPath) -> tuple[int, int]:
+        """Line and column of `path` (a key's own position), or of its deepest ancestor
+        present in the file; the object's start when it has no nodes."""
+        node: yaml.Node | None = self.node
+        if node is None:
+            return self.line, self.col
+        best = (node.start_mark.line + 1, node.start_mark.column + 1)
+        for part in path:
+            nxt: yaml.Node | None = None
+            mark = None
+            if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+                for key, value in node.value:
+                    if isinstance(key, yaml.ScalarNode) and key.value == part:
+                        nxt, mark = value, key.start_mark
+                        break
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+                if 0 <= part < len(node.value):
+                    nxt = node.value[part]
+                    mark = nxt.start_mark
+            if nxt is None or mark is None:
+                break
+            best = (mark.line + 1, mark.column + 1)
+            node = nxt
+        return best
+
+
+def in_memory(obj: dict[str, Any], file: str, line: int | None = None) -> Manifest:
+    """A Manifest for an object that was never YAML text (the render pipeline's objects)."""
+    return Manifest(obj, file, line or 1, 1)
+
+
+def load_text(text: str, source: str = STDIN) -> list[Manifest]:
+    """Every object in a multi-document YAML text. Empty documents are skipped."""
+    problems: list[Problem] = []
+    manifests = _load(text, source, problems)
+    if problems:
+        raise InputError(f"{source}: not valid Kubernetes YAML", problems)
+    return manifests
+
+
+def load_bytes(raw: bytes, source: str = STDIN) -> list[Manifest]:
+    return load_text(decode(raw, source, MAX_MANIFEST_BYTES), source)
+
+
+def yaml_files(paths: Iterable[str | Path]) -> list[tuple[Path, str]]:
+    """Files to read, each with the name findings use: a file as given, a directory's
+    *.yaml and *.yml files recursively in sorted order."""
+    found: list[tuple[Path, str]] = []
+    problems: list[Problem] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            inside = sorted(p for p in path.rglob("*")
+                            if p.suffix in YAML_SUFFIXES and p.is_file())
+            found.extend((p, str(p)) for p in inside)
+        elif path.is_file():
+            found.append((path, str(given)))
+        else:
+            problems.append(Problem(Location(str(given)), "no such file or directory"))
+    if problems:
+        raise InputError("cannot read input", problems)
+    return found
+
+
+def load_paths(paths: Sequence[str | Path], stdin_text: str | None = None) -> list[Manifest]:
+    """Objects from files and directories; `-` stands for `stdin_text`.
+
+    Every bad file is reported, not just the first, in one InputError.
+    """
+    problems: list[Problem] = []
+    manifests: list[Manifest] = []
+    files: list[tuple[Path, str]] = []
+    use_stdin = False
+    for given in paths:
+        if str(given) == "-":
+            use_stdin = True
+        else:
+            files.extend(yaml_files([given]))
+    if use_stdin:
+        if stdin_text is None:
+            raise InputError("'-' given but no standard input was provided")
+        manifests.extend(_load(stdin_text, STDIN, problems))
+    for path, source in files:
+        try:
+            text = _read(path, source)
+        except InputError as exc:
+            problems.extend(exc.problems or [Problem(Location(source), exc.message)])
+            continue
+        manifests.extend(_load(text, source, problems))
+    if problems:
+        raise InputError("not valid Kubernetes YAML", problems)
+    return manifests
+
+
+def _read(path: Path, source: str) -> str:
+    try:
+        size = path.stat().st_size
+        if size > MAX_MANIFEST_BYTES:
+            raise InputError("too large", [Problem(
+                Location(source), f"file is {size} bytes; the limit is "
+                                  f"{MAX_MANIFEST_BYTES // (1024 * 1024)} MiB")])
+        raw = path.read_bytes()
+    except PermissionError:
+        raise InputError("unreadable", [Problem(Location(source), "permission denied")]) \
+            from None
+    except OSError as exc:
+        raise InputError("unreadable", [Problem(
+            Location(source), f"cannot read: {exc.strerror or exc}")]) from None
+    return decode(raw, source, MAX_MANIFEST_BYTES)
+
+
+def _load(text: str, source: str, problems: list[Problem]) -> list[Manifest]:
+    if len(text) > MAX_MANIFEST_BYTES:
+        problems.append(Problem(Location(source), f"input is {len(text)} characters; "
+                                                  f"the limit is {MAX_MANIFEST_BYTES} bytes"))
+        return []
+    text = text.removeprefix("\ufeff")
+    deep = _too_deep(text)
+    if deep is not None:
+        problems.append(Problem(Location(source, deep[0], deep[1]),
+                                f"nesting is deeper than {MAX_DEPTH} levels"))
+        return []
+    builder = _Builder(source, len(text) + MAX_ALIAS_EXPANSION)
+    manifests: list[Manifest] = []
+    loader = yaml.CSafeLoader(text)
+    # Composing allocates millions of small objects that hold no cycles; the cyclic
+    # collector walking them as they are made doubles the load time.
+    gc_was_on = gc.isenabled()
+    gc.disable()
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                continue
+            try:
+                data = builder.build(node, 0)
+            except _BuildError as exc:
+                problems.append(exc.problem)
+                return manifests
+            manifest = _as_manifest(node, data, source, problems)
+            if manifest is not None:
+                manifests.append(manifest)
+    except yaml.MarkedYAMLError as exc:
+        problems.append(_syntax_problem(exc, source))
+    except yaml.YAMLError as exc:
+        problems.append(Problem(Location(source, 1, 1), f"not valid YAML: {exc}"))
+    finally:
+        loader.dispose()
+        if gc_was_on:
+            gc.enable()
+    return manifests
+
+
+def _as_manifest(node: yaml.Node, data: Any, source: str,
+                 problems: list[Problem]) -> Manifest | None:
+    line, col = node.start_mark.line + 1, node.start_mark.column + 1
+    if data is None:
+        return None
+    if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
+        problems.append(Problem(Location(source, line, col),
+                                f"a document is a {_type_name(data)}; a Kubernetes object "
+                                "is a mapping with apiVersion, kind and metadata"))
+        return None
+    missing = [k for k in ("apiVersion", "kind")
+               if not isinstance(data.get(k), str) or not data.get(k)]
+    if missing:
+        problems.append(Problem(Location(source, line, col),
+                                f"object has no {' or '.join(missing)}; every Kubernetes "
+                                "object names its apiVersion and kind"))
+        return None
+    return Manifest(data, source, line, col, node)
+
+
+def _type_name(value: Any) -> str:
+    return {list: "list", str: "string", int: "number", float: "number",
+            bool: "boolean"}.get(type(value), type(value).__name__)
+
+
+def _syntax_problem(exc: yaml.MarkedYAMLError, source: str) -> Problem:
+    mark = exc.problem_mark or exc.context_mark
+    message = exc.problem or "invalid YAML"
+    if "\t" in message or "'\\t'" in message:
+        message += " (YAML forbids tabs for indentation; use spaces)"
+    if exc.context and exc.problem:
+        message += f" ({exc.context})"
+    if mark is None:
+        return Problem(Location(source, 1, 1), f"not valid YAML: {message}")
+    return Problem(Location(source, mark.line + 1, mark.column + 1),
+                   f"not valid YAML: {message}")
+
+
+def _too_deep(text: str) -> tuple[int, int] | None:
+    """Where nesting first passes MAX_DEPTH, or None. Cheap upper bounds first: the exact
+    count walks every parser event, which costs as much as loading."""
+    brackets = _BRACKETS.sub("", text)
+    flow = max(accumulate(map(_BRACKET_DELTA.__getitem__, brackets)), default=0)
+    block = max(map(len, _BLOCK_PREFIX.findall(text)), default=0)
+    if flow + block <= MAX_DEPTH:
+        return None
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    return (mark.line + 1, mark.column + 1)
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    except yaml.YAMLError:
+        # The loader reports the syntax error with its position.
+        return None
+    return None
+
+
+class _BuildError(Exception):
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+class _Builder:
+    """Plain data from composed nodes, with Kubernetes' reading of scalars and keys."""
+
+    def __init__(self, source: str, budget: int) -> None:
+        self.source = source
+        self.budget = budget
+
+    def _fail(self, node: yaml.Node, message: str) -> _BuildError:
+        mark = node.start_mark
+        return _BuildError(Problem(Location(self.source, mark.line + 1, mark.column + 1),
+                                   message))
+
+    def build(self, node: yaml.Node, depth: int) -> Any:
+        self.budget -= 1
+        if self.budget < 0:
+            raise self._fail(node, "aliases expand to more than "
+                                   f"{MAX_ALIAS_EXPANSION} extra values (an alias bomb?)")
+        if depth > MAX_DEPTH:
+            raise self._fail(node, f"nesting is deeper than {MAX_DEPTH} levels "
+                                   "(a recursive alias?)")
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, depth + 1) for item in node.value]
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, depth)
+        raise self._fail(node, "unsupported YAML node")
+
+    def _mapping(self, node: yaml.MappingNode, depth: int) -> dict[str, Any]:
+        if any(key.tag == _MERGE for key, _ in node.value):
+            try:
+                _CONSTRUCTOR.flatten_mapping(node)
+            except ConstructorError as exc:
+                raise self._fail(node, f"bad merge key: {exc.problem}") from None
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise self._fail(key_node, "a key is a mapping or list; Kubernetes keys "
+                                           "are strings")
+            key = key_node.value
+            if key in out:
+                raise self._fail(key_node, f"duplicate key {key!r}; each key may appear "
+                                           "once in a mapping")
+            out[key] = self.build(value_node, depth + 1)
+        return out
+
+    def _scalar(self, node: yaml.ScalarNode) -> Any:
+        tag = node.tag
+        if tag == _STR or tag in _AS_TEXT:
+            return node.value
+        construct = _CONSTRUCTOR.yaml_constructors.get(tag)
+        if construct is None:
+            # An explicit unknown tag (`!foo bar`): Kubernetes ignores it and keeps text.
+            return node.value
+        try:
+            return construct(_CONSTRUCTOR, node)
+        except (ConstructorError, ValueError) as exc:
+            raise self._fail(node, f"bad {tag.rsplit(':', 1)[-1]} value "
+                                   f"{node.value!r}: {exc}") from None
