@@ -33,8 +33,8 @@ from generator.sizing import (
     LimitRangePolicy,
     NodeCapacity,
     Persistence,
-    ProbeTiming,
     Probes,
+    ProbeTiming,
     ProfileSizing,
     QuotaPolicy,
     Resources,
@@ -153,10 +153,20 @@ def _load_doc(path: Path) -> Document:
                                                       "profile is a mapping of keys such as "
                                                       "'extends' and 'components'")])
     problems = ProblemList()
-    for error in _schema_validator().iter_errors(doc.data):
+    # `null` is the merge directive "drop the inherited value"; the schema describes
+    # values, so it checks the file with those directives taken out.
+    for error in _schema_validator().iter_errors(_without_nulls(doc.data)):
         _schema_problem(doc, error, problems)
     problems.raise_if_any(ProfileError, f"{source} does not match the profile schema")
     return doc
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
 
 
 def _problem(doc: Document, path: KeyPath, message: str, at_key: bool = False) -> Any:
@@ -169,9 +179,12 @@ def _schema_problem(doc: Document, error: jsonschema.ValidationError,
                     problems: ProblemList) -> None:
     path: KeyPath = tuple(error.absolute_path)
     validator = error.validator
+    schema: Any = error.schema
+    expected_value: Any = error.validator_value
+    instance: Any = error.instance
     if validator == "additionalProperties":
-        allowed = sorted(error.schema.get("properties", {}))
-        extra = [k for k in error.instance if k not in allowed]
+        allowed = sorted(schema.get("properties", {}))
+        extra = [k for k in instance if k not in allowed]
         for key in extra:
             hint = _close_match(key, allowed)
             problems.add(doc.location((*path, key), at_key=True),
@@ -181,19 +194,19 @@ def _schema_problem(doc: Document, error: jsonschema.ValidationError,
     shown = json.dumps(found) if not isinstance(found, dict | list) else (
         "a mapping" if isinstance(found, dict) else "a list")
     if validator == "type":
-        expected = error.validator_value
+        expected = expected_value
         expected = " or ".join(expected) if isinstance(expected, list) else expected
         message = f"found {shown} ({_json_type(found)}); expected {expected}"
     elif validator == "enum":
-        message = f"found {shown}; allowed: {', '.join(map(str, error.validator_value))}"
+        message = f"found {shown}; allowed: {', '.join(map(str, expected_value))}"
     elif validator == "pattern":
-        message = f"found {shown}; {_pattern_help(path, error.validator_value)}"
+        message = f"found {shown}; {_pattern_help(path, expected_value)}"
     elif validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         word = {"minimum": "at least", "maximum": "at most",
                 "exclusiveMinimum": "more than", "exclusiveMaximum": "less than"}[validator]
-        message = f"found {shown}; must be {word} {error.validator_value}"
+        message = f"found {shown}; must be {word} {expected_value}"
     elif validator == "required":
-        missing = [k for k in error.validator_value if k not in error.instance]
+        missing = [k for k in expected_value if k not in instance]
         message = f"missing required key {missing[0]!r}" if missing else error.message
     elif validator in ("maxLength", "minLength", "maxItems", "maxProperties"):
         message = f"found {shown}; {error.message.split(' is ')[-1]}"

@@ -121,7 +121,7 @@ def _apply_images(obj: Obj, plan: Plan) -> Obj:
         return obj
     name = obj["metadata"]["labels"]["app.kubernetes.io/component"]
     new = plan.image(name)
-    out = _copy(obj)
+    out: Obj = _copy(obj)
     for c in out["spec"]["template"]["spec"]["containers"]:
         c["image"] = new
     return out

@@ -628,7 +628,8 @@ def limit_range(plan: Plan, ns: str) -> Obj | None:
         "metadata": {"name": "dify-limits", "namespace": ns, "labels": labels("limits")},
         "spec": {"limits": [{
             "type": "Container",
-            "default": {"cpu": format_cpu(lr.default.cpu), "memory": format_memory(lr.default.memory)},
+            "default": {"cpu": format_cpu(lr.default.cpu),
+                        "memory": format_memory(lr.default.memory)},
             "defaultRequest": {"cpu": format_cpu(lr.default_request.cpu),
                                "memory": format_memory(lr.default_request.memory)},
         }]},

@@ -1,0 +1,102 @@
+"""The render pipeline: profiles in, validated files out (in memory).
+
+Nothing here writes: `render()` returns every file and object so that `difygen render`
+can write atomically, `difygen check` can compare, and `--dry-run` can report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from generator.errors import Location, Problem, ProblemList, RenderInvalid
+from generator.k8s_schemas import schema_set
+from generator.plan import Plan, plan_for
+from generator.profiles import ProfileRef
+from generator.targets.kustomize import Overlay, base_objects, render_base, render_overlay
+from generator.yamlio import dotted
+
+BASE_PREFIX = "kustomize/base"
+
+
+def overlay_prefix(name: str) -> str:
+    return f"kustomize/overlays/{name}"
+
+
+def helm_prefix(name: str) -> str:
+    return f"helm/{name}"
+
+
+@dataclass
+class RenderedProfile:
+    plan: Plan
+    overlay: Overlay
+    helm_gaps: tuple[str, ...] = ()
+
+
+@dataclass
+class RenderResult:
+    files: dict[str, str] = field(default_factory=dict)
+    profiles: list[RenderedProfile] = field(default_factory=list)
+
+    @property
+    def managed(self) -> tuple[str, ...]:
+        """The parts of the output tree this render owns (and may remove files from)."""
+        out = [BASE_PREFIX]
+        for p in self.profiles:
+            out += [overlay_prefix(p.plan.name), helm_prefix(p.plan.name)]
+        return tuple(out)
+
+
+def schema_problems(objects: list[dict[str, Any]], version: str, where: str) -> list[Problem]:
+    schemas = schema_set(version)
+    problems: list[Problem] = []
+    for obj in objects:
+        ident = f"{obj.get('kind')}/{obj.get('metadata', {}).get('name')}"
+        if not schemas.knows(str(obj.get("apiVersion")), str(obj.get("kind"))):
+            problems.append(Problem(Location(where, key_path=ident),
+                                    f"no Kubernetes {version} schema for this kind"))
+            continue
+        for err in schemas.validate(obj):
+            problems.append(Problem(Location(where, key_path=f"{ident}: {dotted(err.path)}"),
+                                    f"fails the Kubernetes {version} schema: {err.message}"))
+    return problems
+
+
+def render(refs: list[ProfileRef]) -> RenderResult:
+    """Plan, build and validate every profile; raise RenderInvalid if anything fails."""
+    result = RenderResult()
+    problems = ProblemList()
+    result.files.update(render_base())
+    seen: set[str] = set()
+    for ref in sorted(refs, key=lambda r: r.name):
+        if ref.name in seen:
+            continue
+        seen.add(ref.name)
+        plan = plan_for(ref)
+        overlay = render_overlay(plan)
+        version = plan.profile.kubernetes_version
+        problems.problems.extend(
+            schema_problems(overlay.objects, version, overlay_prefix(plan.name)))
+        result.files.update(overlay.files)
+        result.profiles.append(RenderedProfile(plan, overlay))
+    if result.profiles:
+        oldest = min(p.plan.profile.kubernetes_version for p in result.profiles)
+        problems.problems.extend(schema_problems(base_objects(), oldest, BASE_PREFIX))
+    problems.raise_if_any(RenderInvalid, "rendered manifests failed validation; nothing "
+                                         "was written")
+    result.files = dict(sorted(result.files.items()))
+    return result
+
+
+def existing_profiles(out: Path) -> list[str]:
+    """Profiles that have output under `out` (what `check` re-renders)."""
+    names = set()
+    overlays = out / "kustomize" / "overlays"
+    if overlays.is_dir():
+        names |= {p.name for p in overlays.iterdir() if p.is_dir()}
+    helm = out / "helm"
+    if helm.is_dir():
+        names |= {p.name for p in helm.iterdir() if p.is_dir()}
+    return sorted(names)
