@@ -220,7 +220,7 @@ def _load(text: str, source: str, problems: list[Problem]) -> list[Manifest]:
         return []
     builder = _Builder(source, len(text) + MAX_ALIAS_EXPANSION)
     manifests: list[Manifest] = []
-    loader = yaml.CSafeLoader(text)
+    loader = _Loader(text)
     # Composing allocates millions of small objects that hold no cycles; the cyclic
     # collector walking them as they are made doubles the load time.
     gc_was_on = gc.isenabled()
@@ -309,6 +309,32 @@ def _too_deep(text: str) -> tuple[int, int] | None:
         # The loader reports the syntax error with its position.
         return None
     return None
+
+
+class _Loader(yaml.CSafeLoader):
+    """libyaml's composer with a memo on implicit tag resolution: PyYAML resolves every
+    plain scalar by trying regexes in Python, and manifests repeat the same few hundred
+    scalars thousands of times."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._memo: dict[str, str] = {}
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is yaml.ScalarNode and implicit[0]:
+            tag = self._memo.get(value)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)
+                self._memo[value] = tag
+            return tag
+        return super().resolve(kind, value, implicit)
+
+    # No path resolvers are registered, so there is nothing to track per node.
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
 
 
 class _BuildError(Exception):

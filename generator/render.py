@@ -66,15 +66,16 @@ def schema_problems(objects: list[dict[str, Any]], version: str, where: str) -> 
 
 def render(refs: list[ProfileRef]) -> RenderResult:
     """Plan, build and validate every profile; raise RenderInvalid if anything fails."""
+    unique = {ref.name: ref for ref in refs}
+    return render_plans([plan_for(unique[name]) for name in sorted(unique)])
+
+
+def render_plans(plans: list[Plan]) -> RenderResult:
+    """Build and validate the outputs of already-resolved plans (profiles or a fleet)."""
     result = RenderResult()
     problems = ProblemList()
     result.files.update(render_base())
-    seen: set[str] = set()
-    for ref in sorted(refs, key=lambda r: r.name):
-        if ref.name in seen:
-            continue
-        seen.add(ref.name)
-        plan = plan_for(ref)
+    for plan in sorted(plans, key=lambda p: p.name):
         overlay = render_overlay(plan)
         version = plan.profile.kubernetes_version
         problems.problems.extend(
@@ -82,7 +83,8 @@ def render(refs: list[ProfileRef]) -> RenderResult:
         result.files.update(overlay.files)
         result.profiles.append(RenderedProfile(plan, overlay))
     if result.profiles:
-        oldest = min(p.plan.profile.kubernetes_version for p in result.profiles)
+        oldest = min((p.plan.profile.kubernetes_version for p in result.profiles),
+                     key=lambda v: tuple(int(x) for x in v.split(".")))
         problems.problems.extend(schema_problems(base_objects(), oldest, BASE_PREFIX))
     problems.raise_if_any(RenderInvalid, "rendered manifests failed validation; nothing "
                                          "was written")

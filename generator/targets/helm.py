@@ -116,6 +116,17 @@ _CHART_CHECK_OVERRIDES: dict[tuple[str, str], tuple[Check, str]] = {
     for kind in ("liveness", "readiness")
 }
 
+# The chart gives beat no command or args, so it keeps the image's schedule file in its
+# working directory /app/api instead of the /tmp the Kustomize base points it at.
+_BEAT_SCHEDULE_GAP = ("worker-beat: the chart cannot set beat's command, so celery beat "
+                      "writes its schedule to /app/api: its root filesystem stays writable "
+                      "and liveness watches /app/api/celerybeat-schedule instead of /tmp")
+_CHART_CHECK_OVERRIDES[("worker-beat", "liveness")] = (
+    Check(command=("sh", "-c",
+                   "test -n \"$(find /app/api/celerybeat-schedule* -mmin -10)\"")),
+    _BEAT_SCHEDULE_GAP)
+_WRITABLE_ROOT: dict[str, str] = {"worker-beat": _BEAT_SCHEDULE_GAP}
+
 _PROBE_KEYS = {"liveness": ("livenessProbe", "customLivenessProbe"),
                "readiness": ("readinessProbe", "customReadinessProbe"),
                "startup": ("startupProbe", "customStartupProbe")}
@@ -314,17 +325,6 @@ def _scheduling(sched: Scheduling, selector: dict[str, str] | None) -> dict[str,
     return out
 
 
-def _spread_gap(name: str, sched: Scheduling) -> str | None:
-    wanted = [f"{what} {mode}" for what, mode in (("nodes", sched.spread_across_nodes),
-                                                   ("zones", sched.spread_across_zones))
-              if mode != "none"]
-    if not wanted:
-        return None
-    return (f"{name}: spreading across {' and '.join(wanted)} is carried as pod "
-            "anti-affinity (the chart has no topologySpreadConstraints); a required rule "
-            "allows at most one pod per node or zone, so extra replicas stay Pending")
-
-
 def _empty_dirs(comp: Component, chart_mounts: tuple[str, ...] = ()) -> dict[str, Any]:
     mounts = [m for m in comp.emptydirs if m.path not in chart_mounts]
     if not mounts:
@@ -393,11 +393,14 @@ def _component(plan: Plan, comp: Component, slot: _Slot, gaps: list[str]) -> dic
                    if p is not None]
         gaps.append(f"{comp.name}: the chart has no autoscaling for {slot.key}; the "
                     f"HorizontalPodAutoscaler ({scaling.min_replicas}-{scaling.max_replicas} "
-                    f"replicas at {' and '.join(targets)}) is not rendered and it runs "
-                    f"{scaling.min_replicas} replicas")
+                    f"replicas at {' and '.join(targets)}) is not rendered, so it runs a fixed "
+                    f"{scaling.min_replicas} (the minimum)")
     out["resources"] = _resources(sizing.resources)
     out.update(_probes(comp, sizing, slot, gaps))
     pod, container = _security(comp)
+    if comp.name in _WRITABLE_ROOT and container["readOnlyRootFilesystem"]:
+        container["readOnlyRootFilesystem"] = False
+        gaps.append(_WRITABLE_ROOT[comp.name])
     if slot.gated_security:
         pod = {"enabled": True, **pod}
         container = {"enabled": True, **container}
@@ -405,9 +408,6 @@ def _component(plan: Plan, comp: Component, slot: _Slot, gaps: list[str]) -> dic
     out["containerSecurityContext"] = container
     selector = {"app.kubernetes.io/name": CHART_NAME, "component": slot.label}
     out.update(_scheduling(sizing.scheduling, selector))
-    spread = _spread_gap(comp.name, sizing.scheduling)
-    if spread:
-        gaps.append(spread)
     if plan.rolls(comp.name):
         # One extra pod at a time: the namespace quota counts exactly one surge pod per
         # rolling Deployment.
@@ -423,6 +423,10 @@ def _component(plan: Plan, comp: Component, slot: _Slot, gaps: list[str]) -> dic
         pvc = _pvc(sizing)
         if pvc is not None:
             out["persistence"] = pvc
+        else:
+            gaps.append(f"{comp.name}: the profile sizes no volume for its files, so the "
+                        "chart's default claim (5Gi ReadWriteMany, default storage class) "
+                        "is used")
     return out
 
 
