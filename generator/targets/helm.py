@@ -559,11 +559,13 @@ def _policy_gaps(plan: Plan) -> list[str]:
     gaps: list[str] = []
     if profile.disruption.enabled:
         gaps.append(f"PodDisruptionBudgets (maxUnavailable {profile.disruption.max_unavailable}"
-                    ") are not part of the chart; apply the overlay's pdb.yaml alongside")
+                    ") are not part of the chart; the overlay's pdb.yaml selects Kustomize "
+                    "labels, so write them with the chart's pod labels (component: <name>, "
+                    "app.kubernetes.io/instance: <release>)")
     if plan.quota is not None:
-        gaps.append("ResourceQuota is not part of the chart; apply the overlay's quota "
-                    "alongside (it is sized for maximum scale plus one surge pod each)")
+        gaps.append("ResourceQuota is not part of the chart; apply the overlay's quota.yaml "
+                    "in the release namespace")
     if profile.limit_range.enabled:
-        gaps.append("LimitRange is not part of the chart; apply the overlay's limitrange "
-                    "alongside")
+        gaps.append("LimitRange is not part of the chart; apply the overlay's "
+                    "limitrange.yaml in the release namespace")
     return gaps
