@@ -104,6 +104,8 @@ class Component:
 
 _API_SECURITY = Security(user=1001, group=1001, read_only_root=True)
 _API_TMP = (Mount("tmp", "/tmp"),)
+_CELERY_PING = ("sh", "-c", "celery -A celery_healthcheck.celery inspect ping "
+                "-d \"celery@$HOSTNAME\" --timeout 10")
 
 CATALOG: tuple[Component, ...] = (
     Component(
@@ -138,14 +140,12 @@ CATALOG: tuple[Component, ...] = (
         image="langgenius/dify-api", tag=DIFY_VERSION, helm_key="worker",
         workload="Deployment", ports=(),
         # A celery ping round-trips through Redis to this worker: it fails when the
-        # worker is wedged, which is what liveness is for. It starts a Python process,
-        # so it is slow and runs rarely.
-        liveness=Check(command=("celery", "-A", "app.celery", "inspect", "ping", "-d",
-                                "celery@$(HOSTNAME)")),
-        readiness=Check(command=("celery", "-A", "app.celery", "inspect", "ping", "-d",
-                                 "celery@$(HOSTNAME)")),
-        startup=Check(command=("celery", "-A", "app.celery", "inspect", "ping", "-d",
-                               "celery@$(HOSTNAME)")),
+        # worker is wedged, which is what liveness is for. Dify ships a light
+        # celery_healthcheck app for it, so the probe does not load the whole api. The
+        # shell expands $HOSTNAME (Kubernetes does not expand $(VAR) in probe commands).
+        liveness=Check(command=_CELERY_PING),
+        readiness=Check(command=_CELERY_PING),
+        startup=Check(command=_CELERY_PING),
         security=_API_SECURITY, scalable=True, stateful=False,
         defaults=DefaultSizing(("250m", "1Gi"), ("1", "2Gi"), (0, 60, 30, 3), (0, 60, 30, 3),
                                (20, 15, 30, 20)),

@@ -144,9 +144,10 @@ def explain(
     from generator import profiles as prof
     from generator.explain import explain as do_explain
     from generator.plan import plan_for
+    from generator.targets.helm import render_values
 
     plan = plan_for(prof.find(profile, profiles_dir))
-    typer.echo(do_explain(plan), nl=False)
+    typer.echo(do_explain(plan, render_values(plan).gaps), nl=False)
 
 
 @app.command()

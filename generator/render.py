@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import Location, Problem, ProblemList, RenderInvalid
+from generator.targets.helm import render_values, values_path
 from generator.k8s_schemas import schema_set
 from generator.plan import Plan, plan_for
 from generator.profiles import ProfileRef
@@ -81,7 +82,13 @@ def render_plans(plans: list[Plan]) -> RenderResult:
         problems.problems.extend(
             schema_problems(overlay.objects, version, overlay_prefix(plan.name)))
         result.files.update(overlay.files)
-        result.profiles.append(RenderedProfile(plan, overlay))
+        try:
+            helm = render_values(plan)
+        except RenderInvalid as exc:
+            problems.problems.extend(exc.problems)
+            continue
+        result.files[values_path(plan.name)] = helm.text
+        result.profiles.append(RenderedProfile(plan, overlay, helm.gaps))
     if result.profiles:
         oldest = min((p.plan.profile.kubernetes_version for p in result.profiles),
                      key=lambda v: tuple(int(x) for x in v.split(".")))

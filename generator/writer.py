@@ -3,8 +3,8 @@
 A render builds the complete new tree in a temporary directory beside the target, then
 swaps it in with one atomic exchange (renameat2 RENAME_EXCHANGE on Linux). A failure or a
 killed process at any point leaves the previous tree exactly as it was; the leftover
-temporary directory is removed by the next render. An exclusive lock beside the target
-keeps two renders from interleaving: the second waits and then wins with a complete tree.
+temporary directory is removed by the next render. An exclusive lock per target keeps
+two renders from interleaving: the second waits and then wins with a complete tree.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ import contextlib
 import ctypes
 import errno
 import fcntl
+import hashlib
 import os
 import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -64,14 +66,21 @@ def diff_tree(current: dict[str, str], wanted: dict[str, str]) -> Change:
     )
 
 
+def lock_path(target: Path) -> Path:
+    """The lock for an output directory. It lives in the temp directory, keyed by the
+    target's real path, so it never lands in the user's GitOps repository."""
+    digest = hashlib.sha256(os.fsencode(target.resolve())).hexdigest()[:24]
+    return Path(tempfile.gettempdir()) / "difygen-locks" / f"{digest}.lock"
+
+
 @contextlib.contextmanager
 def locked(target: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[None]:
-    parent = target.resolve().parent
+    path = lock_path(target)
     try:
-        parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(parent / f".{target.name}.difygen.lock", os.O_CREAT | os.O_RDWR, 0o644)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
     except OSError as exc:
-        raise OutputError(f"{target}: cannot create a lock beside it: {exc.strerror}") from exc
+        raise OutputError(f"{target}: cannot create its lock {path}: {exc.strerror}") from exc
     try:
         deadline = time.monotonic() + timeout
         while True:

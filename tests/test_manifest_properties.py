@@ -1,0 +1,280 @@
+"""The properties that matter, asserted directly on the rendered manifests.
+
+These read the Kubernetes objects themselves (not the plan that produced them), so a bug
+in the plan cannot hide behind itself.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+import pytest
+
+from generator.catalog import COMPONENTS
+from generator.profiles import BUILTIN_PROFILES
+from generator.quantity import parse_quantity
+from generator.render import RenderedProfile, RenderResult
+from tests.k8s import containers, pod_spec, workloads
+
+Obj = dict[str, Any]
+
+
+@pytest.fixture(params=BUILTIN_PROFILES)
+def rendered(request: pytest.FixtureRequest, builtin_render: RenderResult) -> RenderedProfile:
+    return next(p for p in builtin_render.profiles if p.plan.name == request.param)
+
+
+def objs(rendered: RenderedProfile, kind: str | None = None) -> list[Obj]:
+    return [o for o in rendered.overlay.objects if kind is None or o["kind"] == kind]
+
+
+def by_name(rendered: RenderedProfile, kind: str, name: str) -> Obj:
+    return next(o for o in objs(rendered, kind) if o["metadata"]["name"] == name)
+
+
+def component(obj: Obj) -> str:
+    label: str = obj["metadata"]["labels"]["app.kubernetes.io/component"]
+    return label
+
+
+def max_replicas(rendered: RenderedProfile, workload: Obj) -> int:
+    for hpa in objs(rendered, "HorizontalPodAutoscaler"):
+        if hpa["spec"]["scaleTargetRef"]["name"] == workload["metadata"]["name"]:
+            return int(hpa["spec"]["maxReplicas"])
+    return int(workload["spec"]["replicas"])
+
+
+def test_every_container_has_requests_and_limits(rendered: RenderedProfile) -> None:
+    for w in workloads(objs(rendered)):
+        for c in containers(w):
+            res = c.get("resources", {})
+            for kind in ("requests", "limits"):
+                for key in ("cpu", "memory"):
+                    assert key in res.get(kind, {}), (w["metadata"]["name"], kind, key)
+            for key in ("cpu", "memory"):
+                assert parse_quantity(res["limits"][key]) >= parse_quantity(
+                    res["requests"][key]), (w["metadata"]["name"], key)
+
+
+def test_every_container_is_probed(rendered: RenderedProfile) -> None:
+    for w in workloads(objs(rendered)):
+        comp = COMPONENTS[component(w)]
+        for c in containers(w):
+            assert "livenessProbe" in c and "readinessProbe" in c, w["metadata"]["name"]
+            for probe in ("livenessProbe", "readinessProbe"):
+                handlers = {"httpGet", "tcpSocket", "exec", "grpc"} & set(c[probe])
+                assert len(handlers) == 1, (w["metadata"]["name"], probe)
+            assert ("startupProbe" in c) == (comp.startup is not None), w["metadata"]["name"]
+
+
+def _effective(pod: Obj, container: Obj, key: str) -> Any:
+    ctx = container.get("securityContext", {})
+    return ctx[key] if key in ctx else pod.get("securityContext", {}).get(key)
+
+
+def test_every_pod_is_non_root_or_a_declared_exception(rendered: RenderedProfile) -> None:
+    for w in workloads(objs(rendered)):
+        pod = pod_spec(w)
+        assert pod is not None
+        comp = COMPONENTS[component(w)]
+        annotations = w["spec"]["template"]["metadata"].get("annotations", {})
+        for c in containers(w):
+            ctx = c["securityContext"]
+            # Rules every pod meets, exception or not (baseline and more).
+            assert ctx["allowPrivilegeEscalation"] is False
+            assert ctx.get("privileged", False) is False
+            assert ctx["capabilities"]["drop"] == ["ALL"]
+            assert _effective(pod, c, "seccompProfile") == {"type": "RuntimeDefault"}
+            assert not pod.get("hostNetwork") and not pod.get("hostPID")
+            if comp.security.exception is None:
+                assert _effective(pod, c, "runAsNonRoot") is True, w["metadata"]["name"]
+                assert _effective(pod, c, "runAsUser") not in (None, 0)
+                assert "add" not in ctx["capabilities"]
+                assert "difygen.io/security-exception" not in annotations
+            else:
+                assert annotations["difygen.io/security-exception"] == (
+                    comp.security.exception.reason)
+                assert set(ctx["capabilities"].get("add", [])) == set(
+                    comp.security.exception.add_capabilities)
+        for vol in pod.get("volumes", []):
+            assert "hostPath" not in vol
+
+
+def test_read_only_roots_have_a_writable_tmp(rendered: RenderedProfile) -> None:
+    for w in workloads(objs(rendered)):
+        pod = pod_spec(w)
+        assert pod is not None
+        empty = {v["name"] for v in pod.get("volumes", []) if "emptyDir" in v}
+        for c in containers(w):
+            if c["securityContext"].get("readOnlyRootFilesystem"):
+                mounts = {m["mountPath"]: m["name"] for m in c.get("volumeMounts", [])}
+                assert mounts.get("/tmp") in empty, w["metadata"]["name"]
+
+
+def test_service_account_tokens_are_not_mounted(rendered: RenderedProfile) -> None:
+    for w in workloads(objs(rendered)):
+        pod = pod_spec(w)
+        assert pod is not None and pod["automountServiceAccountToken"] is False
+    for sa in objs(rendered, "ServiceAccount"):
+        assert sa["automountServiceAccountToken"] is False
+
+
+def test_no_secret_values_in_output(rendered: RenderedProfile, builtin_render: RenderResult
+                                    ) -> None:
+    assert not objs(rendered, "Secret")
+    for w in workloads(objs(rendered)):
+        for c in containers(w):
+            for env in c.get("env", []):
+                name = env["name"]
+                if any(word in name for word in ("PASSWORD", "SECRET", "TOKEN")) or (
+                        name.endswith("_KEY")):
+                    assert "valueFrom" in env and "value" not in env, (w["metadata"]["name"],
+                                                                       name)
+    for cm in objs(rendered, "ConfigMap"):
+        for name in cm.get("data", {}):
+            assert not any(word in name for word in ("PASSWORD", "SECRET", "TOKEN")), name
+
+
+def test_persistent_volumes_carry_the_profile_storage_class(rendered: RenderedProfile) -> None:
+    profile = rendered.plan.profile
+    claims: list[tuple[str, Obj]] = []
+    for pvc in objs(rendered, "PersistentVolumeClaim"):
+        claims.append((component(pvc), pvc["spec"]))
+    for sts in objs(rendered, "StatefulSet"):
+        for tpl in sts["spec"]["volumeClaimTemplates"]:
+            claims.append((component(sts), tpl["spec"]))
+    assert claims
+    for name, spec in claims:
+        pers = profile.components[name].persistence
+        assert pers is not None
+        assert spec["storageClassName"] == pers.storage_class
+        assert spec["accessModes"] == [pers.access_mode]
+
+
+def _config(rendered: RenderedProfile, name: str) -> dict[str, str]:
+    data: dict[str, str] = by_name(rendered, "ConfigMap", name)["data"]
+    return data
+
+
+def test_connection_budget_holds_at_maximum_scale(rendered: RenderedProfile) -> None:
+    """Recomputed from the manifests: every pool at maximum HPA scale fits 80%."""
+    api_cfg = _config(rendered, "dify-config")
+    per_pool = int(api_cfg["SQLALCHEMY_POOL_SIZE"]) + int(api_cfg["SQLALCHEMY_MAX_OVERFLOW"])
+    total = 0
+    for w in workloads(objs(rendered)):
+        c = w["spec"]["template"]["spec"]["containers"][0]
+        env = {e["name"]: e.get("value") for e in c.get("env", [])}
+        uses_api_config = any(ref.get("configMapRef", {}).get("name") == "dify-config"
+                              for ref in c.get("envFrom", []))
+        if uses_api_config:
+            processes = int(env.get("SERVER_WORKER_AMOUNT") or (
+                api_cfg["SERVER_WORKER_AMOUNT"] if env.get("MODE") == "api" else 1))
+            if env.get("MODE") != "api":
+                processes = 1
+            total += max_replicas(rendered, w) * processes * per_pool
+        if component(w) == "plugin-daemon":
+            open_conns = int(_config(rendered, "dify-plugin-daemon-config")["DB_MAX_OPEN_CONNS"])
+            total += max_replicas(rendered, w) * open_conns
+    max_connections = int(_config(rendered, "dify-postgres-config")["POSTGRES_MAX_CONNECTIONS"])
+    postgres = by_name(rendered, "StatefulSet", "dify-postgres")
+    assert "max_connections=$(POSTGRES_MAX_CONNECTIONS)" in (
+        postgres["spec"]["template"]["spec"]["containers"][0]["args"])
+    assert total > 0
+    assert total <= Fraction(8, 10) * max_connections, (total, max_connections)
+
+
+def test_requests_at_maximum_scale_fit_the_quota(rendered: RenderedProfile) -> None:
+    quota = objs(rendered, "ResourceQuota")
+    assert len(quota) == 1 and len(objs(rendered, "LimitRange")) == 1
+    hard = quota[0]["spec"]["hard"]
+    sums = {"requests.cpu": Fraction(0), "requests.memory": Fraction(0),
+            "limits.cpu": Fraction(0), "limits.memory": Fraction(0)}
+    pods = 0
+    for w in workloads(objs(rendered)):
+        n = max_replicas(rendered, w)
+        pods += n
+        for c in containers(w):
+            for kind in ("requests", "limits"):
+                for res in ("cpu", "memory"):
+                    sums[f"{kind}.{res}"] += n * parse_quantity(c["resources"][kind][res])
+    for name, total in sums.items():
+        assert total <= parse_quantity(hard[name]), name
+    assert pods <= int(hard["pods"])
+
+
+def test_redis_maxmemory_is_60_to_80_percent_of_its_limit(rendered: RenderedProfile) -> None:
+    redis = by_name(rendered, "StatefulSet", "dify-redis")
+    c = redis["spec"]["template"]["spec"]["containers"][0]
+    assert c["args"][c["args"].index("--maxmemory") + 1] == "$(REDIS_MAXMEMORY)"
+    value = _config(rendered, "dify-redis-config")["REDIS_MAXMEMORY"]
+    assert value.endswith("mb")
+    maxmemory = int(value[:-2]) * 2**20
+    limit = parse_quantity(c["resources"]["limits"]["memory"])
+    assert Fraction(6, 10) <= maxmemory / limit <= Fraction(8, 10)
+
+
+def test_read_write_once_volumes_are_never_shared_across_nodes(
+        rendered: RenderedProfile) -> None:
+    single_node = rendered.plan.profile.node is not None
+    pvc_modes = {p["metadata"]["name"]: p["spec"]["accessModes"]
+                 for p in objs(rendered, "PersistentVolumeClaim")}
+    users: dict[str, list[tuple[str, int]]] = {}
+    for w in workloads(objs(rendered)):
+        pod = pod_spec(w)
+        assert pod is not None
+        for vol in pod.get("volumes", []):
+            claim = vol.get("persistentVolumeClaim", {}).get("claimName")
+            if claim:
+                users.setdefault(claim, []).append((w["metadata"]["name"],
+                                                    max_replicas(rendered, w)))
+    for claim, who in users.items():
+        if "ReadWriteOnce" in pvc_modes[claim] and not single_node:
+            assert len(who) == 1 and who[0][1] == 1, (claim, who)
+
+
+def test_hpa_and_pdb_follow_the_profile(rendered: RenderedProfile) -> None:
+    profile = rendered.plan.profile
+    hpas = {h["metadata"]["name"]: h for h in objs(rendered, "HorizontalPodAutoscaler")}
+    pdbs = {p["metadata"]["name"] for p in objs(rendered, "PodDisruptionBudget")}
+    for sizing in profile.enabled_components():
+        name = f"dify-{sizing.name}"
+        if sizing.scaling.autoscale:
+            spec = hpas[name]["spec"]
+            assert (spec["minReplicas"], spec["maxReplicas"]) == (
+                sizing.scaling.min_replicas, sizing.scaling.max_replicas)
+        else:
+            assert name not in hpas
+        wants_pdb = profile.disruption.enabled and sizing.scaling.min_replicas >= 2
+        assert (name in pdbs) == wants_pdb, name
+
+
+def test_production_is_what_the_brief_asks(builtin_render: RenderResult) -> None:
+    prod = next(p for p in builtin_render.profiles if p.plan.name == "production")
+    hpa = by_name(prod, "HorizontalPodAutoscaler", "dify-api")["spec"]
+    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (3, 10)
+    assert hpa["metrics"][0]["resource"]["target"]["averageUtilization"] == 70
+    assert objs(prod, "PodDisruptionBudget")
+    api = by_name(prod, "Deployment", "dify-api")
+    anti = api["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]
+    keys = {t["podAffinityTerm"]["topologyKey"]
+            for t in anti["preferredDuringSchedulingIgnoredDuringExecution"]}
+    assert keys == {"kubernetes.io/hostname", "topology.kubernetes.io/zone"}
+    assert _config(prod, "dify-config")["STORAGE_TYPE"] == "s3"
+    assert not objs(prod, "PersistentVolumeClaim"), "files must live in object storage"
+
+
+def test_edge_fits_its_node(builtin_render: RenderResult) -> None:
+    edge = next(p for p in builtin_render.profiles if p.plan.name == "edge")
+    assert not objs(edge, "HorizontalPodAutoscaler")
+    cpu = mem = Fraction(0)
+    for w in workloads(objs(edge)):
+        assert w["spec"]["replicas"] == 1
+        for c in containers(w):
+            cpu += parse_quantity(c["resources"]["requests"]["cpu"])
+            mem += parse_quantity(c["resources"]["requests"]["memory"])
+    assert cpu <= Fraction(4) * Fraction(9, 10)
+    assert mem <= 8 * 2**30 * Fraction(9, 10)
+    classes = {t["spec"]["storageClassName"] for s in objs(edge, "StatefulSet")
+               for t in s["spec"]["volumeClaimTemplates"]}
+    assert classes == {"local-path"}
