@@ -72,6 +72,8 @@ class SizingError(GeneratorError):
 class RenderInvalid(GeneratorError):
     """Rendered output failed validation, so nothing was written."""
 
+    exit_code = 1
+
 
 class OutputError(GeneratorError):
     """The output tree could not be written or locked."""

@@ -483,6 +483,10 @@ def _check_component(name: str, spec: dict[str, Any], merged: dict[str, Any],
         if comp.data_mount is None:
             problems.add(_loc(origin, chain, (*base, "persistence")),
                          f"{name} keeps no data; remove persistence")
+        elif name == "worker":
+            problems.add(_loc(origin, chain, (*base, "persistence")),
+                         "the worker mounts the api's file volume; size it under "
+                         "components.api.persistence")
         _q(merged, (*base, "persistence", "size"), origin, chain, problems)
 
 
