@@ -25,7 +25,7 @@ import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 
 from generator.errors import InputError, Location, Problem
-from generator.yamlio import KeyPath, decode, dotted
+from generator.yamlio import KeyPath, decode
 
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 # Real objects nest about 20 levels. libyaml's composer recurses in C and crashes the
@@ -111,10 +111,10 @@ class Manifest:
                     if isinstance(key, yaml.ScalarNode) and key.value == part:
                         nxt, mark = value, key.start_mark
                         break
-            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-                if 0 <= part < len(node.value):
-                    nxt = node.value[part]
-                    mark = nxt.start_mark
+            elif (isinstance(node, yaml.SequenceNode) and isinstance(part, int)
+                  and 0 <= part < len(node.value)):
+                nxt = node.value[part]
+                mark = nxt.start_mark
             if nxt is None or mark is None:
                 break
             best = (mark.line + 1, mark.column + 1)
@@ -239,7 +239,7 @@ def _load(text: str, source: str, problems: list[Problem]) -> list[Manifest]:
             if manifest is not None:
                 manifests.append(manifest)
     except yaml.MarkedYAMLError as exc:
-        problems.append(_syntax_problem(exc, source))
+        problems.append(_syntax_problem(exc, source, text))
     except yaml.YAMLError as exc:
         problems.append(Problem(Location(source, 1, 1), f"not valid YAML: {exc}"))
     finally:
@@ -274,17 +274,22 @@ def _type_name(value: Any) -> str:
             bool: "boolean"}.get(type(value), type(value).__name__)
 
 
-def _syntax_problem(exc: yaml.MarkedYAMLError, source: str) -> Problem:
+def _syntax_problem(exc: yaml.MarkedYAMLError, source: str, text: str) -> Problem:
     mark = exc.problem_mark or exc.context_mark
     message = exc.problem or "invalid YAML"
-    if "\t" in message or "'\\t'" in message:
-        message += " (YAML forbids tabs for indentation; use spaces)"
+    if mark is not None and _char_at(text, mark.line, mark.column) == "\t":
+        message += " (a tab: YAML forbids tabs for indentation; use spaces)"
     if exc.context and exc.problem:
         message += f" ({exc.context})"
     if mark is None:
         return Problem(Location(source, 1, 1), f"not valid YAML: {message}")
     return Problem(Location(source, mark.line + 1, mark.column + 1),
                    f"not valid YAML: {message}")
+
+
+def _char_at(text: str, line: int, column: int) -> str:
+    lines = text.split("\n", line + 1)
+    return lines[line][column:column + 1] if line < len(lines) else ""
 
 
 def _too_deep(text: str) -> tuple[int, int] | None:
@@ -302,7 +307,7 @@ def _too_deep(text: str) -> tuple[int, int] | None:
                 depth += 1
                 if depth > MAX_DEPTH:
                     mark = event.start_mark
-                    return (mark.line + 1, mark.column + 1)
+                    return (mark.line + 1, mark.column + 1) if mark else (1, 1)
             elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 depth -= 1
     except yaml.YAMLError:
@@ -324,10 +329,10 @@ class _Loader(yaml.CSafeLoader):
         if kind is yaml.ScalarNode and implicit[0]:
             tag = self._memo.get(value)
             if tag is None:
-                tag = super().resolve(kind, value, implicit)
+                tag = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
                 self._memo[value] = tag
             return tag
-        return super().resolve(kind, value, implicit)
+        return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
 
     # No path resolvers are registered, so there is nothing to track per node.
     def descend_resolver(self, current_node: Any, current_index: Any) -> None:

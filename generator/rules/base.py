@@ -1,0 +1,124 @@
+"""What every rule shares: the Finding, the Rule shape, and the context rules read.
+
+A rule is a class with an `id`, a `layer` and a docstring (the docstring is its user
+documentation; docs/rules.md is generated from it). Object rules look at one object at a
+time; set rules see the whole manifest set, which is what lets the sizing rules work on any
+`kustomize build` output instead of on difygen's own plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, ClassVar, Literal
+
+from generator.manifests import Manifest, ObjectRef
+from generator.yamlio import KeyPath, dotted
+
+Severity = Literal["error", "warning"]
+ERROR: Severity = "error"
+WARNING: Severity = "warning"
+
+SECURITY_EXCEPTION = "difygen.io/security-exception"
+SINGLE_NODE = "difygen.io/single-node"
+NEEDS_TOKEN = "difygen.io/needs-service-account-token"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing a rule found, placed at a file, line and column."""
+
+    rule: str
+    severity: Severity
+    message: str
+    file: str
+    line: int
+    col: int
+    kind: str = ""
+    namespace: str = ""
+    name: str = ""
+    path: str = ""
+
+    @property
+    def ref(self) -> ObjectRef:
+        return ObjectRef(self.kind, self.namespace, self.name)
+
+    def sort_key(self) -> tuple[str, int, int, str, str, str]:
+        return (self.file, self.line, self.col, self.rule, self.path, self.message)
+
+
+def finding(rule: str, severity: Severity, manifest: Manifest, path: KeyPath,
+            message: str, locate: KeyPath | None = None) -> Finding:
+    """A finding about `path` in `manifest`, placed at `locate` (default: `path`)."""
+    line, col = manifest.locate(path if locate is None else locate)
+    return Finding(rule, severity, message, manifest.file, line, col, manifest.kind,
+                   manifest.namespace, manifest.name, dotted(path) if path else "")
+
+
+class Context:
+    """The manifest set plus the indexes several rules need, built once."""
+
+    def __init__(self, manifests: Sequence[Manifest], kube_version: str) -> None:
+        self.manifests = manifests
+        self.kube_version = kube_version
+        # Derived views other modules compute once per run (e.g. the workload list).
+        self.memo: dict[str, Any] = {}
+
+    @cached_property
+    def by_kind(self) -> dict[str, list[Manifest]]:
+        out: dict[str, list[Manifest]] = {}
+        for m in self.manifests:
+            out.setdefault(m.kind, []).append(m)
+        return out
+
+    def of_kind(self, *kinds: str) -> list[Manifest]:
+        return [m for k in kinds for m in self.by_kind.get(k, [])]
+
+    @cached_property
+    def _named(self) -> dict[tuple[str, str, str], Manifest]:
+        return {(m.kind, m.namespace, m.name): m for m in self.manifests}
+
+    def get(self, kind: str, namespace: str, name: str) -> Manifest | None:
+        return self._named.get((kind, namespace, name))
+
+    @cached_property
+    def hpa_max(self) -> dict[tuple[str, str, str], int]:
+        """(kind, namespace, name) of a scale target -> its HPA's maxReplicas."""
+        out: dict[tuple[str, str, str], int] = {}
+        for hpa in self.of_kind("HorizontalPodAutoscaler"):
+            spec = hpa.obj.get("spec") or {}
+            target = spec.get("scaleTargetRef") or {}
+            top = spec.get("maxReplicas")
+            if isinstance(top, int) and isinstance(target, dict):
+                out[(str(target.get("kind")), hpa.namespace, str(target.get("name")))] = top
+        return out
+
+
+class Rule:
+    """Base of all rules; subclasses set id, layer and a docstring."""
+
+    id: ClassVar[str] = ""
+    layer: ClassVar[str] = ""
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        raise NotImplementedError
+
+
+class ObjectRule(Rule):
+    """A rule that judges each object on its own."""
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        for manifest in ctx.manifests:
+            yield from self.check_object(manifest, ctx)
+
+    def check_object(self, manifest: Manifest, ctx: Context) -> Iterator[Finding]:
+        raise NotImplementedError
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []

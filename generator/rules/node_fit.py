@@ -1,0 +1,76 @@
+"""The whole stack fits its declared node (the edge profile)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from fractions import Fraction
+
+from generator.quantity import QuantityError, format_cpu, format_memory, parse_quantity
+from generator.rules.base import ERROR, WARNING, Context, Finding, Rule, as_dict, finding
+from generator.rules.workloads import max_replicas, pod_resources, surge, workloads
+
+NODE_CONFIGMAP = "difygen-node"
+
+
+class NodeFit(Rule):
+    """Everything in a namespace fits the single node it declares.
+
+    A profile that runs on one node (edge) declares that node in a ConfigMap named
+    `difygen-node` in the namespace it deploys to:
+
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: difygen-node, namespace: dify}
+        data: {cpu: "4", memory: 16Gi, reservedPercent: "10"}
+
+    `cpu` and `memory` are the node's capacity as Kubernetes quantities; `reservedPercent`
+    (0-90, default 10) is what the kubelet, system daemons and eviction threshold keep.
+    The requests of every workload in that namespace at maximum scale plus rollout surge
+    must fit the allocatable rest (error: pods stay Pending). Limits above it are a warning
+    (the node is overcommitted and may OOM-kill under load). Without the ConfigMap the
+    rule is silent. A malformed ConfigMap is an error.
+    """
+
+    id = "node-fit"
+    layer = "sizing"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        for cm in ctx.of_kind("ConfigMap"):
+            if cm.name != NODE_CONFIGMAP:
+                continue
+            data = as_dict(cm.obj.get("data"))
+            try:
+                capacity = {r: parse_quantity(data[r]) for r in ("cpu", "memory")}
+                reserved = Fraction(str(data.get("reservedPercent", "10")).strip())
+            except (KeyError, QuantityError, ValueError, ZeroDivisionError) as exc:
+                yield finding(self.id, ERROR, cm, ("data",),
+                              f"ConfigMap {NODE_CONFIGMAP} needs data.cpu and data.memory "
+                              "(quantities) and optionally data.reservedPercent (0-90): "
+                              f"{exc}")
+                continue
+            if not 0 <= reserved <= 90:
+                yield finding(self.id, ERROR, cm, ("data", "reservedPercent"),
+                              f"reservedPercent {reserved} is outside 0-90")
+                continue
+            share = 1 - reserved / 100
+            totals = {(s, r): Fraction(0) for s in ("requests", "limits")
+                      for r in ("cpu", "memory")}
+            for w in workloads(ctx):
+                if w.manifest.namespace != cm.namespace:
+                    continue
+                top = max_replicas(ctx, w)
+                pods = top + surge(w, top)
+                for section, resource in totals:
+                    totals[(section, resource)] += pod_resources(w, section, resource) * pods
+            for section, resource in sorted(totals):
+                allocatable = capacity[resource] * share
+                need = totals[(section, resource)]
+                if need <= allocatable:
+                    continue
+                show = format_cpu if resource == "cpu" else format_memory
+                severity = ERROR if section == "requests" else WARNING
+                yield finding(self.id, severity, cm, ("data", resource),
+                              f"{section}.{resource} at maximum scale plus rollout surge "
+                              f"is {show(need)}, above the node's allocatable "
+                              f"{show(allocatable)} ({show(capacity[resource])} less "
+                              f"{reserved}% reserved)")

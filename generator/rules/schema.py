@@ -1,0 +1,51 @@
+"""Every object against the strict OpenAPI schema of the pinned Kubernetes version."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from generator.k8s_schemas import schema_set
+from generator.rules.base import ERROR, WARNING, Context, Finding, Rule, finding
+
+_UNEXPECTED = re.compile(r"^Additional properties are not allowed \((.*) (?:was|were) "
+                         r"unexpected\)$")
+_QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'")
+
+
+class Schema(Rule):
+    """Objects match the strict Kubernetes OpenAPI schema of the chosen version.
+
+    The schemas are the "-strict" ones kubernetes-validate ships (unknown fields are
+    errors, as with `kubectl apply --validate=strict`), for the version given with
+    `--kube-version`. An unknown field is reported at its own key, a wrong type at the
+    value, each with its field path (`spec.template.spec.containers[0].imagePullPolcy`).
+    Kinds with no schema in that version (custom resources such as an Argo CD Application
+    or a Flux Kustomization, or an API removed in that version) get a warning "no schema
+    for kind", not an error: they are not validated.
+    """
+
+    id = "schema"
+    layer = "schema"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        schemas = schema_set(ctx.kube_version)
+        known: dict[tuple[str, str], bool] = {}
+        for m in ctx.manifests:
+            key = (m.api_version, m.kind)
+            ok = known.get(key)
+            if ok is None:
+                ok = known[key] = schemas.knows(*key)
+            if not ok:
+                yield finding(self.id, WARNING, m, (),
+                              f"no schema for kind {m.kind} ({m.api_version}) in Kubernetes "
+                              f"{ctx.kube_version}; not validated")
+                continue
+            for error in schemas.validate(m.obj):
+                match = _UNEXPECTED.match(error.message)
+                if match:
+                    for name in _QUOTED.findall(match.group(1)):
+                        yield finding(self.id, ERROR, m, (*error.path, name),
+                                      f"unknown field {name!r}")
+                else:
+                    yield finding(self.id, ERROR, m, error.path, error.message)

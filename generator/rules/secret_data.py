@@ -1,0 +1,58 @@
+"""No secret values in the output."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from generator.manifests import Manifest
+from generator.rules.base import ERROR, Context, Finding, ObjectRule, as_dict, as_list, finding
+from generator.rules.workloads import TEMPLATE_PATHS, Workload
+
+_REFERENCE_ONLY = re.compile(r"^\$\([A-Za-z_][A-Za-z0-9_.-]*\)$")
+
+
+def looks_secret(name: str) -> bool:
+    """PASSWORD or SECRET anywhere, TOKEN as a whole word, KEY as the last word.
+
+    Words are split on '_' so that TIKTOKEN_CACHE_DIR or KEYCLOAK_URL are not secrets.
+    """
+    upper = name.upper()
+    words = upper.replace("-", "_").replace(".", "_").split("_")
+    return ("PASSWORD" in upper or "SECRET" in upper or "TOKEN" in words
+            or (len(words) > 1 and words[-1] == "KEY"))
+
+
+class SecretData(ObjectRule):
+    """No Secret carries data, and no secret-looking env var holds a literal value.
+
+    Output goes to a Git repository, so secret values must come from outside it (an
+    existing Secret, External Secrets, Sealed Secrets, a CSI driver). A Secret object with
+    non-empty `data` or `stringData` is an error. So is a container env var whose name
+    looks like a secret (contains PASSWORD or SECRET, has TOKEN as a word, or ends in
+    _KEY) and has a non-empty literal `value`; use `valueFrom.secretKeyRef`. A value that
+    is only a `$(OTHER_VAR)` reference passes.
+    """
+
+    id = "secret-data"
+    layer = "policy"
+
+    def check_object(self, manifest: Manifest, ctx: Context) -> Iterator[Finding]:
+        if manifest.kind == "Secret" and manifest.api_version == "v1":
+            for key in ("data", "stringData"):
+                if as_dict(manifest.obj.get(key)):
+                    yield finding(self.id, ERROR, manifest, (key,),
+                                  f"Secret {manifest.name!r} holds values in {key}; keep "
+                                  "secret values out of the repository")
+        if manifest.kind not in TEMPLATE_PATHS:
+            return
+        w = Workload(manifest, TEMPLATE_PATHS[manifest.kind])
+        for c in w.containers():
+            for i, item in enumerate(as_list(c.spec.get("env"))):
+                item = as_dict(item)
+                name, value = item.get("name"), item.get("value")
+                if (isinstance(name, str) and looks_secret(name) and value not in (None, "")
+                        and not _REFERENCE_ONLY.match(str(value))):
+                    yield finding(self.id, ERROR, manifest, (*c.path, "env", i, "value"),
+                                  f"container {c.name!r} env {name} has a literal value; "
+                                  "use valueFrom.secretKeyRef")

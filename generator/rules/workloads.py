@@ -1,0 +1,271 @@
+"""Pods inside workload objects: where the pod spec sits, its containers, env and scale."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from math import ceil
+from typing import Any
+
+from generator.manifests import Manifest
+from generator.quantity import QuantityError, parse_quantity
+from generator.rules.base import (
+    ERROR,
+    SECURITY_EXCEPTION,
+    WARNING,
+    Context,
+    Finding,
+    Rule,
+    as_dict,
+    as_list,
+    finding,
+)
+from generator.yamlio import KeyPath
+
+# Where each workload kind keeps its pod template ((): the object is the pod).
+TEMPLATE_PATHS: dict[str, KeyPath] = {
+    "Pod": (),
+    "Deployment": ("spec", "template"),
+    "StatefulSet": ("spec", "template"),
+    "DaemonSet": ("spec", "template"),
+    "ReplicaSet": ("spec", "template"),
+    "ReplicationController": ("spec", "template"),
+    "Job": ("spec", "template"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template"),
+}
+CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
+_VAR = re.compile(r"\$\$|\$\(([^)]*)\)")
+
+
+@dataclass(frozen=True)
+class Container:
+    path: KeyPath
+    spec: dict[str, Any]
+    list_name: str  # containers | initContainers | ephemeralContainers
+
+    @property
+    def name(self) -> str:
+        return str(self.spec.get("name") or f"#{self.path[-1]}")
+
+    @property
+    def is_sidecar(self) -> bool:
+        return self.list_name == "initContainers" and self.spec.get("restartPolicy") == "Always"
+
+    @property
+    def runs_alongside(self) -> bool:
+        """Runs for the pod's life: a regular container or a sidecar init container."""
+        return self.list_name == "containers" or self.is_sidecar
+
+
+@dataclass(frozen=True)
+class Workload:
+    manifest: Manifest
+    template_path: KeyPath
+
+    @property
+    def kind(self) -> str:
+        return self.manifest.kind
+
+    @property
+    def spec_path(self) -> KeyPath:
+        return (*self.template_path, "spec")
+
+    @property
+    def pod_metadata(self) -> dict[str, Any]:
+        return as_dict(_get(self.manifest.obj, (*self.template_path, "metadata")))
+
+    @property
+    def pod_spec(self) -> dict[str, Any]:
+        return as_dict(_get(self.manifest.obj, self.spec_path))
+
+    def annotation(self, key: str) -> str | None:
+        """From the pod template, else from the workload object itself."""
+        for meta in (self.pod_metadata, self.manifest.metadata):
+            value = as_dict(meta.get("annotations")).get(key)
+            if value is not None:
+                return str(value)
+        return None
+
+    @property
+    def security_exception(self) -> str | None:
+        reason = self.annotation(SECURITY_EXCEPTION)
+        return reason.strip() if reason and reason.strip() else None
+
+    @property
+    def long_running(self) -> bool:
+        if self.kind in ("Job", "CronJob"):
+            return False
+        return not (self.kind == "Pod"
+                    and self.pod_spec.get("restartPolicy") in ("Never", "OnFailure"))
+
+    def containers(self, *lists: str) -> Iterator[Container]:
+        for list_name in lists or CONTAINER_LISTS:
+            for i, spec in enumerate(as_list(self.pod_spec.get(list_name))):
+                if isinstance(spec, dict):
+                    yield Container((*self.spec_path, list_name, i), spec, list_name)
+
+
+def _get(data: Any, path: KeyPath) -> Any:
+    for part in path:
+        if isinstance(part, str) and isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(part, int) and isinstance(data, list) and 0 <= part < len(data):
+            data = data[part]
+        else:
+            return None
+    return data
+
+
+def workloads(ctx: Context) -> list[Workload]:
+    cached = ctx.memo.get("workloads")
+    if cached is None:
+        cached = [Workload(m, TEMPLATE_PATHS[m.kind]) for m in ctx.manifests
+                  if m.kind in TEMPLATE_PATHS and isinstance(m.obj.get("spec"), dict)]
+        ctx.memo["workloads"] = cached
+    return list(cached)
+
+
+def max_replicas(ctx: Context, w: Workload) -> int:
+    """Pods at maximum scale: the HPA's maxReplicas, else the declared replicas."""
+    m = w.manifest
+    top = ctx.hpa_max.get((m.kind, m.namespace, m.name))
+    if top is not None:
+        return top
+    if m.kind in ("Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"):
+        replicas = as_dict(m.obj.get("spec")).get("replicas", 1)
+        return replicas if isinstance(replicas, int) and replicas >= 0 else 1
+    if m.kind == "Job":
+        parallelism = as_dict(m.obj.get("spec")).get("parallelism", 1)
+        return parallelism if isinstance(parallelism, int) else 1
+    return 1
+
+
+def surge(w: Workload, replicas: int) -> int:
+    """Extra pods a rolling update adds on top of `replicas`."""
+    spec = as_dict(w.manifest.obj.get("spec"))
+    if w.kind != "Deployment":
+        return 0
+    strategy = as_dict(spec.get("strategy"))
+    if strategy.get("type") == "Recreate":
+        return 0
+    value = as_dict(strategy.get("rollingUpdate")).get("maxSurge", "25%")
+    if isinstance(value, int):
+        return max(0, value)
+    if isinstance(value, str) and value.endswith("%") and value[:-1].isdigit():
+        return ceil(int(value[:-1]) * replicas / 100)
+    return 1
+
+
+def may_run_many(ctx: Context, w: Workload) -> bool:
+    """More than one pod of this workload may exist at once (scale or rolling surge)."""
+    if w.kind == "DaemonSet":
+        return True
+    top = max_replicas(ctx, w)
+    return top > 1 or top + surge(w, top) > 1
+
+
+def expand(text: str, env: dict[str, str]) -> str:
+    """Kubernetes' $(VAR) expansion: unknown references stay as written, $$ escapes."""
+    def sub(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name = match.group(1)
+        return env.get(name, match.group(0))
+    return _VAR.sub(sub, text)
+
+
+def container_env(ctx: Context, w: Workload, c: Container) -> dict[str, str]:
+    """The env a container sees, as far as the manifest set tells: envFrom ConfigMaps,
+    literal values (expanded) and configMapKeyRef values. Secret values are unknowable."""
+    ns = w.manifest.namespace
+    env: dict[str, str] = {}
+    for source in as_list(c.spec.get("envFrom")):
+        ref = as_dict(as_dict(source).get("configMapRef"))
+        cm = ctx.get("ConfigMap", ns, str(ref.get("name")))
+        if cm is None:
+            continue
+        prefix = str(as_dict(source).get("prefix") or "")
+        for key, value in as_dict(cm.obj.get("data")).items():
+            env[prefix + str(key)] = str(value)
+    for item in as_list(c.spec.get("env")):
+        item = as_dict(item)
+        name = item.get("name")
+        if not isinstance(name, str):
+            continue
+        if "value" in item:
+            env[name] = expand(str(item["value"]), env)
+            continue
+        ref = as_dict(as_dict(item.get("valueFrom")).get("configMapKeyRef"))
+        if ref:
+            cm = ctx.get("ConfigMap", ns, str(ref.get("name")))
+            data = as_dict(cm.obj.get("data")) if cm else {}
+            if ref.get("key") in data:
+                env[name] = str(data[ref["key"]])
+                continue
+        env.pop(name, None)
+    return env
+
+
+def command_line(c: Container, env: dict[str, str]) -> list[str]:
+    """command + args with $(VAR) expanded, the way the kubelet starts the container."""
+    words = [str(w) for w in as_list(c.spec.get("command")) + as_list(c.spec.get("args"))]
+    return [expand(w, env) for w in words]
+
+
+def quantity(c: Container, section: str, resource: str) -> Fraction | None:
+    value = as_dict(as_dict(c.spec.get("resources")).get(section)).get(resource)
+    if value is None:
+        return None
+    try:
+        return parse_quantity(value)
+    except QuantityError:
+        return None
+
+
+def pod_resources(w: Workload, section: str, resource: str) -> Fraction:
+    """What one pod asks of the scheduler: long-running containers summed, or the largest
+    one-shot init container if that is more (init containers run one at a time)."""
+    running = sum((quantity(c, section, resource) or Fraction(0)
+                   for c in w.containers("containers", "initContainers") if c.runs_alongside),
+                  Fraction(0))
+    inits = [quantity(c, section, resource) or Fraction(0)
+             for c in w.containers("initContainers") if not c.is_sidecar]
+    return max([running, *inits])
+
+
+def image_name(image: str) -> str:
+    """The repository's last segment without tag or digest: 'bitnami/redis:7' -> 'redis'."""
+    repo = image.split("@", 1)[0]
+    last = repo.rsplit("/", 1)[-1]
+    return last.split(":", 1)[0]
+
+
+class WorkloadRule(Rule):
+    """A rule about each workload's pod; `restricted` rules yield to a security exception.
+
+    A pod template annotated `difygen.io/security-exception: "<reason>"` turns findings of
+    restricted-only rules into warnings that quote the reason.
+    """
+
+    restricted = False
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        for w in workloads(ctx):
+            yield from self.check_workload(w, ctx)
+
+    def check_workload(self, w: Workload, ctx: Context) -> Iterator[Finding]:
+        raise NotImplementedError
+
+    def report(self, w: Workload, path: KeyPath, message: str,
+               locate: KeyPath | None = None) -> Finding:
+        reason = w.security_exception if self.restricted else None
+        if reason:
+            message = f"{message} (allowed by security exception: {reason})"
+            return finding(self.id, WARNING, w.manifest, path, message, locate)
+        return finding(self.id, ERROR, w.manifest, path, message, locate)
+
+
+def get(data: Any, path: KeyPath) -> Any:
+    return _get(data, path)

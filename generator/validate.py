@@ -1,0 +1,107 @@
+"""Validation of manifests: the schema, policy and sizing layers, as one result object.
+
+The CLI maps a result to an exit code (`ValidationResult.exit_code`: 0 clean, warnings
+allowed; 1 errors) and bad input to 2 (an InputError raised by the loader). Nothing here
+prints or exits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator.errors import UsageError
+from generator.manifests import Manifest, load_paths, load_text
+from generator.profiles import DEFAULT_KUBERNETES_VERSION
+from generator.rules import RULE_IDS, RULES, Context, Finding, Rule
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """Findings in a stable order (file, line, column, rule) and what was looked at."""
+
+    findings: tuple[Finding, ...]
+    objects: int
+    files: int
+    kube_version: str
+    # What ran on what, for reports that list passes too (JUnit): (file, object label).
+    checked: tuple[tuple[str, str], ...] = ()
+    rules: tuple[str, ...] = ()
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f.severity == "error")
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for f in self.findings if f.severity == "warning")
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_FINDINGS if self.errors else EXIT_OK
+
+    @property
+    def ok(self) -> bool:
+        return self.errors == 0
+
+
+def select_rules(only: Iterable[str] | None = None,
+                 skip: Iterable[str] | None = None) -> tuple[Rule, ...]:
+    """Rules by id or layer name ('schema', 'policy', 'sizing'); unknown names are a
+    usage error."""
+    only_set = set(only) if only is not None else None
+    skip_set = set(skip or ())
+    names = set(RULE_IDS) | {r.layer for r in RULES}
+    unknown = sorted(((only_set or set()) | skip_set) - names)
+    if unknown:
+        raise UsageError(f"unknown rule or layer: {', '.join(unknown)} (known: "
+                         f"{', '.join(RULE_IDS)}; layers schema, policy, sizing)")
+    return tuple(r for r in RULES
+                 if (only_set is None or r.id in only_set or r.layer in only_set)
+                 and r.id not in skip_set and r.layer not in skip_set)
+
+
+def validate_objects(objects: Sequence[Manifest],
+                     kube_version: str = DEFAULT_KUBERNETES_VERSION, *,
+                     rules: Sequence[Rule] | None = None) -> ValidationResult:
+    """Validate objects already in memory (rendered, or loaded by generator.manifests).
+
+    For objects that never were YAML text build each with `manifests.in_memory(obj, file,
+    line)`; findings then point at that file and line. Objects loaded from text keep exact
+    field positions.
+    """
+    from generator.k8s_schemas import version_dir
+
+    version_dir(kube_version)  # an unsupported version is a usage error, raised up front
+    ctx = Context(objects, kube_version)
+    chosen = tuple(RULES if rules is None else rules)
+    found: list[Finding] = []
+    for rule in chosen:
+        found.extend(rule.check(ctx))
+    found.sort(key=Finding.sort_key)
+    files = len({m.file for m in objects})
+    checked = tuple(dict.fromkeys((m.file, object_label(m)) for m in objects))
+    return ValidationResult(tuple(found), len(objects), files, kube_version, checked,
+                            tuple(r.id for r in chosen))
+
+
+def object_label(m: Manifest) -> str:
+    """Kind/namespace/name, or Kind/name for cluster-scoped objects."""
+    return f"{m.kind}/{m.namespace}/{m.name}" if m.namespace else f"{m.kind}/{m.name}"
+
+
+def validate_manifests(paths_or_text: Sequence[str | Path] | str,
+                       kube_version: str = DEFAULT_KUBERNETES_VERSION, *,
+                       stdin_text: str | None = None,
+                       rules: Sequence[Rule] | None = None) -> ValidationResult:
+    """Load and validate files and directories (a sequence; `-` reads `stdin_text`) or a
+    YAML text (a str). Raises InputError (exit 2) for input that is not Kubernetes YAML."""
+    if isinstance(paths_or_text, str):
+        objects = load_text(paths_or_text)
+    else:
+        objects = load_paths(list(paths_or_text), stdin_text=stdin_text)
+    return validate_objects(objects, kube_version, rules=rules)

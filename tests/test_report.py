@@ -1,0 +1,82 @@
+"""Output formats: text, JSON, JUnit XML, GitHub annotations."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from generator.errors import UsageError
+from generator.report import (
+    default_format,
+    format_github,
+    format_json,
+    format_junit,
+    format_text,
+    github_line,
+    render,
+)
+from generator.rules import Finding
+from generator.validate import ValidationResult, validate_manifests
+
+CASES = Path(__file__).parent / "cases" / "manifests"
+
+
+@pytest.fixture(scope="module")
+def result() -> ValidationResult:
+    return validate_manifests([CASES / "negative" / "brief-example.yaml",
+                               CASES / "negative" / "schema.yaml"])
+
+
+def test_text_lines(result: ValidationResult) -> None:
+    lines = format_text(result).splitlines()
+    assert len(lines) == len(result.findings) + 1
+    for line, f in zip(lines, result.findings, strict=False):
+        assert line == f"{f.file}:{f.line}:{f.col}: [{f.severity}] {f.message} ({f.rule})"
+    assert lines[-1].startswith(f"{result.errors} errors, 1 warning in 4 objects from 2 files")
+
+
+def test_json_shape(result: ValidationResult) -> None:
+    data = json.loads(format_json(result))
+    assert data["version"] == 1 and data["kubeVersion"] == result.kube_version
+    assert data["summary"] == {"objects": 4, "files": 2, "errors": result.errors,
+                               "warnings": 1, "exitCode": 1}
+    first = data["findings"][0]
+    assert set(first) == {"rule", "severity", "message", "file", "line", "column", "object",
+                          "path"}
+    assert set(first["object"]) == {"kind", "namespace", "name"}
+    assert [f["line"] for f in data["findings"]] == [f.line for f in result.findings]
+
+
+def test_junit_parses_with_one_case_per_object_and_rule(result: ValidationResult) -> None:
+    root = ET.fromstring(format_junit(result).encode("utf-8"))
+    assert root.tag == "testsuites"
+    cases = root.findall("./testsuite/testcase")
+    assert len(cases) == result.objects * len(result.rules)
+    failures = root.findall("./testsuite/testcase/failure")
+    assert int(root.get("failures", "-1")) == len(failures) > 0
+    failed = {(c.get("classname"), c.get("name")) for c in cases if c.find("failure") is not None}
+    assert ("Pod/t/example", "pss-run-as-user") in failed
+    assert ("Pod/t/example", "image-tag") not in failed
+    warned = [c for c in cases if c.find("system-out") is not None]
+    assert [(c.get("classname"), c.get("name")) for c in warned] == [
+        ("Application/dify", "schema")]
+
+
+def test_github_annotations_escape(result: ValidationResult) -> None:
+    lines = format_github(result).splitlines()
+    assert lines[0].startswith("::error file=")
+    assert all(line.startswith(("::error ", "::warning ")) for line in lines[:-1])
+    odd = Finding("schema", "warning", "50% done\nnext: a,b", "dir,x/a:b.yaml", 3, 4)
+    assert github_line(odd) == ("::warning file=dir%2Cx/a%3Ab.yaml,line=3,col=4,"
+                                "title=schema::50%25 done%0Anext: a,b")
+
+
+def test_default_format_and_unknown_format(result: ValidationResult) -> None:
+    assert default_format({"GITHUB_ACTIONS": "true"}) == "github"
+    assert default_format({}) == "text"
+    assert render(result, "json") == format_json(result)
+    with pytest.raises(UsageError):
+        render(result, "yaml")

@@ -1,0 +1,91 @@
+"""Every rule is documented, fires on some fixture and stays silent on a sound stack."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+
+from generator.rules import LAYERS, RULE_IDS, RULES, Rule
+from generator.rules.docs import render
+from generator.rules.secret_data import looks_secret
+from generator.rules.workloads import expand
+from generator.validate import select_rules, validate_manifests
+
+ROOT = Path(__file__).parent.parent
+CASES = Path(__file__).parent / "cases" / "manifests"
+STACK = CASES / "positive" / "stack.yaml"
+
+
+def test_rule_ids_are_unique_and_kebab_case() -> None:
+    assert len(set(RULE_IDS)) == len(RULE_IDS)
+    assert all(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", i) for i in RULE_IDS)
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
+def test_rule_has_id_layer_and_docstring(rule: Rule) -> None:
+    doc = inspect.getdoc(type(rule)) or ""
+    assert rule.id and rule.layer in LAYERS
+    summary, _, body = doc.partition("\n")
+    assert summary.endswith(".") and len(body.strip()) > 40, doc
+
+
+@pytest.fixture(scope="module")
+def negative_findings() -> dict[str, set[str]]:
+    result = validate_manifests([CASES / "negative"])
+    fired: dict[str, set[str]] = {}
+    for f in result.findings:
+        fired.setdefault(f.rule, set()).add(f.severity)
+    return fired
+
+
+@pytest.mark.parametrize("rule_id", RULE_IDS)
+def test_rule_fires_as_an_error_on_a_negative_case(
+        rule_id: str, negative_findings: dict[str, set[str]]) -> None:
+    assert "error" in negative_findings.get(rule_id, set())
+
+
+@pytest.mark.parametrize("rule_id", RULE_IDS)
+def test_rule_is_silent_on_a_sound_stack(rule_id: str) -> None:
+    result = validate_manifests([STACK], rules=select_rules([rule_id]))
+    assert result.findings == ()
+    assert result.objects == 13
+
+
+def test_sound_stack_exercises_the_sizing_rules() -> None:
+    # Silence only means something if the stack holds what the sizing rules look at.
+    kinds = {m for m in STACK.read_text(encoding="utf-8").split() if m in (
+        "ResourceQuota", "PersistentVolumeClaim", "HorizontalPodAutoscaler", "difygen-node",
+        "postgres:15-alpine", "redis:6-alpine", "langgenius/dify-api:1.16.1",
+        "langgenius/dify-plugin-daemon:0.6.3-local")}
+    assert len(kinds) == 8
+
+
+def test_security_exception_downgrades_restricted_only() -> None:
+    result = validate_manifests([CASES / "positive" / "security-exception.yaml"])
+    assert result.exit_code == 0
+    assert {f.severity for f in result.findings} == {"warning"}
+    assert all("must start as root" in f.message for f in result.findings)
+    baseline = validate_manifests([CASES / "negative" / "security-exception-baseline.yaml"])
+    assert [(f.rule, f.severity) for f in baseline.findings] == [("pss-privileged", "error")]
+
+
+@pytest.mark.parametrize(("name", "secret"), [
+    ("DB_PASSWORD", True), ("SECRET_KEY", True), ("PLUGIN_DAEMON_KEY", True),
+    ("DIFY_AGENT_API_TOKEN", True), ("TIKTOKEN_CACHE_DIR", False), ("KEYCLOAK_URL", False),
+    ("MODE", False), ("REDIS_PASSWORD", True),
+])
+def test_secret_names(name: str, secret: bool) -> None:
+    assert looks_secret(name) is secret
+
+
+def test_expand_follows_kubernetes() -> None:
+    env = {"A": "1"}
+    assert expand("$(A)-$(B)-$$(A)", env) == "1-$(B)-$(A)"
+
+
+def test_docs_rules_md_is_up_to_date() -> None:
+    current = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+    assert current == render(), "run: python -m generator.rules.docs"
