@@ -6,6 +6,7 @@ can write atomically, `difygen check` can compare, and `--dry-run` can report.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,12 +72,19 @@ def render(refs: list[ProfileRef]) -> RenderResult:
     return render_plans([plan_for(unique[name]) for name in sorted(unique)])
 
 
-def render_plans(plans: list[Plan]) -> RenderResult:
-    """Build and validate the outputs of already-resolved plans (profiles or a fleet)."""
+def render_plans(plans: list[Plan],
+                 on_progress: Callable[[int, int], None] | None = None) -> RenderResult:
+    """Build and validate the outputs of already-resolved plans (profiles or a fleet).
+
+    `on_progress(done, total)`, if given, is called before each plan and once at the end
+    (a fleet of hundreds of environments shows progress with it).
+    """
     result = RenderResult()
     problems = ProblemList()
     result.files.update(render_base())
-    for plan in sorted(plans, key=lambda p: p.name):
+    for done, plan in enumerate(sorted(plans, key=lambda p: p.name)):
+        if on_progress is not None:
+            on_progress(done, len(plans))
         overlay = render_overlay(plan)
         version = plan.profile.kubernetes_version
         problems.problems.extend(
@@ -89,6 +97,8 @@ def render_plans(plans: list[Plan]) -> RenderResult:
             continue
         result.files[values_path(plan.name)] = helm.text
         result.profiles.append(RenderedProfile(plan, overlay, helm.gaps))
+    if on_progress is not None:
+        on_progress(len(plans), len(plans))
     if result.profiles:
         oldest = min((p.plan.profile.kubernetes_version for p in result.profiles),
                      key=lambda v: tuple(int(x) for x in v.split(".")))
