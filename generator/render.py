@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import Location, Problem, ProblemList, RenderInvalid
-from generator.targets.helm import render_values, values_path
 from generator.k8s_schemas import schema_set
 from generator.plan import Plan, plan_for
 from generator.profiles import ProfileRef
+from generator.targets.helm import render_values, values_path
 from generator.targets.kustomize import Overlay, base_objects, render_base, render_overlay
 from generator.yamlio import dotted
 
