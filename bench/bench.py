@@ -1,0 +1,199 @@
+"""How fast is `difygen validate`? Public tools only; run as `python bench/bench.py`.
+
+Measurements, one function each:
+  generate_manifests  a file of a few thousand realistic objects (Deployments, Services,
+                      ConfigMaps with distinct names)
+  bench_inprocess     difygen in-process: load + schema layer, load + all rules
+  bench_kubernetes_validate
+                      the same file through `kubernetes-validate --strict -k <version>`
+                      (slow: timed once)
+  bench_render        hook: `difygen render --all` and `kubectl kustomize` + validation of
+                      the three overlays (to be filled in by the render owner)
+  bench_fleet         hook: fleet timings
+
+`--quick` uses fewer objects and one repetition.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from generator.manifests import load_paths
+from generator.profiles import DEFAULT_KUBERNETES_VERSION
+from generator.validate import select_rules, validate_objects
+
+DEPLOYMENT = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: dify-api-{i}
+  namespace: bench-{ns}
+  labels: {{app.kubernetes.io/name: dify-api-{i}, app.kubernetes.io/part-of: dify}}
+spec:
+  replicas: 2
+  strategy: {{type: RollingUpdate, rollingUpdate: {{maxSurge: 1, maxUnavailable: 0}}}}
+  selector:
+    matchLabels: {{app.kubernetes.io/name: dify-api-{i}}}
+  template:
+    metadata:
+      labels: {{app.kubernetes.io/name: dify-api-{i}}}
+    spec:
+      automountServiceAccountToken: false
+      enableServiceLinks: false
+      securityContext:
+        runAsNonRoot: true
+        runAsUser: 1001
+        fsGroup: 1001
+        seccompProfile: {{type: RuntimeDefault}}
+      containers:
+      - name: api
+        image: langgenius/dify-api:1.16.1
+        env:
+        - {{name: MODE, value: api}}
+        - {{name: SERVER_WORKER_AMOUNT, value: "1"}}
+        - name: DB_PASSWORD
+          valueFrom: {{secretKeyRef: {{name: dify-credentials, key: db-password}}}}
+        envFrom:
+        - configMapRef: {{name: dify-config-{i}}}
+        ports:
+        - {{name: http, containerPort: 5001}}
+        resources:
+          requests: {{cpu: 250m, memory: 1Gi}}
+          limits: {{cpu: "1", memory: 2Gi}}
+        livenessProbe:
+          httpGet: {{path: /health, port: http}}
+          periodSeconds: 15
+        readinessProbe:
+          httpGet: {{path: /health, port: http}}
+          periodSeconds: 10
+        securityContext:
+          allowPrivilegeEscalation: false
+          readOnlyRootFilesystem: true
+          capabilities: {{drop: [ALL]}}
+        volumeMounts:
+        - {{name: tmp, mountPath: /tmp}}
+      volumes:
+      - name: tmp
+        emptyDir: {{sizeLimit: 1Gi}}
+"""
+SERVICE = """apiVersion: v1
+kind: Service
+metadata:
+  name: dify-api-{i}
+  namespace: bench-{ns}
+spec:
+  selector: {{app.kubernetes.io/name: dify-api-{i}}}
+  ports:
+  - {{name: http, port: 5001, targetPort: http}}
+"""
+CONFIGMAP = """apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: dify-config-{i}
+  namespace: bench-{ns}
+data:
+  SQLALCHEMY_POOL_SIZE: "8"
+  SQLALCHEMY_MAX_OVERFLOW: "2"
+  LOG_LEVEL: INFO
+"""
+
+
+def generate_manifests(path: Path, objects: int) -> int:
+    """Write `objects` objects (a third each of Deployments, Services, ConfigMaps)."""
+    docs = []
+    for i in range(objects // 3):
+        ns = i // 50  # 50 apps per namespace keeps per-namespace rules realistic
+        docs.extend(t.format(i=i, ns=ns) for t in (CONFIGMAP, DEPLOYMENT, SERVICE))
+    path.write_text("---\n".join(docs), encoding="utf-8")
+    return len(docs)
+
+
+def _best(fn: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def bench_inprocess(path: Path, objects: int, version: str, repeat: int) -> dict[str, float]:
+    """Objects per second through difygen in-process (load included)."""
+    schema_only = select_rules(["schema"])
+    validate_objects(load_paths([path])[:10], version, rules=schema_only)  # compile once
+    load = _best(lambda: load_paths([path]), repeat)
+    schema = _best(lambda: validate_objects(load_paths([path]), version, rules=schema_only),
+                   repeat)
+    full = _best(lambda: validate_objects(load_paths([path]), version), repeat)
+    return {"load": objects / load, "schema": objects / schema, "all_rules": objects / full,
+            "schema_seconds": schema, "all_rules_seconds": full}
+
+
+def bench_kubernetes_validate(path: Path, objects: int, version: str) -> float | None:
+    """Seconds for `kubernetes-validate --strict -k <version> file`, run once."""
+    exe = shutil.which("kubernetes-validate") or str(
+        Path(sys.executable).parent / "kubernetes-validate")
+    if not Path(exe).exists():
+        return None
+    start = time.perf_counter()
+    subprocess.run([exe, "--strict", "-k", f"{version}.0", "--quiet", str(path)],
+                   check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def bench_render(quick: bool) -> dict[str, float]:
+    """Hook: `difygen render --all` vs `kubectl kustomize` + kubernetes-validate of the
+    three overlays. Left to the render owner; returns nothing yet."""
+    return {}
+
+
+def bench_fleet(quick: bool) -> dict[str, float]:
+    """Hook: fleet render and validation timings."""
+    return {}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer objects, one repetition")
+    parser.add_argument("--objects", type=int, default=None)
+    parser.add_argument("--kube-version", default=DEFAULT_KUBERNETES_VERSION)
+    parser.add_argument("--skip-kubernetes-validate", action="store_true")
+    args = parser.parse_args(argv)
+    objects = args.objects or (600 if args.quick else 3000)
+    repeat = 1 if args.quick else 3
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.yaml"
+        count = generate_manifests(path, objects)
+        size = path.stat().st_size
+        print(f"{count} objects, {size / 1e6:.1f} MB, Kubernetes {args.kube_version}")
+        rates = bench_inprocess(path, count, args.kube_version, repeat)
+        print(f"load only:                 {rates['load']:8.0f} objects/s")
+        print(f"load + schema:             {rates['schema']:8.0f} objects/s "
+              f"({rates['schema_seconds']:.2f} s)")
+        print(f"load + all rules:          {rates['all_rules']:8.0f} objects/s "
+              f"({rates['all_rules_seconds']:.2f} s)")
+        if not args.skip_kubernetes_validate:
+            seconds = bench_kubernetes_validate(path, count, args.kube_version)
+            if seconds is None:
+                print("kubernetes-validate: not installed")
+            else:
+                print(f"kubernetes-validate:       {count / seconds:8.0f} objects/s "
+                      f"({seconds:.2f} s)")
+                print(f"speed-up, schema layer:    {seconds / rates['schema_seconds']:8.1f}x")
+                print(f"speed-up, all rules:       "
+                      f"{seconds / rates['all_rules_seconds']:8.1f}x")
+    for name, figures in (("render", bench_render(args.quick)),
+                          ("fleet", bench_fleet(args.quick))):
+        for key, value in figures.items():
+            print(f"{name} {key}: {value:.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
