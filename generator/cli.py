@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +16,8 @@ import typer
 
 from generator import __version__
 from generator.errors import GeneratorError, UsageError
+
+DEFAULT_KUBE = "1.35"  # the default pinned version, as profiles.DEFAULT_KUBERNETES_VERSION
 
 app = typer.Typer(
     name="difygen",
@@ -71,6 +74,19 @@ def _refs(names: list[str], all_: bool, profiles_dir: Path | None) -> list[objec
     return [profiles.find(n, profiles_dir) for n in names]
 
 
+def _progress_line() -> Callable[[int, int], None] | None:
+    """A progress line on stderr for long (fleet) renders, only when stderr is a terminal:
+    logs and CI output stay clean."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        end = "\n" if done >= total else ""
+        typer.echo(f"\rrendering environments: {done}/{total}{end}", err=True, nl=False)
+
+    return show
+
+
 @app.command()
 def render(
     profile: Annotated[list[str] | None, typer.Argument(
@@ -81,6 +97,10 @@ def render(
     profiles_dir: ProfilesDir = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show which files would be "
                                           "added, changed or removed; write nothing.")] = False,
+    fleet: Annotated[Path | None, typer.Option(
+        "--fleet", help="Render every environment of a fleet file (see docs/fleet.md), with "
+        "its Argo CD and Flux objects; not with profile names, --all or --profiles-dir.",
+        dir_okay=False)] = None,
 ) -> None:
     """Validate, then write Kustomize overlays and Helm values for the given profiles.
 
@@ -91,12 +111,24 @@ def render(
       difygen render --all
       difygen render small production --out gitops/dify
       difygen render my-team --profiles-dir profiles.d --dry-run
+      difygen render --fleet fleet.yaml --out output
     """
+    from generator.render import RenderResult
     from generator.render import render as do_render
     from generator.writer import diff_tree, read_tree, write_tree
 
-    refs = _refs(profile or [], all_, profiles_dir)
-    result = do_render(refs)  # type: ignore[arg-type]
+    result: RenderResult
+    if fleet is not None:
+        from generator.fleet import render_fleet
+
+        if profile or all_ or profiles_dir is not None:
+            raise UsageError("--fleet renders the environments of the fleet file: give no "
+                             "profile names, --all or --profiles-dir (set profilesDir in the "
+                             "fleet file)")
+        result = render_fleet(fleet, on_progress=_progress_line())
+    else:
+        refs = _refs(profile or [], all_, profiles_dir)
+        result = do_render(refs)  # type: ignore[arg-type]
     if dry_run:
         change = diff_tree(read_tree(out, result.managed), result.files)
         verb = "would"
@@ -107,13 +139,18 @@ def render(
                          ("remove", change.removed)):
         for path in paths:
             typer.echo(f"{verb} {label}: {out / path}")
-    names = ", ".join(p.plan.name for p in result.profiles)
+    names = ", ".join(p.plan.name for p in result.profiles) if fleet is None else (
+        f"fleet {fleet}: {len(result.profiles)} environments")
     if change.empty:
         typer.echo(f"{out}: up to date ({names})")
     elif not dry_run:
         typer.echo(f"{out}: rendered {names}")
+    shown: set[str] = set()
     for rendered in result.profiles:
         for gap in rendered.helm_gaps:
+            if fleet is not None and gap in shown:
+                continue  # a fleet repeats its profiles' notes once per environment
+            shown.add(gap)
             typer.echo(f"note: helm/{rendered.plan.name}: {gap}", err=True)
 
 
@@ -164,6 +201,129 @@ def init(
     path = scaffold(name, extends, profiles_dir)
     typer.echo(f"created {path}; edit it, then run `difygen render {name} --profiles-dir "
                f"{profiles_dir}`")
+
+
+@app.command()
+def validate(
+    targets: Annotated[list[str] | None, typer.Argument(
+        help="Profile names; with --manifests, files, directories or - for stdin.")] = None,
+    manifests: Annotated[bool, typer.Option("--manifests", help="Check Kubernetes YAML "
+                                            "(e.g. `kubectl kustomize` output) instead of "
+                                            "profiles.")] = False,
+    all_: Annotated[bool, typer.Option("--all", help="Validate every built-in and custom "
+                                       "profile.")] = False,
+    fmt: Annotated[str | None, typer.Option(
+        "--format", help="text, json, junit or github (default: github when GITHUB_ACTIONS "
+        "is set, else text).")] = None,
+    kube_version: Annotated[str | None, typer.Option(
+        "--kube-version", help="Kubernetes minor version of the schemas (default: the "
+        "profile's, or 1.35 for --manifests).")] = None,
+    profiles_dir: ProfilesDir = None,
+) -> None:
+    """Check profiles and the manifests they produce, or any Kubernetes YAML.
+
+    Layers: the strict Kubernetes schemas, Pod Security Standards "restricted" and other
+    policy (limits, probes, pinned images, no secret values, no service account tokens),
+    and sizing consistency (DB connection budget at maximum scale, quota fit, Redis
+    maxmemory, ReadWriteOnce sharing, node fit). Rules are documented in docs/rules.md.
+    Exit 0 when clean (warnings allowed), 1 with errors, 2 for bad input.
+
+    Examples:
+      difygen validate small production
+      kubectl kustomize output/kustomize/overlays/small | difygen validate --manifests -
+      difygen validate --manifests output/ --format junit > report.xml
+    """
+    from generator import report
+    from generator.validate import validate_manifests, validate_objects
+
+    chosen = fmt or report.default_format(os.environ)
+    if chosen not in report.FORMATS:
+        raise UsageError(f"--format {chosen!r}: choose one of {', '.join(report.FORMATS)}")
+    if manifests:
+        if all_ or not targets:
+            raise UsageError("--manifests needs files, directories or - (stdin)")
+        stdin_text = sys.stdin.read() if "-" in targets else None
+        result = validate_manifests(targets, kube_version or DEFAULT_KUBE, stdin_text=stdin_text)
+    else:
+        from generator.manifests import in_memory
+        from generator.plan import plan_for
+        from generator.render import overlay_prefix
+        from generator.targets.kustomize import render_overlay
+
+        refs = _refs(targets or [], all_, profiles_dir)
+        found: list[object] = []
+        objects = []
+        versions = set()
+        for ref in refs:
+            plan = plan_for(ref)  # type: ignore[arg-type]
+            versions.add(plan.profile.kubernetes_version)
+            where = overlay_prefix(plan.name)
+            objects += [in_memory(o, where) for o in render_overlay(plan).objects]
+        if kube_version is None and len(versions) > 1:
+            raise UsageError("these profiles pin different Kubernetes versions; validate "
+                             "them separately or pass --kube-version")
+        del found
+        result = validate_objects(objects, kube_version or versions.pop())
+    typer.echo(report.render(result, chosen), nl=False)
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def check(
+    out: OutDir = Path("output"),
+    profiles_dir: ProfilesDir = None,
+) -> None:
+    """Re-render every profile that has output in DIR and compare with what is there.
+
+    Exit 0 when identical; exit 3 with a unified diff when the committed output is stale
+    (run `difygen render` and commit). Nothing is written.
+
+    Examples:
+      difygen check
+      difygen check --out gitops/dify --profiles-dir profiles.d
+    """
+    from generator import profiles as prof
+    from generator.check import compare
+    from generator.render import existing_profiles, render as do_render
+
+    names = existing_profiles(out)
+    if not names:
+        raise UsageError(f"{out}: no rendered profiles found (expected "
+                         "kustomize/overlays/<profile>/); run `difygen render` first")
+    result = do_render([prof.find(n, profiles_dir) for n in names])
+    drift = compare(result.files, out)
+    if drift.stale:
+        typer.echo(drift.diff, nl=False)
+        typer.echo(f"{out}: stale ({len(drift.added)} missing, {len(drift.changed)} changed, "
+                   f"{len(drift.removed)} unexpected); run `difygen render "
+                   f"{' '.join(names)}` and commit", err=True)
+    else:
+        typer.echo(f"{out}: up to date ({', '.join(names)})")
+    raise typer.Exit(drift.exit_code)
+
+
+schemas_app = typer.Typer(help="The pinned Kubernetes schemas, for other tools.",
+                          no_args_is_help=True)
+app.add_typer(schemas_app, name="schemas")
+
+
+@schemas_app.command("export")
+def schemas_export(
+    directory: Annotated[Path, typer.Argument(help="Where to write the schema files.",
+                                              file_okay=False)],
+    kube_version: Annotated[str, typer.Option("--kube-version", help="Kubernetes minor "
+                                              "version.")] = "1.35",
+) -> None:
+    """Write the strict schemas as standalone files kubeconform accepts.
+
+    Example:
+      difygen schemas export k8s-schemas
+      kubeconform -strict -schema-location 'k8s-schemas/{{ .ResourceKind }}{{ .KindSuffix }}.json' manifests.yaml
+    """
+    from generator.schemas_export import export_schemas
+
+    written = export_schemas(kube_version, directory)
+    typer.echo(f"{directory}: wrote {len(written)} schemas for Kubernetes {kube_version}")
 
 
 def main() -> None:

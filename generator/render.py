@@ -12,12 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import Location, Problem, ProblemList, RenderInvalid
-from generator.k8s_schemas import schema_set
 from generator.plan import Plan, plan_for
 from generator.profiles import ProfileRef
 from generator.targets.helm import render_values, values_path
 from generator.targets.kustomize import Overlay, base_objects, render_base, render_overlay
-from generator.yamlio import dotted
 
 BASE_PREFIX = "kustomize/base"
 
@@ -51,19 +49,20 @@ class RenderResult:
         return tuple(out)
 
 
-def schema_problems(objects: list[dict[str, Any]], version: str, where: str) -> list[Problem]:
-    schemas = schema_set(version)
-    problems: list[Problem] = []
-    for obj in objects:
-        ident = f"{obj.get('kind')}/{obj.get('metadata', {}).get('name')}"
-        if not schemas.knows(str(obj.get("apiVersion")), str(obj.get("kind"))):
-            problems.append(Problem(Location(where, key_path=ident),
-                                    f"no Kubernetes {version} schema for this kind"))
-            continue
-        for err in schemas.validate(obj):
-            problems.append(Problem(Location(where, key_path=f"{ident}: {dotted(err.path)}"),
-                                    f"fails the Kubernetes {version} schema: {err.message}"))
-    return problems
+def rule_problems(objects: list[dict[str, Any]], version: str, where: str,
+                  layers: tuple[str, ...] = ("schema", "policy", "sizing")) -> list[Problem]:
+    """Errors of the validation rules on in-memory objects (warnings do not block)."""
+    from generator.manifests import in_memory
+    from generator.validate import select_rules, validate_objects
+
+    manifests = [in_memory(obj, where) for obj in objects]
+    result = validate_objects(manifests, version, rules=select_rules(only=layers))
+    return [
+        Problem(Location(where, key_path=f"{f.kind}/{f.name}" + (f": {f.path}" if f.path
+                                                                    else "")),
+                f"{f.message} ({f.rule})")
+        for f in result.findings if f.severity == "error"
+    ]
 
 
 def render(refs: list[ProfileRef]) -> RenderResult:
@@ -88,7 +87,7 @@ def render_plans(plans: list[Plan],
         overlay = render_overlay(plan)
         version = plan.profile.kubernetes_version
         problems.problems.extend(
-            schema_problems(overlay.objects, version, overlay_prefix(plan.name)))
+            rule_problems(overlay.objects, version, overlay_prefix(plan.name)))
         result.files.update(overlay.files)
         try:
             helm = render_values(plan)
@@ -102,7 +101,9 @@ def render_plans(plans: list[Plan],
     if result.profiles:
         oldest = min((p.plan.profile.kubernetes_version for p in result.profiles),
                      key=lambda v: tuple(int(x) for x in v.split(".")))
-        problems.problems.extend(schema_problems(base_objects(), oldest, BASE_PREFIX))
+        # The base is never deployed alone: only the schema applies to it.
+        problems.problems.extend(rule_problems(base_objects(), oldest, BASE_PREFIX,
+                                               ("schema",)))
     problems.raise_if_any(RenderInvalid, "rendered manifests failed validation; nothing "
                                          "was written")
     result.files = dict(sorted(result.files.items()))

@@ -212,10 +212,11 @@ def render_overlay(plan: Plan) -> Overlay:
         "pdb.yaml": [o for o in final if o["kind"] == "PodDisruptionBudget"],
         "quota.yaml": [o for o in final if o["kind"] == "ResourceQuota"],
         "limitrange.yaml": [o for o in final if o["kind"] == "LimitRange"],
+        "node.yaml": [o for o in final if o["kind"] == "ConfigMap"
+                      and o["metadata"]["name"] == m.NODE_CONFIG],
     }
-    new_in_final = [o for k, o in final_by.items() if k not in base and o["kind"] not in (
-        "Namespace", "HorizontalPodAutoscaler", "PodDisruptionBudget", "ResourceQuota",
-        "LimitRange")]
+    grouped = {_key(o) for objs in extra_groups.values() for o in objs}
+    new_in_final = [o for k, o in final_by.items() if k not in base and k not in grouped]
     if new_in_final:
         extra_groups["extra.yaml"] = new_in_final
     resources = ["../../base"]

@@ -636,6 +636,20 @@ def limit_range(plan: Plan, ns: str) -> Obj | None:
     }
 
 
+NODE_CONFIG = "difygen-node"
+
+
+def node_config(plan: Plan, ns: str) -> Obj | None:
+    """The declared single node, where `difygen validate` finds it (rule node-fit)."""
+    node = plan.profile.node
+    if node is None:
+        return None
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": NODE_CONFIG, "namespace": ns, "labels": labels("node")},
+            "data": {"cpu": format_cpu(node.cpu), "memory": format_memory(node.memory),
+                     "reservedPercent": str(node.reserved_percent)}}
+
+
 def component_objects(plan: Plan, ns: str | None) -> list[Obj]:
     """Per-component objects (no namespace-level ones), in catalog order."""
     maps = config_maps(plan)
@@ -668,7 +682,7 @@ def all_objects(plan: Plan) -> list[Obj]:
     """Everything an overlay of this plan deploys, namespaced: the in-memory truth."""
     ns = plan.profile.namespace
     out = [namespace_object(plan), *component_objects(plan, ns), *scaling_objects(plan, ns)]
-    for extra in (quota(plan, ns), limit_range(plan, ns)):
+    for extra in (quota(plan, ns), limit_range(plan, ns), node_config(plan, ns)):
         if extra is not None:
             out.append(extra)
     return out
