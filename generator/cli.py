@@ -284,7 +284,8 @@ def check(
     """
     from generator import profiles as prof
     from generator.check import compare
-    from generator.render import existing_profiles, render as do_render
+    from generator.render import existing_profiles
+    from generator.render import render as do_render
 
     names = existing_profiles(out)
     if not names:
@@ -318,7 +319,8 @@ def schemas_export(
 
     Example:
       difygen schemas export k8s-schemas
-      kubeconform -strict -schema-location 'k8s-schemas/{{ .ResourceKind }}{{ .KindSuffix }}.json' manifests.yaml
+      kubeconform -strict \\
+        -schema-location 'k8s-schemas/{{ .ResourceKind }}{{ .KindSuffix }}.json' x.yaml
     """
     from generator.schemas_export import export_schemas
 

@@ -10,7 +10,9 @@ Merge rules for `extends` (documented in docs/profiles.md):
 
 from __future__ import annotations
 
+import functools
 import json
+import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -19,9 +21,17 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import jsonschema_rs
 
 from generator import catalog
-from generator.errors import Location, ProblemList, ProfileError, UsageError
+from generator.errors import (
+    Location,
+    Problem,
+    ProblemList,
+    ProfileError,
+    SizingError,
+    UsageError,
+)
 from generator.quantity import QuantityError, parse_quantity
 from generator.resources import profiles_dir, schemas_dir
 from generator.sizing import (
@@ -44,12 +54,21 @@ from generator.sizing import (
     Toleration,
     image_key,
 )
-from generator.yamlio import Document, KeyPath, dotted, parse_document, read_text
+from generator.yamlio import (
+    MAX_PROFILE_NODES,
+    Document,
+    KeyPath,
+    dotted,
+    parse_document,
+    read_text,
+)
 
 BUILTIN_PROFILES = ("edge", "small", "production")
 DEFAULT_KUBERNETES_VERSION = "1.35"
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 MAX_EXTENDS_DEPTH = 16
+# initialDelay, period, timeout, failureThreshold of a startup probe the catalog leaves open
+_STARTUP_DEFAULT = (0, 10, 5, 30)
 
 
 @dataclass(frozen=True)
@@ -81,6 +100,11 @@ def _schema_validator() -> jsonschema.protocols.Validator:
     cls.check_schema(schema)
     validator: jsonschema.protocols.Validator = cls(schema)
     return validator
+
+
+@cache
+def _fast_validator() -> Any:
+    return jsonschema_rs.validator_for(profile_schema())
 
 
 def supported_kubernetes_versions() -> tuple[str, ...]:
@@ -140,13 +164,46 @@ def load(ref: ProfileRef) -> ProfileSizing:
     problems = ProblemList()
     _check_merged(merged, origin, chain, problems)
     problems.raise_if_any(ProfileError, f"profile {ref.name} is not valid")
-    return _build(ref, tuple(c.ref_name for c in chain), chain[0].doc.source, merged)
+    sizing = _build(ref, tuple(c.ref_name for c in chain), chain[0].doc.source, merged)
+    _check_sizing(sizing, origin, chain)
+    return sizing
+
+
+def _check_sizing(sizing: ProfileSizing, origin: _Origin, chain: list[_Loaded]) -> None:
+    """Derive the tunables once here, where positions are known, so that a sizing error
+    points at the line that sets the value it names (or the nearest one above it)."""
+    from generator.tunables import derive
+
+    try:
+        derive(sizing)
+    except SizingError as exc:
+        located = [
+            p if p.location.line is not None else Problem(
+                _loc(origin, chain, tuple(p.location.key_path.split("."))), p.message)
+            for p in exc.problems
+        ]
+        raise SizingError(exc.message, located) from None
 
 
 def _load_doc(path: Path) -> Document:
-    source = display_path(path)
+    try:
+        stat = path.stat()
+    except OSError:
+        return _load_doc_uncached(path)
+    # Parents are shared by many profiles (and fleet environments): parse each file once.
+    return _load_doc_cached(path.resolve(), display_path(path), stat.st_mtime_ns,
+                            stat.st_size)
+
+
+@functools.lru_cache(maxsize=256)
+def _load_doc_cached(path: Path, source: str, mtime_ns: int, size: int) -> Document:
+    return _load_doc_uncached(path, source)
+
+
+def _load_doc_uncached(path: Path, source: str | None = None) -> Document:
+    source = source or display_path(path)
     text = read_text(path, source)
-    doc = parse_document(text, source)
+    doc = parse_document(text, source, MAX_PROFILE_NODES)
     if not isinstance(doc.data, dict):
         kind = "a list" if isinstance(doc.data, list) else f"a {type(doc.data).__name__}"
         raise ProfileError("not a mapping", [_problem(doc, (), f"top level is {kind}; a "
@@ -154,9 +211,12 @@ def _load_doc(path: Path) -> Document:
                                                       "'extends' and 'components'")])
     problems = ProblemList()
     # `null` is the merge directive "drop the inherited value"; the schema describes
-    # values, so it checks the file with those directives taken out.
-    for error in _schema_validator().iter_errors(_without_nulls(doc.data)):
-        _schema_problem(doc, error, problems)
+    # values, so it checks the file with those directives taken out. jsonschema-rs gives
+    # the fast yes; the Python validator words the messages when the answer is no.
+    values = _without_nulls(doc.data)
+    if not _fast_validator().is_valid(values):
+        for error in _schema_validator().iter_errors(values):
+            _schema_problem(doc, error, problems)
     problems.raise_if_any(ProfileError, f"{source} does not match the profile schema")
     return doc
 
@@ -169,9 +229,7 @@ def _without_nulls(value: Any) -> Any:
     return value
 
 
-def _problem(doc: Document, path: KeyPath, message: str, at_key: bool = False) -> Any:
-    from generator.errors import Problem
-
+def _problem(doc: Document, path: KeyPath, message: str, at_key: bool = False) -> Problem:
     return Problem(doc.location(path, at_key=at_key), message)
 
 
@@ -345,8 +403,10 @@ def _merge_into(base: dict[str, Any], child: dict[str, Any], path: KeyPath,
 
 
 def _copy(value: Any) -> Any:
+    # A `null` in a mapping no parent has set yet removes nothing, but it still means
+    # "use the default": drop it, as the merge into an existing mapping does.
     if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
+        return {k: _copy(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
         return [_copy(v) for v in value]
     return value
@@ -374,6 +434,33 @@ def _loc(origin: _Origin, chain: list[_Loaded], path: KeyPath) -> Location:
 
 # ---------------------------------------------------------------------------- rules
 
+# Kubernetes keeps a quantity in an int64 (of milli-units for CPU); anything larger is a
+# typo, and a huge exponent ('1e999999999') would take minutes to expand exactly.
+MAX_QUANTITY = Fraction(2**63 - 1, 1000)
+_MAX_QUANTITY_CHARS = 64
+_EXPONENT = re.compile(r"[eE]([+-]?\d+)$")
+
+
+def _parse_bounded(value: Any) -> Fraction:
+    """parse_quantity, refusing values no Kubernetes quantity can hold before parsing them."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise QuantityError(f"found {value!r}; a quantity must be a finite number such as "
+                            "'500m' or '2Gi'")
+    if isinstance(value, str):
+        if len(value) > _MAX_QUANTITY_CHARS:
+            raise QuantityError(f"found a string of {len(value)} characters; a quantity "
+                                f"has at most {_MAX_QUANTITY_CHARS}")
+        exponent = _EXPONENT.search(value.strip())
+        if exponent and abs(int(exponent.group(1))) > 30:
+            raise QuantityError(f"found {value!r}; exponents between e-30 and e30 are "
+                                "allowed (Kubernetes quantities fit in 64 bits)")
+    q = parse_quantity(value)
+    if abs(q) > MAX_QUANTITY:
+        raise QuantityError(f"found {value!r}; too large for a Kubernetes quantity (at most "
+                            f"{int(MAX_QUANTITY)})")
+    return q
+
+
 
 def _q(merged: dict[str, Any], path: KeyPath, origin: _Origin, chain: list[_Loaded],
        problems: ProblemList, *, positive: bool = True) -> Fraction | None:
@@ -383,7 +470,7 @@ def _q(merged: dict[str, Any], path: KeyPath, origin: _Origin, chain: list[_Load
             return None
         value = value[part]
     try:
-        q = parse_quantity(value)
+        q = _parse_bounded(value)
     except QuantityError as exc:
         problems.add(_loc(origin, chain, path), str(exc))
         return None
@@ -467,9 +554,15 @@ def _check_component(name: str, spec: dict[str, Any], merged: dict[str, Any],
     if "startup" in probes and comp.startup is None:
         problems.add(_loc(origin, chain, (*base, "probes", "startup")),
                      f"{name} starts fast and has no startup probe; remove probes.startup")
+    defaults = {"liveness": comp.defaults.liveness, "readiness": comp.defaults.readiness,
+                "startup": comp.defaults.startup or _STARTUP_DEFAULT}
     for pname, timing in probes.items():
         if isinstance(timing, dict):
-            period, timeout = timing.get("periodSeconds"), timing.get("timeoutSeconds")
+            # A probe may set one of the two and inherit the other from the catalog: the
+            # rule is about the probe that will run, so compare effective values.
+            default = defaults.get(pname, _STARTUP_DEFAULT)
+            period = timing.get("periodSeconds", default[1])
+            timeout = timing.get("timeoutSeconds", default[2])
             if isinstance(period, int) and isinstance(timeout, int) and timeout > period:
                 problems.add(_loc(origin, chain, (*base, "probes", pname, "timeoutSeconds")),
                              f"found {timeout}; timeoutSeconds must not exceed "
@@ -498,7 +591,7 @@ def _effective_resources(comp: catalog.Component, res: dict[str, Any]) -> tuple[
         for i, key in enumerate(("cpu", "memory")):
             raw = res.get(kind, {}).get(key, defaults[kind][i])
             try:
-                out.append(parse_quantity(raw))
+                out.append(_parse_bounded(raw))
             except QuantityError:
                 out.append(None)
     return out[0], out[1], out[2], out[3]
@@ -600,7 +693,7 @@ def _build_component(comp: catalog.Component, spec: dict[str, Any]) -> Component
     probes = spec.get("probes", {})
     startup = None
     if comp.startup is not None:
-        startup = _timing(probes.get("startup"), d.startup or (0, 10, 5, 30))
+        startup = _timing(probes.get("startup"), d.startup or _STARTUP_DEFAULT)
     pers = spec.get("persistence")
     persistence = None
     if comp.data_mount is not None and (comp.stateful or pers is not None or d.storage):

@@ -9,6 +9,8 @@ quotes by YAML 1.1 rules, the ones kubectl and Helm read with ('on', 'yes', '1' 
 
 from __future__ import annotations
 
+import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,14 +20,25 @@ import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import (
+    AliasEvent,
+    CollectionEndEvent,
+    CollectionStartEvent,
+    MappingStartEvent,
+    ScalarEvent,
+)
 
 from generator.errors import InputError, Location, Problem
 
-MAX_PROFILE_BYTES = 1024 * 1024
+# The largest built-in profile is about 4 KiB. ruamel parses some 400 KiB a second, so this
+# bound keeps every answer, even a refusal, well under a second.
+MAX_PROFILE_BYTES = 256 * 1024
 MAX_DEPTH = 64
 # A profile has a few hundred nodes; an alias bomb expands to billions. Counting nodes as
-# aliases are expanded stops one long before it costs memory.
+# aliases are expanded stops one long before it costs memory; counting parser events first
+# stops a long flat list before the (slow) composer builds it.
 MAX_NODES = 100_000
+MAX_PROFILE_NODES = 10_000
 
 KeyPath = tuple[str | int, ...]
 
@@ -71,11 +84,10 @@ def read_text(path: Path, source: str, max_bytes: int = MAX_PROFILE_BYTES) -> st
     try:
         size = path.stat().st_size
         if size > max_bytes:
-            raise InputError(
-                f"{source}: file is {size} bytes; the limit is {max_bytes} bytes "
-                f"({max_bytes // 1024} KiB)"
-            )
-        raw = path.read_bytes()
+            raise _too_big(source, size, max_bytes)
+        with open(path, "rb") as fh:
+            # read one byte past the limit: a file that grows after stat() is still refused
+            raw = fh.read(max_bytes + 1)
     except IsADirectoryError as exc:
         raise InputError(f"{source}: is a directory, not a YAML file") from exc
     except FileNotFoundError as exc:
@@ -87,11 +99,17 @@ def read_text(path: Path, source: str, max_bytes: int = MAX_PROFILE_BYTES) -> st
     return decode(raw, source, max_bytes)
 
 
+def _too_big(source: str, size: int, max_bytes: int) -> InputError:
+    # Refused before parsing, so the position is the start of the file.
+    return InputError("too large", [Problem(
+        Location(source, 1, 1),
+        f"file is {size} bytes or more; at most {max_bytes} bytes "
+        f"({max_bytes // 1024} KiB) are allowed")])
+
+
 def decode(raw: bytes, source: str, max_bytes: int = MAX_PROFILE_BYTES) -> str:
     if len(raw) > max_bytes:
-        raise InputError(
-            f"{source}: input is {len(raw)} bytes; the limit is {max_bytes} bytes"
-        )
+        raise _too_big(source, len(raw), max_bytes)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -107,12 +125,17 @@ def decode(raw: bytes, source: str, max_bytes: int = MAX_PROFILE_BYTES) -> str:
     return text.removeprefix("\ufeff")
 
 
-def parse_document(text: str, source: str) -> Document:
+def parse_document(text: str, source: str, max_nodes: int = MAX_NODES) -> Document:
     """Parse one YAML document into plain data with a position index."""
+    _prescan(text, source, max_nodes)
     loader = YAML(typ="rt")
     loader.allow_duplicate_keys = False
     try:
-        docs = list(loader.load_all(text))
+        with warnings.catch_warnings():
+            # ruamel warns (on stderr) about re-defined anchors, which YAML allows; a
+            # warning is not an answer, and under `-W error` it would be an exception.
+            warnings.simplefilter("ignore")
+            docs = list(loader.load_all(text))
     except MarkedYAMLError as exc:
         raise _syntax_error(exc, source) from None
     except YAMLError as exc:
@@ -122,6 +145,10 @@ def parse_document(text: str, source: str) -> Document:
             f"{source}: not valid YAML: nesting is too deep (more than {MAX_DEPTH} levels "
             "are allowed)"
         ) from None
+    except ValueError as exc:
+        # ruamel converts numbers with int()/float(): Python refuses integers of more than
+        # 4300 digits (a guard against quadratic conversion).
+        raise _number_error(exc, text, source) from None
     if len(docs) > 1:
         raise InputError(
             "several documents",
@@ -135,12 +162,116 @@ def parse_document(text: str, source: str) -> Document:
                                              "such as 'description: ...'")],
         )
     doc = Document(source, None)
-    budget = [MAX_NODES]
+    budget = [max_nodes, max_nodes]  # what is left, the limit
     doc.data = _plain(docs[0], (), doc, budget, 0)
     return doc
 
 
-def _syntax_error(exc: MarkedYAMLError, source: str) -> InputError:
+def _prescan(text: str, source: str, max_nodes: int = MAX_NODES) -> None:
+    """Check the parser's event stream before building anything from it.
+
+    - Nesting deeper than MAX_DEPTH is refused at its first level too deep: the composer
+      recurses once per level and ruamel's scanner slows down with every open flow
+      collection, so '[' * 10000 would take seconds and then overflow the stack. Events
+      come from a loop, so stopping early keeps the cost linear.
+    - Syntax errors, duplicate keys and overlong numbers are reported with the key path
+      the parser was in, which the loader alone does not know.
+    """
+    frames: list[_Frame] = []
+    nodes = 0
+    try:
+        for event in YAML(typ="rt").parse(text):
+            if isinstance(event, ScalarEvent | AliasEvent | CollectionStartEvent):
+                nodes += 1
+                if nodes > max_nodes:
+                    raise InputError("too many values", [Problem(
+                        _mark_location(source, event.start_mark, frames),
+                        f"found more than {max_nodes} values; at most {max_nodes} are "
+                        "allowed")])
+                if frames:
+                    frames[-1].child(event, source, frames)
+            if isinstance(event, ScalarEvent):
+                _check_scalar(event, source, frames)
+            elif isinstance(event, CollectionStartEvent):
+                if len(frames) >= MAX_DEPTH:
+                    raise InputError("too deep", [Problem(
+                        _mark_location(source, event.start_mark, frames),
+                        f"nesting is deeper than {MAX_DEPTH} levels; at most "
+                        f"{MAX_DEPTH} are allowed")])
+                frames.append(_Frame(isinstance(event, MappingStartEvent)))
+            elif isinstance(event, CollectionEndEvent) and frames:
+                frames.pop()
+    except MarkedYAMLError as exc:
+        raise _syntax_error(exc, source, _frames_path(frames)) from None
+    except (YAMLError, RecursionError, ValueError):
+        return  # the full load reports it
+
+
+@dataclass
+class _Frame:
+    """One open collection while scanning events: where we are inside it."""
+
+    mapping: bool
+    children: int = 0
+    part: str | int = ""
+    keys: dict[tuple[str, bool, str | None], int] = field(default_factory=dict)
+
+    def child(self, event: Any, source: str, frames: list[_Frame]) -> None:
+        if not self.mapping:
+            self.part = self.children
+        elif self.children % 2 == 0:  # a key
+            if isinstance(event, ScalarEvent):
+                self.part = event.value
+                # Two plain (or two quoted) keys with one spelling and tag resolve to the
+                # same key; ruamel would refuse them too, but without the key path.
+                ident = (event.value, event.style is None, event.tag)
+                if ident in self.keys and event.value != "<<":
+                    raise InputError("duplicate key", [Problem(
+                        _mark_location(source, event.start_mark, frames),
+                        f"found duplicate key {event.value!r} (first at line "
+                        f"{self.keys[ident]}); each key may appear once in a mapping")])
+                self.keys[ident] = event.start_mark.line + 1
+            else:
+                self.part = "?"
+        self.children += 1
+
+
+def _frames_path(frames: list[_Frame]) -> KeyPath:
+    return tuple(f.part for f in frames)
+
+
+def _mark_location(source: str, mark: Any, frames: list[_Frame]) -> Location:
+    return Location(source, mark.line + 1, mark.column + 1, dotted(_frames_path(frames)))
+
+
+# Python refuses int() of more than 4300 digits (a guard against quadratic conversion).
+_MAX_DIGITS = 4300
+_NUMBER_LIKE = re.compile(r"[-+]?(0[xo])?[0-9a-fA-F_.]+([eE][-+]?[0-9]+)?")
+
+
+def _check_scalar(event: Any, source: str, frames: list[_Frame]) -> None:
+    value = event.value
+    if event.style is None and len(value) > _MAX_DIGITS and _NUMBER_LIKE.fullmatch(value):
+        raise InputError("number too long", [Problem(
+            _mark_location(source, event.start_mark, frames),
+            f"found a number of {len(value)} digits; at most {_MAX_DIGITS} digits are "
+            "allowed (quote it if it is text)")])
+
+
+def _number_error(exc: ValueError, text: str, source: str) -> InputError:
+    match = re.search(r"[0-9_]{4000,}", text)
+    if match is None:
+        return InputError(f"{source}: not valid YAML: {exc}")
+    before = text[: match.start()]
+    line = before.count("\n") + 1
+    col = match.start() - (before.rfind("\n") + 1) + 1
+    return InputError("number too long", [Problem(
+        Location(source, line, col),
+        f"found a number of {len(match.group())} digits; at most {_MAX_DIGITS} digits are "
+        "allowed (and no profile value needs more than a few)")])
+
+
+def _syntax_error(exc: MarkedYAMLError, source: str, path: KeyPath = ()) -> InputError:
     mark = exc.problem_mark or exc.context_mark
     problem = exc.problem or "invalid YAML"
     if "\t" in problem or "'\\t'" in problem:
@@ -151,7 +282,7 @@ def _syntax_error(exc: MarkedYAMLError, source: str) -> InputError:
     context = f" ({exc.context})" if exc.context and exc.problem else ""
     if mark is None:
         return InputError(f"{source}: not valid YAML: {problem}")
-    loc = Location(source, mark.line + 1, mark.column + 1)
+    loc = Location(source, mark.line + 1, mark.column + 1, dotted(path) if path else "")
     return InputError("not valid YAML", [Problem(loc, f"not valid YAML: {problem}{context}")])
 
 
@@ -160,8 +291,8 @@ def _plain(node: Any, path: KeyPath, doc: Document, budget: list[int], depth: in
     if budget[0] < 0:
         loc = doc.location(path)
         raise InputError("too large", [Problem(
-            loc, f"expands to more than {MAX_NODES} values (an alias bomb?); "
-                 "profiles are small documents")])
+            loc, f"found more values than the limit once aliases are expanded (an alias "
+                 f"bomb?); at most {budget[1]} are allowed")])
     if depth > MAX_DEPTH:
         raise InputError("too deep", [Problem(
             doc.location(path), f"nesting is deeper than {MAX_DEPTH} levels")])
@@ -188,9 +319,19 @@ def _plain(node: Any, path: KeyPath, doc: Document, budget: list[int], depth: in
 
 def _scalar_key(key: Any, path: KeyPath, node: CommentedMap, doc: Document) -> str:
     kline, kcol, _, _ = node.lc.data[key]
+    if key is None:
+        found = "key null (an empty key or '~')"
+    elif isinstance(key, tuple | list):
+        found = "a list used as a key"
+    elif isinstance(key, dict) or hasattr(key, "items"):
+        found = "a mapping used as a key"
+    else:
+        kind = {bool: "a boolean", int: "an integer", float: "a number"}.get(
+            type(_scalar(key)), f"a {type(key).__name__}")
+        found = f"key {_scalar(key)!r} ({kind})"
     raise InputError("bad key", [Problem(
         Location(doc.source, kline + 1, kcol + 1, dotted(path)),
-        f"key {key!r} is a {type(_scalar(key)).__name__}; keys must be strings")])
+        f"found {found}; keys must be strings (quote it)")])
 
 
 def _scalar(value: Any) -> Any:
@@ -217,14 +358,14 @@ def iter_paths(data: Any, path: KeyPath = ()) -> Iterator[tuple[KeyPath, Any]]:
             yield from iter_paths(v, (*path, i))
 
 
-class _Dumper(yaml.SafeDumper):
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
     """Block style, kubectl-like lists, no aliases: identical data gives identical bytes."""
 
     def ignore_aliases(self, data: Any) -> bool:
         return True
 
 
-def _str_presenter(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+def _str_presenter(dumper: Any, data: str) -> yaml.ScalarNode:
     if "\n" in data:
         return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|")
     return dumper.represent_scalar("tag:yaml.org,2002:str", data)
