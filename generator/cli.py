@@ -234,7 +234,7 @@ def validate(
       difygen validate --manifests output/ --format junit > report.xml
     """
     from generator import report
-    from generator.validate import validate_manifests, validate_objects
+    from generator.validate import combine, validate_manifests, validate_objects
 
     chosen = fmt or report.default_format(os.environ)
     if chosen not in report.FORMATS:
@@ -251,19 +251,16 @@ def validate(
         from generator.targets.kustomize import render_overlay
 
         refs = _refs(targets or [], all_, profiles_dir)
-        found: list[object] = []
-        objects = []
-        versions = set()
+        # Each profile is its own deployment (often the same namespace name in different
+        # clusters), so each is validated on its own and the findings are combined.
+        results = []
         for ref in refs:
             plan = plan_for(ref)  # type: ignore[arg-type]
-            versions.add(plan.profile.kubernetes_version)
             where = overlay_prefix(plan.name)
-            objects += [in_memory(o, where) for o in render_overlay(plan).objects]
-        if kube_version is None and len(versions) > 1:
-            raise UsageError("these profiles pin different Kubernetes versions; validate "
-                             "them separately or pass --kube-version")
-        del found
-        result = validate_objects(objects, kube_version or versions.pop())
+            objects = [in_memory(o, where) for o in render_overlay(plan).objects]
+            results.append(validate_objects(
+                objects, kube_version or plan.profile.kubernetes_version))
+        result = combine(results)
     typer.echo(report.render(result, chosen), nl=False)
     raise typer.Exit(result.exit_code)
 

@@ -49,6 +49,20 @@ class ValidationResult:
         return self.errors == 0
 
 
+def combine(results: Sequence[ValidationResult]) -> ValidationResult:
+    """Several independent validations (one per profile) reported as one."""
+    versions = sorted({r.kube_version for r in results})
+    return ValidationResult(
+        findings=tuple(sorted((f for r in results for f in r.findings),
+                              key=lambda f: f.sort_key())),
+        objects=sum(r.objects for r in results),
+        files=sum(r.files for r in results),
+        kube_version=", ".join(versions),
+        checked=tuple(c for r in results for c in r.checked),
+        rules=tuple(dict.fromkeys(rule for r in results for rule in r.rules)),
+    )
+
+
 def select_rules(only: Iterable[str] | None = None,
                  skip: Iterable[str] | None = None) -> tuple[Rule, ...]:
     """Rules by id or layer name ('schema', 'policy', 'sizing'); unknown names are a

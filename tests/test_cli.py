@@ -1,0 +1,155 @@
+"""The CLI end to end, through a real subprocess: exit codes, formats, files written."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+BRIEF = REPO / "tests" / "cases" / "manifests" / "negative" / "brief-example.yaml"
+
+
+def run(*args: str, cwd: Path | None = None, stdin: str | None = None,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if k != "GITHUB_ACTIONS"}
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "generator", *args], capture_output=True,
+                          text=True, cwd=cwd or REPO, input=stdin, env=full_env,
+                          timeout=120, check=False)
+
+
+def test_version_and_help() -> None:
+    version = run("--version")
+    assert version.returncode == 0 and version.stdout.startswith("difygen ")
+    for command in ("render", "validate", "check", "explain", "profiles", "init"):
+        helped = run(command, "--help")
+        assert helped.returncode == 0, command
+        assert "Usage:" in helped.stdout
+
+
+def test_render_without_profiles_is_a_usage_error(tmp_path: Path) -> None:
+    proc = run("render", "--out", str(tmp_path / "out"))
+    assert proc.returncode == 2 and "--all" in proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_profiles_lists_the_extends_chain() -> None:
+    proc = run("profiles")
+    assert proc.returncode == 0
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("production"))
+    assert "production -> small -> edge" in line
+
+
+def test_explain_shows_totals_budget_and_helm_gaps() -> None:
+    proc = run("explain", "production")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "total at maximum" in out and "total at minimum" in out
+    assert "database connections at maximum scale" in out
+    assert "api               3-10" in out
+    assert "what the Helm values cannot carry" in out
+    assert "sandbox: dify-sandbox must start as root" in out
+
+
+def test_init_scaffolds_a_profile_that_renders(tmp_path: Path) -> None:
+    made = run("init", "team-a", "--extends", "small", "--profiles-dir", str(tmp_path / "p"))
+    assert made.returncode == 0, made.stderr
+    again = run("init", "team-a", "--profiles-dir", str(tmp_path / "p"))
+    assert again.returncode == 2 and "already exists" in again.stderr
+    out = tmp_path / "out"
+    proc = run("render", "team-a", "--profiles-dir", str(tmp_path / "p"), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "kustomize" / "overlays" / "team-a" / "kustomization.yaml").is_file()
+    assert (out / "helm" / "team-a" / "values.yaml").is_file()
+
+
+def test_validate_builtin_profiles_is_clean() -> None:
+    proc = run("validate", "edge", "small", "production")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert " 0 errors" in proc.stdout or proc.stdout.startswith("0 errors") or (
+        "0 errors" in proc.stdout)
+
+
+def test_validate_the_brief_example_finds_each_problem_at_its_line() -> None:
+    proc = run("validate", "--manifests", str(BRIEF))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    expected = []
+    for number, line in enumerate(BRIEF.read_text().splitlines(), start=1):
+        if "# expect: error" in line:
+            expected.append((number, line.split("# expect: error", 1)[1].split()[0]))
+    assert len(expected) >= 3
+    for number, rule in expected:
+        assert f":{number}:" in proc.stdout and f"({rule})" in proc.stdout, (number, rule)
+
+
+def test_validate_formats_parse() -> None:
+    as_json = run("validate", "--manifests", str(BRIEF), "--format", "json")
+    assert as_json.returncode == 1
+    data = json.loads(as_json.stdout)
+    assert data["findings"] and all("rule" in f and "line" in f for f in data["findings"])
+    junit = run("validate", "--manifests", str(BRIEF), "--format", "junit")
+    root = ET.fromstring(junit.stdout)
+    assert root.iter("testcase") and any(True for _ in root.iter("failure"))
+    github = run("validate", "--manifests", str(BRIEF), env={"GITHUB_ACTIONS": "true"})
+    assert github.stdout.startswith("::error file=")
+
+
+def test_validate_reads_kustomize_output_from_stdin(kubectl: str) -> None:
+    built = subprocess.run([kubectl, "kustomize", str(REPO / "output/kustomize/overlays/edge")],
+                           capture_output=True, text=True, check=True, timeout=120).stdout
+    proc = run("validate", "--manifests", "-", stdin=built)
+    assert proc.returncode == 0, proc.stdout
+    assert "(pss-run-as-user)" in proc.stdout  # the sandbox exception, as a warning
+
+
+def test_validate_bad_input_is_exit_2() -> None:
+    proc = run("validate", "--manifests", "-", stdin="kind: [unclosed\n")
+    assert proc.returncode == 2 and "<stdin>:" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    bad_format = run("validate", "small", "--format", "xml")
+    assert bad_format.returncode == 2
+
+
+@pytest.fixture
+def copy_of_output(tmp_path: Path) -> Path:
+    out = tmp_path / "output"
+    shutil.copytree(REPO / "output", out)
+    return out
+
+
+def test_check_passes_on_the_committed_output(copy_of_output: Path) -> None:
+    proc = run("check", "--out", str(copy_of_output))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_check_exits_3_after_any_byte_changes(copy_of_output: Path) -> None:
+    target = copy_of_output / "kustomize" / "overlays" / "small" / "hpa.yaml"
+    data = bytearray(target.read_bytes())
+    data[-2] = ord("x") if data[-2] != ord("x") else ord("y")
+    target.write_bytes(bytes(data))
+    proc = run("check", "--out", str(copy_of_output))
+    assert proc.returncode == 3
+    assert "--- " in proc.stdout and "+++ " in proc.stdout and "hpa.yaml" in proc.stdout
+
+
+def test_check_notices_a_missing_and_an_extra_file(copy_of_output: Path) -> None:
+    (copy_of_output / "helm" / "edge" / "values.yaml").unlink()
+    (copy_of_output / "kustomize" / "base" / "stray.yaml").write_text("x: 1\n")
+    proc = run("check", "--out", str(copy_of_output))
+    assert proc.returncode == 3
+    assert "values.yaml" in proc.stdout and "stray.yaml" in proc.stdout
+
+
+def test_schemas_export_writes_kubeconform_files(tmp_path: Path) -> None:
+    proc = run("schemas", "export", str(tmp_path / "s"), "--kube-version", "1.35")
+    assert proc.returncode == 0, proc.stderr
+    schema = json.loads((tmp_path / "s" / "deployment-apps-v1.json").read_text())
+    assert schema["additionalProperties"] is False
