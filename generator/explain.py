@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from generator.catalog import COMPONENTS
 from generator.plan import Plan
 from generator.quantity import format_cpu, format_memory, mebibytes
 from generator.tunables import CONNECTION_BUDGET
@@ -107,5 +106,3 @@ def explain(plan: Plan, helm_gaps: tuple[str, ...] = ()) -> str:
         lines += [f"  - {gap}" for gap in helm_gaps]
     return "\n".join(lines) + "\n"
 
-
-__all__ = ["COMPONENTS", "explain"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from generator.catalog import CATALOG, COMPONENTS
+from generator.catalog import CATALOG
 from generator.plan import Plan, build
 from generator.profiles import neutral
 from generator.targets import manifests as m
@@ -240,6 +240,3 @@ def render_overlay(plan: Plan) -> Overlay:
         kustomization)
     return Overlay(plan.name, dict(sorted(files.items())), final)
 
-
-__all__ = ["COMPONENTS", "Overlay", "base_objects", "render_base", "render_overlay",
-           "smp_diff"]

@@ -11,7 +11,7 @@ import hashlib
 import json
 from typing import Any
 
-from generator.catalog import COMPONENTS, Check, Component
+from generator.catalog import Check, Component
 from generator.plan import Plan
 from generator.quantity import format_cpu, format_memory
 from generator.sizing import ComponentSizing, ProbeTiming
@@ -687,5 +687,3 @@ def all_objects(plan: Plan) -> list[Obj]:
             out.append(extra)
     return out
 
-
-__all__ = ["COMPONENTS", "all_objects", "component_objects"]
