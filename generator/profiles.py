@@ -205,10 +205,11 @@ def _load_doc_uncached(path: Path, source: str | None = None) -> Document:
     text = read_text(path, source)
     doc = parse_document(text, source, MAX_PROFILE_NODES)
     if not isinstance(doc.data, dict):
-        kind = "a list" if isinstance(doc.data, list) else f"a {type(doc.data).__name__}"
-        raise ProfileError("not a mapping", [_problem(doc, (), f"top level is {kind}; a "
-                                                      "profile is a mapping of keys such as "
-                                                      "'extends' and 'components'")])
+        kind = _json_type(doc.data)
+        article = "an" if kind[0] in "aeiou" else "a"
+        raise ProfileError("not a mapping", [_problem(
+            doc, (), f"found {article} {kind} at the top level; a profile is a mapping of "
+                     "keys such as 'extends' and 'components'")])
     problems = ProblemList()
     # `null` is the merge directive "drop the inherited value"; the schema describes
     # values, so it checks the file with those directives taken out. jsonschema-rs gives

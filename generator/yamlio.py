@@ -32,13 +32,13 @@ from generator.errors import InputError, Location, Problem
 
 # The largest built-in profile is about 4 KiB. ruamel parses some 400 KiB a second, so this
 # bound keeps every answer, even a refusal, well under a second.
-MAX_PROFILE_BYTES = 256 * 1024
+MAX_PROFILE_BYTES = 128 * 1024
 MAX_DEPTH = 64
 # A profile has a few hundred nodes; an alias bomb expands to billions. Counting nodes as
 # aliases are expanded stops one long before it costs memory; counting parser events first
 # stops a long flat list before the (slow) composer builds it.
 MAX_NODES = 100_000
-MAX_PROFILE_NODES = 10_000
+MAX_PROFILE_NODES = 5_000
 
 KeyPath = tuple[str | int, ...]
 
@@ -365,7 +365,7 @@ class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[mi
         return True
 
 
-def _str_presenter(dumper: Any, data: str) -> yaml.ScalarNode:
+def _str_presenter(dumper: Any, data: str) -> Any:
     if "\n" in data:
         return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|")
     return dumper.represent_scalar("tag:yaml.org,2002:str", data)
