@@ -188,9 +188,63 @@ def bench_render(quick: bool) -> dict[str, float]:
             "speed-up (x)": theirs_seconds / ours_seconds}
 
 
+def write_bench_fleet(root: Path, environments: int, distinct: bool) -> Path:
+    """A fleet file of `environments` environments over the built-in profiles and a custom
+    one. Typical: a handful of sizings shared by many environments (names, namespaces,
+    hosts and clusters differ). Distinct: every environment has its own storage class, so
+    nothing is shared (the worst case: every overlay rendered and validated)."""
+    profiles_d = root / "profiles.d"
+    profiles_d.mkdir(parents=True, exist_ok=True)
+    (profiles_d / "team.yaml").write_text(
+        "description: bench team profile\nextends: small\ncomponents:\n  worker:\n"
+        "    autoscaling: {minReplicas: 1, maxReplicas: 3, "
+        "targetCPUUtilizationPercentage: 70}\n", encoding="utf-8")
+    lines = ["profilesDir: profiles.d", "repoURL: https://git.example.com/gitops.git",
+             "argocd: {}", "flux: {sourceRef: {name: gitops}}", "environments:"]
+    profiles = ("edge", "small", "production", "team")
+    for i in range(environments):
+        profile = profiles[i % 4]
+        lines += [f"  - name: env-{i:04d}", f"    profile: {profile}",
+                  f"    namespace: dify-{i:04d}", f"    hosts: [env-{i:04d}.example.com]"]
+        if distinct:
+            lines.append(f"    storageClass: sc-{i:04d}")
+        elif (i // 4) % 2:
+            lines.append("    storageClass: fast-ssd")
+        if i % 3 == 0:
+            lines.append(f"    cluster: {{server: 'https://c{i % 5}.example.com'}}")
+    path = root / "fleet.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def fleet_render_timings(sizes: tuple[int, ...], distinct: bool,
+                         repeat: int) -> dict[int, float]:
+    """Milliseconds per environment of an in-process fleet render (load, plan, render,
+    validate, Argo CD and Flux objects; nothing written), after start-up."""
+    from generator.fleet import render_fleet
+
+    per_env: dict[int, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        render_fleet(write_bench_fleet(Path(tmp) / "warm", 8, distinct))  # start-up
+        for size in sizes:
+            path = write_bench_fleet(Path(tmp) / str(size), size, distinct)
+            seconds = _best(lambda path=path: render_fleet(path), repeat)  # type: ignore[misc]
+            per_env[size] = seconds * 1000 / size
+    return per_env
+
+
 def bench_fleet(quick: bool) -> dict[str, float]:
-    """Hook: fleet render and validation timings."""
-    return {}
+    """Fleet render time per environment for 10, 100 and 500 environments (typical fleet:
+    shared sizings) and for fleets where every environment's sizing differs."""
+    sizes = (10, 100) if quick else (10, 100, 500)
+    out: dict[str, float] = {}
+    for label, distinct in (("typical", False), ("all distinct", True)):
+        timings = fleet_render_timings(sizes, distinct, 1 if quick or distinct else 3)
+        print(f"fleet render, {label}: " + ", ".join(
+            f"{n} envs {ms:.1f} ms/env" for n, ms in timings.items()))
+        for n, ms in timings.items():
+            out[f"{label}, {n} environments"] = ms * n / 1000
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
