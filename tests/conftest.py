@@ -39,3 +39,14 @@ def kubectl() -> str:
 @pytest.fixture(scope="session")
 def builtin_render() -> RenderResult:
     return render([find(name) for name in BUILTIN_PROFILES])
+
+
+# Hypothesis (tests/test_properties_hypothesis.py): renders take tens of milliseconds, more
+# on a loaded runner, so no per-example deadline; the tests bound their example counts.
+# HYPOTHESIS_PROFILE=dev shows statistics-friendly verbose output.
+from hypothesis import Verbosity  # noqa: E402
+from hypothesis import settings as hypothesis_settings  # noqa: E402
+
+hypothesis_settings.register_profile("difygen", deadline=None, print_blob=True)
+hypothesis_settings.register_profile("dev", deadline=None, verbosity=Verbosity.verbose)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "difygen"))
