@@ -269,6 +269,9 @@ def validate(
 def check(
     out: OutDir = Path("output"),
     profiles_dir: ProfilesDir = None,
+    fleet: Annotated[Path | None, typer.Option(
+        "--fleet", help="Compare with a fresh render of this fleet file instead of the "
+        "profiles found in DIR.", dir_okay=False)] = None,
 ) -> None:
     """Re-render every profile that has output in DIR and compare with what is there.
 
@@ -278,17 +281,28 @@ def check(
     Examples:
       difygen check
       difygen check --out gitops/dify --profiles-dir profiles.d
+      difygen check --fleet fleet.yaml --out gitops/dify
     """
     from generator import profiles as prof
     from generator.check import compare
-    from generator.render import existing_profiles
+    from generator.render import RenderResult, existing_profiles
     from generator.render import render as do_render
 
-    names = existing_profiles(out)
-    if not names:
-        raise UsageError(f"{out}: no rendered profiles found (expected "
-                         "kustomize/overlays/<profile>/); run `difygen render` first")
-    result = do_render([prof.find(n, profiles_dir) for n in names])
+    result: RenderResult
+    if fleet is not None:
+        from generator.fleet import render_fleet
+
+        if profiles_dir is not None:
+            raise UsageError("--fleet takes its profiles from the fleet file's profilesDir; "
+                             "drop --profiles-dir")
+        result = render_fleet(fleet)
+        names = [f"--fleet {fleet}"]
+    else:
+        names = existing_profiles(out)
+        if not names:
+            raise UsageError(f"{out}: no rendered profiles found (expected "
+                             "kustomize/overlays/<profile>/); run `difygen render` first")
+        result = do_render([prof.find(n, profiles_dir) for n in names])
     drift = compare(result.files, out)
     if drift.stale:
         typer.echo(drift.diff, nl=False)

@@ -491,3 +491,20 @@ def test_cli_dry_run_and_progress_only_on_a_terminal(tmp_path: Path) -> None:
     assert proc.returncode == 0
     assert b"\rrendering environments: 3/3" in seen
     assert (out / "kustomize" / "overlays" / "env-02" / "environment.yaml").is_file()
+
+
+def test_check_fleet_detects_drift_through_the_cli(tmp_path: Path) -> None:
+    fleet = write_fleet(tmp_path, [env_spec(1), env_spec(2)])
+    out = tmp_path / "out"
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "generator", *args], capture_output=True,
+                              text=True, timeout=120, check=False)
+
+    assert cli("render", "--fleet", str(fleet), "--out", str(out)).returncode == 0
+    clean = cli("check", "--fleet", str(fleet), "--out", str(out))
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    flux = next((out / "gitops" / "flux").glob("dify-env-*.yaml"))
+    flux.write_text(flux.read_text().replace("interval: 5m", "interval: 6m"))
+    stale = cli("check", "--fleet", str(fleet), "--out", str(out))
+    assert stale.returncode == 3 and flux.name in stale.stdout
