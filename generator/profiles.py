@@ -702,7 +702,10 @@ def _build_component(comp: catalog.Component, spec: dict[str, Any]) -> Component
         persistence = Persistence(
             storage_class=pers.get("storageClass", "standard"),
             size=parse_quantity(pers.get("size", d.storage or "10Gi")),
-            access_mode=pers.get("accessMode", "ReadWriteOnce"),
+            # api's volume is shared by api and worker pods that may land on different
+            # nodes: only ReadWriteMany is safe without knowing the cluster.
+            access_mode=pers.get("accessMode",
+                                 "ReadWriteMany" if comp.name == "api" else "ReadWriteOnce"),
         )
     sched = spec.get("scheduling", {})
     return ComponentSizing(
