@@ -129,7 +129,8 @@ def _runnable(args: list[str]) -> bool:
     if args[0] not in READ_ONLY or any("$" in a for a in args):
         return False
     values = [a for a in args[1:] if not a.startswith("-")]
-    paths = [a for a in values if "/" in a or a in ("output",)]
+    paths = [a for a in values if "/" in a or a in ("output",)
+             or a.endswith((".yaml", ".yml"))]
     return all((REPO / p).exists() for p in paths)
 
 
