@@ -20,14 +20,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import yaml
 
-from generator import profiles
+from generator import bundled_schemas, profiles
 from generator.errors import FleetError, Location, Problem, ProblemList, SizingError
 from generator.gitops import ARGOCD_DIR, FLUX_DIR, gitops_files
 from generator.k8s_schemas import schema_set
@@ -40,7 +39,6 @@ from generator.render import (
     overlay_prefix,
     render_plans,
 )
-from generator.resources import schemas_dir
 from generator.sizing import ComponentSizing, ProfileSizing, Scaling
 from generator.targets.kustomize import Overlay
 from generator.targets.manifests import labels
@@ -182,20 +180,11 @@ class FleetResult(RenderResult):
 # ---------------------------------------------------------------------------- loading
 
 
-@cache
+FLEET_SCHEMA = "fleet.schema.json"
+
+
 def fleet_schema() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(
-        (schemas_dir() / "fleet.schema.json").read_text(encoding="utf-8"))
-    return data
-
-
-@cache
-def _validator() -> jsonschema.protocols.Validator:
-    schema = fleet_schema()
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    validator: jsonschema.protocols.Validator = cls(schema)
-    return validator
+    return bundled_schemas.load(FLEET_SCHEMA)
 
 
 def load_fleet(path: Path) -> Fleet:
@@ -208,7 +197,7 @@ def load_fleet(path: Path) -> Fleet:
             f"found {kind} at the top level; a fleet is a mapping with 'environments' and "
             "optional 'argocd', 'flux', 'repoURL', 'path'"))])
     problems = ProblemList()
-    for error in _validator().iter_errors(doc.data):
+    for error in bundled_schemas.errors(FLEET_SCHEMA, doc.data):
         _schema_problem(doc, error, problems)
     problems.raise_if_any(FleetError, f"{source} does not match the fleet schema")
     fleet = _build(path, source, doc)

@@ -6,49 +6,26 @@ ignored by Helm without a word; this schema is strict on every object difygen wr
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from functools import cache
 from typing import Any
 
 import jsonschema
-import jsonschema_rs
 
+from generator import bundled_schemas
 from generator.errors import Location, Problem
-from generator.resources import schemas_dir
 from generator.yamlio import dotted
 
 SCHEMA_FILE = "helm-values.schema.json"
 
 
-@cache
 def helm_values_schema() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((schemas_dir() / SCHEMA_FILE).read_text(encoding="utf-8"))
-    return data
-
-
-@cache
-def _validator() -> jsonschema.protocols.Validator:
-    schema = helm_values_schema()
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    validator: jsonschema.protocols.Validator = cls(schema)
-    return validator
-
-
-@cache
-def _fast_validator() -> Any:
-    return jsonschema_rs.validator_for(helm_values_schema())
+    return bundled_schemas.load(SCHEMA_FILE)
 
 
 def validate_values(values: dict[str, Any], source: str) -> list[Problem]:
     """Every way `values` breaks the schema, each located by its dotted key path."""
-    # jsonschema-rs answers "valid?" in microseconds; the Python validator, slower, only
-    # runs to word the messages when something is wrong.
-    if _fast_validator().is_valid(values):
-        return []
     problems: list[Problem] = []
-    for error in _validator().iter_errors(values):
+    for error in bundled_schemas.errors(SCHEMA_FILE, values):
         problems.extend(_problems(error, source))
     return sorted(problems, key=lambda p: (p.location.key_path, p.message))
 

@@ -16,14 +16,12 @@ import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import jsonschema
-import jsonschema_rs
 
-from generator import catalog
+from generator import bundled_schemas, catalog
 from generator.errors import (
     Location,
     Problem,
@@ -33,7 +31,7 @@ from generator.errors import (
     UsageError,
 )
 from generator.quantity import QuantityError, parse_quantity
-from generator.resources import profiles_dir, schemas_dir
+from generator.resources import profiles_dir
 from generator.sizing import (
     ComponentSizing,
     CpuMemory,
@@ -86,25 +84,11 @@ class _Loaded:
     doc: Document
 
 
-@cache
+PROFILE_SCHEMA = "profile.schema.json"
+
+
 def profile_schema() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(
-        (schemas_dir() / "profile.schema.json").read_text(encoding="utf-8"))
-    return data
-
-
-@cache
-def _schema_validator() -> jsonschema.protocols.Validator:
-    schema = profile_schema()
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    validator: jsonschema.protocols.Validator = cls(schema)
-    return validator
-
-
-@cache
-def _fast_validator() -> Any:
-    return jsonschema_rs.validator_for(profile_schema())
+    return bundled_schemas.load(PROFILE_SCHEMA)
 
 
 def supported_kubernetes_versions() -> tuple[str, ...]:
@@ -215,9 +199,8 @@ def _load_doc_uncached(path: Path, source: str | None = None) -> Document:
     # values, so it checks the file with those directives taken out. jsonschema-rs gives
     # the fast yes; the Python validator words the messages when the answer is no.
     values = _without_nulls(doc.data)
-    if not _fast_validator().is_valid(values):
-        for error in _schema_validator().iter_errors(values):
-            _schema_problem(doc, error, problems)
+    for error in bundled_schemas.errors(PROFILE_SCHEMA, values):
+        _schema_problem(doc, error, problems)
     problems.raise_if_any(ProfileError, f"{source} does not match the profile schema")
     return doc
 
