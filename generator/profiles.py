@@ -198,19 +198,35 @@ def _load_doc_uncached(path: Path, source: str | None = None) -> Document:
     # `null` is the merge directive "drop the inherited value"; the schema describes
     # values, so it checks the file with those directives taken out. jsonschema-rs gives
     # the fast yes; the Python validator words the messages when the answer is no.
-    values = _without_nulls(doc.data)
+    values = _without_nulls(doc.data, profile_schema())
     for error in bundled_schemas.errors(PROFILE_SCHEMA, values):
         _schema_problem(doc, error, problems)
     problems.raise_if_any(ProfileError, f"{source} does not match the profile schema")
     return doc
 
 
-def _without_nulls(value: Any) -> Any:
+def _without_nulls(value: Any, schema: dict[str, Any]) -> Any:
+    """`value` without the `null` merge directives, walking the schema beside it.
+
+    Only keys the schema knows are dropped: an unknown key stays (null or not) so the
+    schema still reports it.
+    """
+    schema = _resolve(schema)
     if isinstance(value, dict):
-        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+        known = schema.get("properties", {})
+        return {k: _without_nulls(v, known.get(k, {})) for k, v in value.items()
+                if not (v is None and k in known)}
     if isinstance(value, list):
-        return [_without_nulls(v) for v in value]
+        return [_without_nulls(v, schema.get("items", {})) for v in value]
     return value
+
+
+def _resolve(schema: dict[str, Any]) -> dict[str, Any]:
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        resolved: dict[str, Any] = profile_schema()["$defs"][ref.removeprefix("#/$defs/")]
+        return resolved
+    return schema
 
 
 def _problem(doc: Document, path: KeyPath, message: str, at_key: bool = False) -> Problem:
