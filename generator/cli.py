@@ -10,12 +10,15 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from generator import __version__
 from generator.errors import GeneratorError, UsageError
+
+if TYPE_CHECKING:
+    from generator.profiles import ProfileRef
 
 DEFAULT_KUBE = "1.35"  # the default pinned version, as profiles.DEFAULT_KUBERNETES_VERSION
 
@@ -61,7 +64,7 @@ def _root(
     _DEBUG = debug
 
 
-def _refs(names: list[str], all_: bool, profiles_dir: Path | None) -> list[object]:
+def _refs(names: list[str], all_: bool, profiles_dir: Path | None) -> list[ProfileRef]:
     from generator import profiles
 
     if all_ and names:
@@ -128,7 +131,7 @@ def render(
         result = render_fleet(fleet, on_progress=_progress_line())
     else:
         refs = _refs(profile or [], all_, profiles_dir)
-        result = do_render(refs)  # type: ignore[arg-type]
+        result = do_render(refs)
     if dry_run:
         change = diff_tree(read_tree(out, result.managed), result.files)
         verb = "would"
@@ -255,7 +258,7 @@ def validate(
         # clusters), so each is validated on its own and the findings are combined.
         results = []
         for ref in refs:
-            plan = plan_for(ref)  # type: ignore[arg-type]
+            plan = plan_for(ref)
             where = overlay_prefix(plan.name)
             objects = [in_memory(o, where) for o in render_overlay(plan).objects]
             results.append(validate_objects(
