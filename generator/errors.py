@@ -86,7 +86,7 @@ class ProblemList:
     problems: list[Problem] = field(default_factory=list)
 
     def add(self, location: Location, message: str) -> None:
-        self.problems.append(location_problem(location, message))
+        self.problems.append(Problem(location, message))
 
     def raise_if_any(self, error: type[GeneratorError], summary: str) -> None:
         if self.problems:
@@ -97,6 +97,3 @@ class ProblemList:
             )
             raise error(summary, ordered)
 
-
-def location_problem(location: Location, message: str) -> Problem:
-    return Problem(location, message)

@@ -57,6 +57,7 @@ from generator.yamlio import (
     Document,
     KeyPath,
     dotted,
+    iter_paths,
     parse_document,
     read_text,
 )
@@ -398,7 +399,7 @@ def _merge_into(base: dict[str, Any], child: dict[str, Any], path: KeyPath,
             _merge_into(base[key], value, here, doc, origin)
         else:
             base[key] = _copy(value)
-            for sub, _ in _walk(value, here):
+            for sub, _ in iter_paths(value, here):
                 origin[sub] = doc
 
 
@@ -410,17 +411,6 @@ def _copy(value: Any) -> Any:
     if isinstance(value, list):
         return [_copy(v) for v in value]
     return value
-
-
-def _walk(value: Any, path: KeyPath) -> list[tuple[KeyPath, Any]]:
-    out = [(path, value)]
-    if isinstance(value, dict):
-        for k, v in value.items():
-            out.extend(_walk(v, (*path, k)))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            out.extend(_walk(v, (*path, i)))
-    return out
 
 
 def _loc(origin: _Origin, chain: list[_Loaded], path: KeyPath) -> Location:
