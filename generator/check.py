@@ -1,30 +1,33 @@
 """Drift between the output a render would write and what is committed.
 
-The render pipeline produces the expected files in memory; this compares them with the
-tree on disk byte for byte and describes the difference as a unified diff. The CLI exits
-with EXIT_STALE when `stale` is true. Nothing is written.
+The render pipeline produces the expected files in memory; this compares them with
+difygen's files on disk (read and diffed by generator.writer, the same functions `render`
+uses) byte for byte and describes the difference as a unified diff. The CLI exits with
+EXIT_STALE when `stale` is true. Nothing is written.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
-from generator.errors import InputError, UsageError
+from generator.writer import check_paths, diff_tree, scan
 
 EXIT_STALE = 3
 
 
 @dataclass(frozen=True)
 class Drift:
-    """Relative POSIX paths, sorted: what a render would add, change and remove."""
+    """Relative POSIX paths, sorted: what a render would add, change and remove, and the
+    files in difygen's directories that are not difygen's (kept)."""
 
     added: tuple[str, ...]
     changed: tuple[str, ...]
     removed: tuple[str, ...]
     diff: str
+    kept: tuple[str, ...] = ()
 
     @property
     def stale(self) -> bool:
@@ -33,32 +36,6 @@ class Drift:
     @property
     def exit_code(self) -> int:
         return EXIT_STALE if self.stale else 0
-
-
-def _checked_path(name: str) -> str:
-    path = PurePosixPath(name)
-    if path.is_absolute() or ".." in path.parts or not path.parts or name != str(path):
-        raise UsageError(f"expected file {name!r} is not a plain relative path")
-    return name
-
-
-def files_on_disk(out_dir: Path) -> dict[str, bytes]:
-    """Every file under `out_dir` by relative POSIX path; dot files and dot directories
-    (.gitkeep, .git) are not output and are skipped."""
-    found: dict[str, bytes] = {}
-    if not out_dir.exists():
-        return found
-    if not out_dir.is_dir():
-        raise InputError(f"{out_dir}: is not a directory")
-    try:
-        for path in sorted(out_dir.rglob("*")):
-            rel = path.relative_to(out_dir)
-            if any(part.startswith(".") for part in rel.parts) or not path.is_file():
-                continue
-            found[rel.as_posix()] = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{out_dir}: cannot read: {exc.strerror or exc}") from None
-    return found
 
 
 def _lines(data: bytes | str) -> list[str] | None:
@@ -86,14 +63,19 @@ def _diff(name: str, old: bytes | None, new: str | None) -> str:
     return "".join(out)
 
 
-def compare(expected: Mapping[str, str], out_dir: str | Path) -> Drift:
-    """Compare `expected` (relative path -> text) with the files under `out_dir`."""
-    wanted = {_checked_path(k): v for k, v in expected.items()}
-    actual = files_on_disk(Path(out_dir))
-    added = sorted(set(wanted) - set(actual))
-    removed = sorted(set(actual) - set(wanted))
-    changed = sorted(name for name in set(wanted) & set(actual)
-                     if wanted[name].encode("utf-8") != actual[name])
-    diff = "".join(_diff(name, actual.get(name), wanted.get(name))
-                   for name in sorted([*added, *removed, *changed]))
-    return Drift(tuple(added), tuple(changed), tuple(removed), diff)
+def compare(expected: Mapping[str, str], out_dir: str | Path, units: Iterable[str]) -> Drift:
+    """Compare `expected` (relative path -> text) with difygen's files in the `units` of
+    `out_dir`. A file that is not difygen's where a render writes one counts as changed."""
+    units = tuple(units)
+    check_paths(expected, units)
+    root = Path(out_dir)
+    tree = scan(root, units)
+    change = diff_tree(tree, expected)
+    actual = dict(tree.owned)
+    for rel in change.conflicts:
+        actual[rel] = (root / rel).read_bytes()
+    changed = sorted({*change.changed, *change.conflicts})
+    added = [p for p in change.added if p not in change.conflicts]
+    diff = "".join(_diff(name, actual.get(name), expected.get(name))
+                   for name in sorted([*added, *change.removed, *changed]))
+    return Drift(tuple(added), tuple(changed), change.removed, diff, change.kept)

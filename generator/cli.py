@@ -102,23 +102,31 @@ def render(
                                           "added, changed or removed; write nothing.")] = False,
     fleet: Annotated[Path | None, typer.Option(
         "--fleet", help="Render every environment of a fleet file (see docs/fleet.md), with "
-        "its Argo CD and Flux objects; not with profile names, --all or --profiles-dir.",
+        "its Argo CD and Flux objects; not with profile names, --all or --profiles-dir. "
+        "Overlays of environments no longer in the file are pruned.",
         dir_okay=False)] = None,
+    prune: Annotated[bool, typer.Option(
+        "--prune", help="Also remove difygen's files from overlays and Helm values of "
+        "profiles that no longer exist (renamed or deleted; pass the same --profiles-dir). "
+        "Without it they are reported as orphaned.")] = False,
 ) -> None:
     """Validate, then write Kustomize overlays and Helm values for the given profiles.
 
-    Everything is computed and validated in memory first; the output tree is replaced
-    atomically, so a failure leaves the previous output exactly as it was.
+    Everything is computed and validated in memory first. Only difygen's own files (those
+    with its generated-file header) in its directories are replaced or removed, each
+    directory atomically; other files are kept and reported. Symbolic links inside the
+    output tree are refused (exit 2); --out itself may be a link.
 
     Examples:
       difygen render --all
       difygen render small production --out gitops/dify
       difygen render my-team --profiles-dir profiles.d --dry-run
       difygen render --fleet fleet.yaml --out output
+      difygen render --all --profiles-dir profiles.d --prune
     """
-    from generator.render import RenderResult
+    from generator.render import RenderResult, orphan_units, orphans
     from generator.render import render as do_render
-    from generator.writer import diff_tree, read_tree, write_tree
+    from generator.writer import diff_tree, resolve_out, scan, write_tree
 
     result: RenderResult
     if fleet is not None:
@@ -129,19 +137,36 @@ def render(
                              "profile names, --all or --profiles-dir (set profilesDir in the "
                              "fleet file)")
         result = render_fleet(fleet, on_progress=_progress_line())
+        known = {p.plan.name for p in result.profiles}
     else:
+        from generator import profiles as prof
+
         refs = _refs(profile or [], all_, profiles_dir)
         result = do_render(refs)
+        known = {r.name for r in prof.discover(profiles_dir)}
+    target = resolve_out(out)
+    orphaned = orphans(target, known)
+    # A fleet declares every environment, so what it no longer names goes; a render of
+    # profiles cannot tell a deleted profile from one it was not told about: --prune.
+    pruning = fleet is not None or prune
+    units = (*result.managed, *orphan_units(orphaned)) if pruning else result.managed
     if dry_run:
-        change = diff_tree(read_tree(out, result.managed), result.files)
+        change = diff_tree(scan(target, units), result.files)
         verb = "would"
     else:
-        change = write_tree(out, result.files, result.managed)
+        change = write_tree(target, result.files, units)
         verb = "did"
     for label, paths in (("add", change.added), ("change", change.changed),
                          ("remove", change.removed)):
         for path in paths:
             typer.echo(f"{verb} {label}: {out / path}")
+    for path in change.kept:
+        typer.echo(f"kept (not difygen's, no generated-file header): {out / path}", err=True)
+    if not pruning:
+        for name in orphaned:
+            typer.echo(f"orphaned: {out / 'kustomize/overlays' / name} and "
+                       f"{out / 'helm' / name}: no profile {name!r} (renamed or deleted?); "
+                       "`difygen render --prune` removes difygen's files there", err=True)
     names = ", ".join(p.plan.name for p in result.profiles) if fleet is None else (
         f"fleet {fleet}: {len(result.profiles)} environments")
     if change.empty:
@@ -288,9 +313,11 @@ def check(
     """
     from generator import profiles as prof
     from generator.check import compare
-    from generator.render import RenderResult, existing_profiles
+    from generator.render import RenderResult, orphan_units, orphans
     from generator.render import render as do_render
+    from generator.writer import owned_names, resolve_out
 
+    target = resolve_out(out)
     result: RenderResult
     if fleet is not None:
         from generator.fleet import render_fleet
@@ -300,18 +327,31 @@ def check(
                              "drop --profiles-dir")
         result = render_fleet(fleet)
         names = [f"--fleet {fleet}"]
+        orphaned = orphans(target, {p.plan.name for p in result.profiles})
     else:
-        names = existing_profiles(out)
-        if not names:
-            raise UsageError(f"{out}: no rendered profiles found (expected "
-                             "kustomize/overlays/<profile>/); run `difygen render` first")
+        found = owned_names(target)
+        if not found:
+            raise UsageError(f"{out}: no rendered profiles found (expected difygen's files "
+                             "in kustomize/overlays/<profile>/); run `difygen render` first")
+        known = {r.name for r in prof.discover(profiles_dir)}
+        names = [n for n in found if n in known]
+        orphaned = [n for n in found if n not in known]
         result = do_render([prof.find(n, profiles_dir) for n in names])
-    drift = compare(result.files, out)
+    drift = compare(result.files, target, (*result.managed, *orphan_units(orphaned)))
     if drift.stale:
         typer.echo(drift.diff, nl=False)
+    for name in orphaned:
+        typer.echo(f"orphaned: {out / 'kustomize/overlays' / name}: difygen's files for "
+                   f"{name!r}, which is no profile{' or environment' if fleet else ''} "
+                   "(renamed or deleted?); `difygen render --prune` removes them", err=True)
+    for path in drift.kept:
+        typer.echo(f"kept (not difygen's, no generated-file header): {out / path}", err=True)
+    if drift.stale:
+        again = (f"--fleet {fleet}" if fleet is not None
+                 else " ".join([*names, "--prune" if orphaned else ""]).strip())
         typer.echo(f"{out}: stale ({len(drift.added)} missing, {len(drift.changed)} changed, "
-                   f"{len(drift.removed)} unexpected); run `difygen render "
-                   f"{' '.join(names)}` and commit", err=True)
+                   f"{len(drift.removed)} unexpected); run `difygen render {again}` and "
+                   "commit", err=True)
     else:
         typer.echo(f"{out}: up to date ({', '.join(names)})")
     raise typer.Exit(drift.exit_code)

@@ -172,9 +172,10 @@ class FleetResult(RenderResult):
 
     @property
     def managed(self) -> tuple[str, ...]:
-        # A fleet owns its output directory: an environment dropped from the fleet file
-        # loses its overlay on the next render, like the Argo CD and Flux objects.
-        return ("kustomize", "helm", ARGOCD_DIR, FLUX_DIR)
+        # The Argo CD and Flux directories are managed even when turned off, so that their
+        # old objects go; an environment dropped from the fleet file is an orphan, which
+        # `render --fleet` prunes (see orphan_units).
+        return (*super().managed, ARGOCD_DIR, FLUX_DIR)
 
 
 # ---------------------------------------------------------------------------- loading

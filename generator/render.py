@@ -42,7 +42,8 @@ class RenderResult:
 
     @property
     def managed(self) -> tuple[str, ...]:
-        """The parts of the output tree this render owns (and may remove files from)."""
+        """The directories this render manages (see generator.writer): it replaces
+        difygen's files in them, and only those."""
         out = [BASE_PREFIX]
         for p in self.profiles:
             out += [overlay_prefix(p.plan.name), helm_prefix(p.plan.name)]
@@ -110,13 +111,20 @@ def render_plans(plans: list[Plan],
     return result
 
 
+def orphans(out: Path, known: set[str]) -> list[str]:
+    """Names under `out` with difygen's files in an overlay or Helm directory but no
+    profile (or fleet environment) of that name: left by a renamed or deleted profile."""
+    from generator.writer import owned_names
+
+    return [name for name in owned_names(out) if name not in known]
+
+
+def orphan_units(names: list[str]) -> tuple[str, ...]:
+    return tuple(unit for name in names for unit in (overlay_prefix(name), helm_prefix(name)))
+
+
 def existing_profiles(out: Path) -> list[str]:
-    """Profiles that have output under `out` (what `check` re-renders)."""
-    names = set()
-    overlays = out / "kustomize" / "overlays"
-    if overlays.is_dir():
-        names |= {p.name for p in overlays.iterdir() if p.is_dir()}
-    helm = out / "helm"
-    if helm.is_dir():
-        names |= {p.name for p in helm.iterdir() if p.is_dir()}
-    return sorted(names)
+    """Profiles that have difygen's files under `out` (what `check` re-renders)."""
+    from generator.writer import owned_names
+
+    return owned_names(out)
