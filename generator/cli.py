@@ -270,7 +270,7 @@ def validate(
     if manifests:
         if all_ or not targets:
             raise UsageError("--manifests needs files, directories or - (stdin)")
-        stdin_text = sys.stdin.read() if "-" in targets else None
+        stdin_text = _read_stdin() if "-" in targets else None
         result = validate_manifests(targets, kube_version or DEFAULT_KUBE, stdin_text=stdin_text)
     else:
         from generator.manifests import in_memory
@@ -291,6 +291,15 @@ def validate(
         result = combine(results)
     typer.echo(report.render(result, chosen), nl=False)
     raise typer.Exit(result.exit_code)
+
+
+def _read_stdin() -> str:
+    """stdin as UTF-8, bad bytes reported by line and column like a file's."""
+    from generator.manifests import MAX_MANIFEST_BYTES, STDIN
+    from generator.yamlio import decode
+
+    raw = sys.stdin.buffer.read(MAX_MANIFEST_BYTES + 1)
+    return decode(raw, STDIN, MAX_MANIFEST_BYTES)
 
 
 @app.command()

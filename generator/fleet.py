@@ -42,6 +42,7 @@ from generator.render import (
 from generator.sizing import ComponentSizing, ProfileSizing, Scaling
 from generator.targets.kustomize import Overlay
 from generator.targets.manifests import labels
+from generator.urls import url_problems
 from generator.yamlio import (
     Document,
     KeyPath,
@@ -200,6 +201,7 @@ def load_fleet(path: Path) -> Fleet:
     problems = ProblemList()
     for error in bundled_schemas.errors(FLEET_SCHEMA, doc.data):
         _schema_problem(doc, error, problems)
+    problems.problems.extend(url_problems(doc))
     problems.raise_if_any(FleetError, f"{source} does not match the fleet schema")
     fleet = _build(path, source, doc)
     _check(fleet, problems)
@@ -307,6 +309,12 @@ def _check(fleet: Fleet, problems: ProblemList) -> None:
             problems.add(fleet.location((*at, "cluster")),
                          "found both server and name; an Argo CD destination takes one of "
                          "them")
+        if profiles.is_system_namespace(env.namespace):
+            problems.add(fleet.location((*at, "namespace") if "namespace" in _spec(fleet, env)
+                                        else (*at, "name")),
+                         profiles.system_namespace_message(env.namespace) + (
+                             "" if "namespace" in _spec(fleet, env) else
+                             " (an environment's namespace defaults to its name)"))
         place = (env.cluster.identity, env.namespace)
         other = places.setdefault(place, env)
         if other is not env:

@@ -30,7 +30,7 @@ from generator.errors import (
     SizingError,
     UsageError,
 )
-from generator.quantity import QuantityError, parse_quantity
+from generator.quantity import QuantityError, check_amount, parse_quantity
 from generator.resources import profiles_dir
 from generator.sizing import (
     ComponentSizing,
@@ -52,6 +52,7 @@ from generator.sizing import (
     Toleration,
     image_key,
 )
+from generator.urls import url_problems
 from generator.yamlio import (
     MAX_PROFILE_NODES,
     Document,
@@ -111,19 +112,36 @@ def discover(profiles_dir_override: Path | None = None) -> list[ProfileRef]:
             raise UsageError(f"--profiles-dir {profiles_dir_override}: not a directory")
         for path in sorted(profiles_dir_override.iterdir()):
             if path.suffix in (".yaml", ".yml") and path.is_file():
+                # A file's name becomes a directory name in the output (`..yaml` would
+                # write helm/values.yaml): the same rule as a name on the command line.
+                check_name(path.stem, f"{path.name} in --profiles-dir "
+                                      f"{profiles_dir_override}")
                 found[path.stem] = ProfileRef(path.stem, path, False)
     return sorted(found.values(), key=lambda r: (not r.builtin, r.name))
 
 
-def find(name: str, profiles_dir_override: Path | None = None) -> ProfileRef:
+def check_name(name: str, what: str | None = None) -> None:
+    """A profile name names its overlay and Helm directories: a DNS-1123 label, no path."""
+    if what is not None:
+        if not NAME_RE.match(name) or len(name) > 63:
+            raise UsageError(
+                f"{what}: {name!r} is not a profile name: names are DNS-1123 labels "
+                "(lower-case letters, digits, '-'; at most 63 characters) because they name "
+                "the overlay directory; rename the file")
+        return
+    subject = f"profile {name!r}"
     if "/" in name or "\\" in name or name in (".", ".."):
         raise UsageError(
-            f"profile {name!r}: give a profile name, not a path (put custom profiles in a "
+            f"{subject}: give a profile name, not a path (put custom profiles in a "
             "directory and pass --profiles-dir)")
     if not NAME_RE.match(name) or len(name) > 63:
         raise UsageError(
-            f"profile {name!r}: names are DNS-1123 labels (lower-case letters, digits, '-'; "
-            "at most 63 characters) because they name the overlay directory")
+            f"{subject}: profile names are DNS-1123 labels (lower-case letters, digits, "
+            "'-'; at most 63 characters) because they name the overlay directory")
+
+
+def find(name: str, profiles_dir_override: Path | None = None) -> ProfileRef:
+    check_name(name)
     for ref in discover(profiles_dir_override):
         if ref.name == name:
             return ref
@@ -202,8 +220,35 @@ def _load_doc_uncached(path: Path, source: str | None = None) -> Document:
     values = _without_nulls(doc.data, profile_schema())
     for error in bundled_schemas.errors(PROFILE_SCHEMA, values):
         _schema_problem(doc, error, problems)
+    problems.problems.extend(url_problems(doc))
+    namespace = doc.data.get("namespace")
+    if isinstance(namespace, str) and is_system_namespace(namespace):
+        problems.add(doc.location(("namespace",)), system_namespace_message(namespace))
     problems.raise_if_any(ProfileError, f"{source} does not match the profile schema")
     return doc
+
+
+# Namespaces of Kubernetes itself and of the cluster tools next to which Dify must not
+# land: a profile gives its namespace a ResourceQuota, a LimitRange and Pod Security
+# labels, which would throttle or break what runs there. `kube-*` and `openshift-*` are
+# reserved prefixes. Documented in docs/profiles.md and docs/fleet.md.
+SYSTEM_NAMESPACES = frozenset({
+    "default", "kube-system", "kube-public", "kube-node-lease", "argocd", "flux-system",
+    "cert-manager", "ingress-nginx", "istio-system", "linkerd", "gatekeeper-system",
+    "kyverno", "calico-system", "tigera-operator", "metallb-system", "local-path-storage",
+    "monitoring", "kubernetes-dashboard",
+})
+_SYSTEM_PREFIXES = ("kube-", "openshift-")
+
+
+def is_system_namespace(name: str) -> bool:
+    return name in SYSTEM_NAMESPACES or name.startswith(_SYSTEM_PREFIXES)
+
+
+def system_namespace_message(name: str) -> str:
+    return (f"found {name!r}; that namespace belongs to the cluster or one of its tools "
+            "(Dify's quota, LimitRange and Pod Security labels would apply to it): choose "
+            "a namespace of Dify's own, such as 'dify'")
 
 
 def _without_nulls(value: Any, schema: dict[str, Any]) -> Any:
@@ -256,6 +301,8 @@ def _schema_problem(doc: Document, error: jsonschema.ValidationError,
         expected = expected_value
         expected = " or ".join(expected) if isinstance(expected, list) else expected
         message = f"found {shown} ({_json_type(found)}); expected {expected}"
+        if isinstance(found, float) and found.is_integer() and "integer" in str(expected):
+            message += f" (write {int(found)}, without the decimal point)"
     elif validator == "enum":
         message = f"found {shown}; allowed: {', '.join(map(str, expected_value))}"
     elif validator == "pattern":
@@ -339,6 +386,11 @@ def _load_chain(ref: ProfileRef) -> list[_Loaded]:
 
 
 def _parent(doc: Document, parent: str, child: Path, root: Path) -> tuple[Path, str]:
+    if any(ord(c) < 0x20 or c == "\x7f" for c in parent):
+        raise ProfileError("control character", [_problem(
+            doc, ("extends",),
+            f"found {parent!r}; a parent is a built-in name or a relative path, without "
+            "control characters (NUL, newline, tab)")])
     if "/" not in parent and not parent.endswith((".yaml", ".yml")):
         if parent not in BUILTIN_PROFILES:
             raise ProfileError("missing parent", [_problem(
@@ -466,6 +518,12 @@ def _q(merged: dict[str, Any], path: KeyPath, origin: _Origin, chain: list[_Load
         return None
     if positive and q <= 0:
         problems.add(_loc(origin, chain, path), f"found {value!r}; must be greater than zero")
+        return None
+    kind = {"cpu": "cpu", "memory": "memory"}.get(str(path[-1]), "storage")
+    try:
+        check_amount(value, q, kind)
+    except QuantityError as exc:
+        problems.add(_loc(origin, chain, path), str(exc))
         return None
     return q
 

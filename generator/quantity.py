@@ -7,6 +7,7 @@ rounding step between the Kustomize and Helm outputs.
 from __future__ import annotations
 
 import re
+import unicodedata
 from fractions import Fraction
 
 _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
@@ -15,9 +16,11 @@ _DECIMAL = {
     "k": Fraction(10**3), "M": Fraction(10**6), "G": Fraction(10**9), "T": Fraction(10**12),
     "P": Fraction(10**15), "E": Fraction(10**18),
 }
+# ASCII digits only: Python's \d also matches fullwidth and other scripts' digits, which
+# Kubernetes refuses.
 _QUANTITY = re.compile(
-    r"^(?P<num>[+-]?(?:\d+(?:\.\d*)?|\.\d+))"
-    r"(?P<suffix>Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?\d+)?$"
+    r"^(?P<num>[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))"
+    r"(?P<suffix>Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?[0-9]+)?$"
 )
 
 # Common mistakes and what the user most likely meant.
@@ -41,6 +44,8 @@ def parse_quantity(text: object) -> Fraction:
         return Fraction(str(text))
     if not isinstance(text, str):
         raise QuantityError(f"{text!r} is not a Kubernetes quantity")
+    if not text.isascii():
+        raise QuantityError(_not_ascii_message(text))
     match = _QUANTITY.match(text.strip())
     if not match or text != text.strip():
         raise QuantityError(_not_quantity_message(text))
@@ -53,8 +58,22 @@ def parse_quantity(text: object) -> Fraction:
     return number * Fraction(10) ** int(suffix[1:])
 
 
+def _not_ascii_message(text: str) -> str:
+    plain = unicodedata.normalize("NFKC", text)
+    if plain.isascii() and plain != text:
+        try:
+            parse_quantity(plain)
+        except QuantityError:
+            pass
+        else:
+            return (f"{text!r} is not a Kubernetes quantity: it has non-ASCII characters "
+                    f"(fullwidth digits?); did you mean {plain!r}?")
+    return (f"{text!r} is not a Kubernetes quantity: only ASCII digits and the suffixes m, "
+            "k, M, G, Ki, Mi, Gi, ... are allowed")
+
+
 def _not_quantity_message(text: str) -> str:
-    m = re.match(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)\s*$", text)
+    m = re.match(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]+)\s*$", text)
     if m and m.group(2).lower() in _SUFFIX_HINTS:
         hint = f"{m.group(1)}{_SUFFIX_HINTS[m.group(2).lower()]}"
         return f"{text!r} is not a Kubernetes quantity (did you mean {hint!r}?)"
@@ -91,3 +110,38 @@ def format_memory(value: Fraction) -> str:
 def mebibytes(value: Fraction) -> int:
     """Whole MiB, rounding down: the unit Postgres and Redis settings are written in."""
     return int(value / _BINARY["Mi"])
+
+
+# The smallest amounts that are not a unit mistake: Kubernetes schedules CPU in whole
+# millicores, no container starts in less than a few MiB, and a volume holds at least one.
+MIN_CPU = Fraction(1, 1000)
+MIN_MEMORY = 4 * _BINARY["Mi"]
+MIN_STORAGE = _BINARY["Mi"]
+
+
+def check_amount(text: object, value: Fraction, kind: str) -> None:
+    """Refuse an amount of `kind` ('cpu', 'memory' or 'storage') that can only be a unit
+    mistake: milli-bytes ('512m'), fractions of a byte, less than the minimum."""
+    shown = repr(text)
+    if kind == "cpu":
+        if value < MIN_CPU:
+            raise QuantityError(f"found {shown}; CPU below 1m (a thousandth of a core) cannot "
+                                "be scheduled: use at least '1m', e.g. '100m'")
+        return
+    minimum = MIN_MEMORY if kind == "memory" else MIN_STORAGE
+    number = re.match(r"^[+-]?[0-9.]+", str(text))
+    digits = number.group() if number else str(text)
+    if isinstance(text, str) and text.endswith(("m", "u", "n")):
+        raise QuantityError(f"found {shown}; '{text[-1]}' means {_SMALL[text[-1]]} (so this "
+                            f"is {float(value):g} bytes): did you mean '{digits}Mi'?")
+    if value != int(value):
+        raise QuantityError(f"found {shown}; that is {float(value):g} bytes, not a whole "
+                            f"number of bytes: did you mean '{digits}Mi'?")
+    if value < minimum:
+        plain = isinstance(text, int) or (isinstance(text, str) and text.isdigit())
+        hint = f": did you mean '{digits}Mi'?" if plain else ""
+        raise QuantityError(f"found {shown} ({int(value)} bytes); {kind} must be at least "
+                            f"{format_memory(Fraction(minimum))}{hint}")
+
+
+_SMALL = {"m": "milli (thousandths)", "u": "micro (millionths)", "n": "nano (billionths)"}

@@ -139,7 +139,7 @@ def parse_document(text: str, source: str, max_nodes: int = MAX_NODES) -> Docume
     except MarkedYAMLError as exc:
         raise _syntax_error(exc, source) from None
     except YAMLError as exc:
-        raise InputError(f"{source}: not valid YAML: {exc}") from None
+        raise _reader_error(exc, text, source) from None
     except RecursionError:
         raise InputError(
             f"{source}: not valid YAML: nesting is too deep (more than {MAX_DEPTH} levels "
@@ -190,6 +190,8 @@ def _prescan(text: str, source: str, max_nodes: int = MAX_NODES) -> None:
                         "allowed")])
                 if frames:
                     frames[-1].child(event, source, frames)
+            if isinstance(event, ScalarEvent | CollectionStartEvent):
+                _check_tag(event, source, frames)
             if isinstance(event, ScalarEvent):
                 _check_scalar(event, source, frames)
             elif isinstance(event, CollectionStartEvent):
@@ -249,6 +251,25 @@ _MAX_DIGITS = 4300
 _NUMBER_LIKE = re.compile(r"[-+]?(0[xo])?[0-9a-fA-F_.]+([eE][-+]?[0-9]+)?")
 
 
+# Explicit tags that only restate what plain YAML already reads; any other tag (!!omap,
+# !!set, !!binary, !!timestamp, a local !tag) builds a type no difygen input has.
+_PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null",
+                                                   "map", "seq")}
+
+
+def _check_tag(event: Any, source: str, frames: list[_Frame]) -> None:
+    tag = event.tag
+    if tag is None or tag == "!" or tag in _PLAIN_TAGS:
+        return
+    shown = tag.replace("tag:yaml.org,2002:", "!!")
+    hint = (" (write a plain mapping: difygen keeps the order of keys)"
+            if shown in ("!!omap", "!!pairs") else "")
+    raise InputError("unsupported tag", [Problem(
+        _mark_location(source, event.start_mark, frames),
+        f"found the tag {shown}; difygen reads plain YAML mappings, lists and scalars, "
+        f"without tags{hint}")])
+
+
 def _check_scalar(event: Any, source: str, frames: list[_Frame]) -> None:
     value = event.value
     if event.style is None and len(value) > _MAX_DIGITS and _NUMBER_LIKE.fullmatch(value):
@@ -269,6 +290,24 @@ def _number_error(exc: ValueError, text: str, source: str) -> InputError:
         Location(source, line, col),
         f"found a number of {len(match.group())} digits; at most {_MAX_DIGITS} digits are "
         "allowed (and no profile value needs more than a few)")])
+
+
+def _reader_error(exc: YAMLError, text: str, source: str) -> InputError:
+    """A YAML error without a mark: the reader's refusal of a character (NUL, a control
+    character) carries its offset, which becomes a line and column."""
+    position = getattr(exc, "position", None)
+    character = getattr(exc, "character", None)
+    if not isinstance(position, int) or not 0 <= position <= len(text):
+        return InputError(f"{source}: not valid YAML: {exc}")
+    before = text[:position]
+    line = before.count("\n") + 1
+    col = position - (before.rfind("\n") + 1) + 1
+    shown = f"U+{ord(character):04X}" if isinstance(character, str) else repr(character)
+    if isinstance(character, int):
+        shown = f"U+{character:04X}"
+    return InputError("not valid YAML", [Problem(Location(source, line, col), (
+        f"found the character {shown}; YAML allows no control characters (NUL, escape, ...) "
+        "in a file: remove it, or write it escaped in a double-quoted string"))])
 
 
 def _syntax_error(exc: MarkedYAMLError, source: str, path: KeyPath = ()) -> InputError:
@@ -300,7 +339,7 @@ def _plain(node: Any, path: KeyPath, doc: Document, budget: list[int], depth: in
         out: dict[str, Any] = {}
         for key in node:
             k = key if isinstance(key, str) else _scalar_key(key, path, node, doc)
-            kline, kcol, vline, vcol = node.lc.data[key]
+            kline, kcol, vline, vcol = _key_position(node, key)
             doc.key_pos[(*path, k)] = (kline + 1, kcol + 1)
             doc.value_pos[(*path, k)] = (vline + 1, vcol + 1)
             out[k] = _plain(node[key], (*path, k), doc, budget, depth + 1)
@@ -317,8 +356,21 @@ def _plain(node: Any, path: KeyPath, doc: Document, budget: list[int], depth: in
     return _scalar(node)
 
 
+def _key_position(node: CommentedMap, key: Any) -> tuple[int, int, int, int]:
+    """Where a key and its value are; a key a merge (`<<: *anchor`) brought in is where
+    the anchored mapping sets it."""
+    if key in node.lc.data:
+        line_col: tuple[int, int, int, int] = tuple(node.lc.data[key])
+        return line_col
+    for merged in getattr(node, "merge", ()):
+        source = merged[1] if isinstance(merged, tuple) else merged
+        if isinstance(source, CommentedMap) and key in source:
+            return _key_position(source, key)
+    return (node.lc.line, node.lc.col, node.lc.line, node.lc.col)
+
+
 def _scalar_key(key: Any, path: KeyPath, node: CommentedMap, doc: Document) -> str:
-    kline, kcol, _, _ = node.lc.data[key]
+    kline, kcol, _, _ = _key_position(node, key)
     if key is None:
         found = "key null (an empty key or '~')"
     elif isinstance(key, tuple | list):
