@@ -23,6 +23,7 @@ import jsonschema
 
 from generator import bundled_schemas, catalog
 from generator.errors import (
+    GeneratorError,
     Location,
     Problem,
     ProblemList,
@@ -783,6 +784,20 @@ def _build_component(comp: catalog.Component, spec: dict[str, Any]) -> Component
         ),
         persistence=persistence,
     )
+
+
+def locate(sizing: ProfileSizing, path: KeyPath) -> Location | None:
+    """Where in the profile's files `path` is set (or its nearest ancestor): the file of
+    the `extends` chain that set it last. None for a sizing not read from a file (the
+    neutral base) or a file that cannot be read again."""
+    if sizing.source == "catalog":
+        return None
+    try:
+        chain = _load_chain(ProfileRef(sizing.chain[0], Path(sizing.source), False))
+    except (GeneratorError, OSError):
+        return None
+    _, origin = _merge_chain(chain)
+    return _loc(origin, chain, path)
 
 
 def describe_chain(ref: ProfileRef) -> tuple[str, ...]:

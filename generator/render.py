@@ -50,20 +50,76 @@ class RenderResult:
         return tuple(out)
 
 
+# The profile key behind each rule that a profile's numbers can break, so that its error
+# points at the line to change rather than at a rendered object. "{c}" is the component
+# the finding's object belongs to (its image key under images.tags), "{r}" the resource
+# the finding's path ends in (cpu, memory).
+_PROFILE_KEYS: dict[str, tuple[str, ...]] = {
+    "node-fit": ("node", "{r}"),
+    "quota-fit": ("resourceQuota",),
+    "image-tag": ("images", "tags", "{c}"),
+    "redis-maxmemory": ("components", "redis", "resources", "limits", "memory"),
+    "db-connection-budget": ("components", "{c}"),
+    "rwo-shared": ("components", "{c}", "persistence"),
+    "limits-ge-requests": ("components", "{c}", "resources"),
+    "resources-limits": ("components", "{c}", "resources"),
+    "probes": ("components", "{c}", "probes"),
+}
+
+
+def _component(object_name: str) -> str | None:
+    from generator.catalog import COMPONENTS
+
+    name = object_name.removeprefix("dify-")
+    return name if name in COMPONENTS else None
+
+
+def _profile_location(plan: Plan | None, rule: str, object_name: str,
+                      path: str) -> Location | None:
+    """The profile line that caused a rule's finding, when the rule is one a profile's
+    values drive (see _PROFILE_KEYS)."""
+    from generator.profiles import locate
+    from generator.sizing import image_key
+
+    keys = _PROFILE_KEYS.get(rule)
+    if plan is None or keys is None:
+        return None
+    component = _component(object_name)
+    if component is not None and keys[:2] == ("images", "tags"):
+        component = image_key(component)
+    fill = {"{c}": component, "{r}": path.rsplit(".", 1)[-1] if path else None}
+    out: list[str] = []
+    for key in keys:
+        value = fill.get(key, key)
+        if value is None:
+            break
+        out.append(value)
+    return locate(plan.profile, tuple(out))
+
+
 def rule_problems(objects: list[dict[str, Any]], version: str, where: str,
-                  layers: tuple[str, ...] = ("schema", "policy", "sizing")) -> list[Problem]:
-    """Errors of the validation rules on in-memory objects (warnings do not block)."""
+                  layers: tuple[str, ...] = ("schema", "policy", "sizing"),
+                  plan: Plan | None = None) -> list[Problem]:
+    """Errors of the validation rules on in-memory objects (warnings do not block).
+
+    With the plan, an error a profile value caused points at that value in the profile
+    (and names the rendered object after the message)."""
     from generator.manifests import in_memory
     from generator.validate import select_rules, validate_objects
 
     manifests = [in_memory(obj, where) for obj in objects]
     result = validate_objects(manifests, version, rules=select_rules(only=layers))
-    return [
-        Problem(Location(where, key_path=f"{f.kind}/{f.name}" + (f": {f.path}" if f.path
-                                                                    else "")),
-                f"{f.message} ({f.rule})")
-        for f in result.findings if f.severity == "error"
-    ]
+    problems = []
+    for f in result.findings:
+        if f.severity != "error":
+            continue
+        ident = f"{f.kind}/{f.name}" + (f": {f.path}" if f.path else "")
+        at = _profile_location(plan, f.rule, f.name, f.path)
+        if at is not None:
+            problems.append(Problem(at, f"{f.message} ({f.rule}; in {where} {ident})"))
+        else:
+            problems.append(Problem(Location(where, key_path=ident), f"{f.message} ({f.rule})"))
+    return problems
 
 
 def render(refs: list[ProfileRef]) -> RenderResult:
@@ -88,7 +144,7 @@ def render_plans(plans: list[Plan],
         overlay = render_overlay(plan)
         version = plan.profile.kubernetes_version
         problems.problems.extend(
-            rule_problems(overlay.objects, version, overlay_prefix(plan.name)))
+            rule_problems(overlay.objects, version, overlay_prefix(plan.name), plan=plan))
         result.files.update(overlay.files)
         try:
             helm = render_values(plan)
