@@ -8,12 +8,9 @@ anything), and SIGKILL at random moments of real renders.
 
 from __future__ import annotations
 
-import os
-import random
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -36,7 +33,9 @@ def tree(root: Path) -> dict[str, bytes]:
 
 
 def leftovers(out: Path) -> list[str]:
-    return sorted(p.name for p in out.parent.glob(f".{out.name}.difygen-*"))
+    """Temporary trees of difygen's beside or inside the output directory."""
+    return sorted([p.name for p in out.parent.glob(f".{out.name}.difygen-*")]
+                  + [p.name for p in out.glob(".difygen-staging-*")])
 
 
 def write_profiles(directory: Path, count: int, namespace_prefix: str) -> None:
@@ -116,65 +115,141 @@ def test_write_failure_midway_keeps_old_tree(tmp_path: Path) -> None:
 
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
-    assert "previous output is unchanged" in proc.stderr
+    assert "is a file where difygen needs the directory helm/" in proc.stderr
     assert tree(out) == before
     assert leftovers(out) == []
 
 
-@pytest.mark.slow
-def test_sigkill_at_random_moments_never_leaves_a_mix(tmp_path: Path) -> None:
-    """SIGKILL real renders at random moments; the tree is always all old or all new.
+_DISK_FULL = """
+import errno, sys
+import generator.writer as w
+original, count = w._write_file, [0]
+def failing(*args, **kwargs):
+    count[0] += 1
+    if count[0] > 30:
+        raise OSError(errno.ENOSPC, "No space left on device")
+    return original(*args, **kwargs)
+w._write_file = failing
+sys.argv = ["difygen", *sys.argv[1:]]
+from generator.cli import main
+main()
+"""
 
-    Two versions of 12 custom profiles differ in every overlay. Kill times are drawn
-    around the end of a measured full run, where the write and the swap happen; the loop
-    goes on until several kills landed mid-write (a temporary tree was left behind).
-    """
+
+def test_disk_full_while_staging_changes_nothing(tmp_path: Path) -> None:
+    """The disk fills up while the new directories are staged (after validation passed,
+    before any is swapped in): exit 2, every directory as it was, nothing left behind."""
+    out = tmp_path / "out"
+    assert run("render", "edge", "small", "--out", out).returncode == 0
+    custom = tmp_path / "profiles"
+    custom.mkdir()
+    (custom / "small.yaml").write_text("extends: small\nnamespace: elsewhere\n")
+    (custom / "edge.yaml").write_text("extends: edge\nnamespace: elsewhere-too\n")
+    before = tree(out)
+    proc = subprocess.run([sys.executable, "-c", _DISK_FULL, "render", "edge", "small",
+                           "--profiles-dir", str(custom), "--out", str(out)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert "No space left on device" in proc.stderr and "Traceback" not in proc.stderr
+    assert tree(out) == before
+    assert leftovers(out) == []
+
+
+# Runs the real CLI with one writer function wrapped so that the process SIGKILLs itself
+# at an exact moment: after the Nth staged file, or after the Nth directory swapped in.
+_KILLER = """
+import os, signal, sys
+import generator.writer as w
+where, n = sys.argv[1], int(sys.argv[2])
+count = [0]
+def hook(original, before):
+    def wrapped(*args, **kwargs):
+        if before and count[0] == n:
+            os.kill(os.getpid(), signal.SIGKILL)
+        result = original(*args, **kwargs)
+        count[0] += 1
+        if not before and count[0] == n:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return result
+    return wrapped
+if where == "file":
+    w._write_file = hook(w._write_file, False)
+elif where == "swap":
+    w._swap = hook(w._swap, True)
+else:
+    w.shutil.rmtree = hook(w.shutil.rmtree, True)
+sys.argv = ["difygen", *sys.argv[3:]]
+from generator.cli import main
+main()
+"""
+
+
+def units_of_tree(files: dict[str, bytes]) -> dict[str, dict[str, bytes]]:
+    """A tree's files grouped by the directory difygen swaps as one."""
+    out: dict[str, dict[str, bytes]] = {}
+    for rel, data in files.items():
+        if data == b"<dir>":
+            continue
+        parts = rel.split("/")
+        depth = 3 if parts[:2] == ["kustomize", "overlays"] else 2
+        out.setdefault("/".join(parts[:depth]), {})[rel] = data
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("where", "n"), [
+    ("file", 1), ("file", 40), ("file", 100), ("swap", 0), ("swap", 1), ("swap", 3),
+    ("swap", 5), ("cleanup", 0),
+])
+def test_sigkill_at_any_moment_leaves_each_directory_old_or_new(
+        tmp_path: Path, where: str, n: int) -> None:
+    """SIGKILL a real render while it stages files, between two directory swaps, and
+    before it cleans up: every managed directory is then entirely old or entirely new,
+    the user's files are untouched, and the next render completes and leaves nothing
+    behind."""
     profiles = tmp_path / "profiles"
     out = tmp_path / "out"
-    count = 12
+    count = 6
+    args = ["render", "--all", "--profiles-dir", str(profiles), "--out", str(out)]
     expected: dict[str, dict[str, bytes]] = {}
     for version in ("old", "new"):
         write_profiles(profiles, count, version)
         ref = tmp_path / f"ref-{version}"
-        assert run("render", "--all", "--profiles-dir", profiles, "--out", ref).returncode == 0
+        assert run(*args[:-1], ref).returncode == 0
         expected[version] = tree(ref)
-    assert expected["old"] != expected["new"]
+    old_units, new_units = (units_of_tree(expected[v]) for v in ("old", "new"))
+    assert old_units.keys() == new_units.keys()
+    assert sum(old_units[u] != new_units[u] for u in old_units) >= 6
 
-    def reset_to_old() -> None:
-        write_profiles(profiles, count, "old")
-        proc = run("render", "--all", "--profiles-dir", profiles, "--out", out)
-        assert proc.returncode == 0, proc.stderr
-        assert tree(out) == expected["old"]
-        assert leftovers(out) == [], "a complete render must clean up what a killed one left"
-
-    reset_to_old()
+    write_profiles(profiles, count, "old")
+    assert run(*args).returncode == 0
+    (out / "README.md").write_text("the user's\n")
+    (out / "kustomize/overlays/team-01/extra.yaml").write_text("mine: true\n")
     write_profiles(profiles, count, "new")
-    started = time.monotonic()
-    assert run("render", "--all", "--profiles-dir", profiles, "--out", out).returncode == 0
-    full = time.monotonic() - started
-    reset_to_old()
+    proc = subprocess.run([sys.executable, "-c", _KILLER, where, str(n), *args],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
 
-    rng = random.Random(20261121)
-    mid_write = kills = outcomes_new = 0
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and (mid_write < 3 or kills < 8):
-        write_profiles(profiles, count, "new")
-        proc = subprocess.Popen([*CLI, "render", "--all", "--profiles-dir", str(profiles),
-                                 "--out", str(out)], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
-        time.sleep(full * rng.uniform(0.55, 1.05))
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-            kills += 1
-        proc.wait(timeout=60)
-        left = leftovers(out)
-        mid_write += bool(left)
-        now = tree(out)
-        assert now in (expected["old"], expected["new"]), (
-            "a killed render left a tree that is neither the old nor the new one")
-        outcomes_new += now == expected["new"]
-        if left or now != expected["old"]:
-            reset_to_old()  # also proves the next render removes what was left behind
-    print(f"{kills} kills, {mid_write} mid-write, {outcomes_new} completed renders")
-    assert kills >= 5, f"only {kills} renders were killed while running"
-    assert mid_write >= 1, "no kill landed while the new tree was being written"
+    now = tree(out)
+    assert now.pop("README.md") == b"the user's\n"
+    assert now.pop("kustomize/overlays/team-01/extra.yaml") == b"mine: true\n"
+    staging = [k for k in now if k.startswith(".difygen-staging-")]
+    for key in staging:
+        del now[key]
+    outcome = units_of_tree(now)
+    assert outcome.keys() == old_units.keys()
+    for unit, files in outcome.items():
+        assert files in (old_units[unit], new_units[unit]), f"{unit} mixes old and new"
+    swapped = sum(outcome[u] == new_units[u] != old_units[u] for u in outcome)
+    if where == "file":
+        assert swapped == 0, "a directory was swapped before every one was staged"
+    elif where == "swap":
+        assert swapped == n
+    else:
+        assert outcome == new_units
+
+    assert run(*args).returncode == 0
+    final = tree(out)
+    assert final.pop("README.md") == b"the user's\n"
+    assert final.pop("kustomize/overlays/team-01/extra.yaml") == b"mine: true\n"
+    assert final == expected["new"], "the next render must complete the tree"
