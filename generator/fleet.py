@@ -42,7 +42,7 @@ from generator.render import (
 from generator.sizing import ComponentSizing, ProfileSizing, Scaling
 from generator.targets.kustomize import Overlay
 from generator.targets.manifests import labels
-from generator.urls import url_problems
+from generator.urls import credentials_problem, url_problems
 from generator.yamlio import (
     Document,
     KeyPath,
@@ -361,6 +361,8 @@ _SUBDOMAIN_HELP = ("must be a DNS-1123 subdomain: lower-case letters, digits, '-
 
 def _schema_problem(doc: Document, error: jsonschema.ValidationError,
                     problems: ProblemList) -> None:
+    if isinstance(error.instance, str) and credentials_problem(error.instance):
+        return  # reported by url_problems, which does not repeat the credentials
     if error.validator != "pattern":
         # Unknown keys, types, enums, bounds: worded exactly as for profiles.
         profiles._schema_problem(doc, error, problems)

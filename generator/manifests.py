@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
@@ -302,7 +302,7 @@ def _too_deep(text: str) -> tuple[int, int] | None:
         return None
     depth = 0
     try:
-        for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+        for event in yaml.parse(text, Loader=_SAFE_LOADER):
             if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 depth += 1
                 if depth > MAX_DEPTH:
@@ -316,7 +316,14 @@ def _too_deep(text: str) -> tuple[int, int] | None:
     return None
 
 
-class _Loader(yaml.CSafeLoader):
+# libyaml when PyYAML was built with it; the pure-Python loader reads the same YAML.
+if TYPE_CHECKING:
+    _SAFE_LOADER = yaml.CSafeLoader
+else:
+    _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_SAFE_LOADER):
     """libyaml's composer with a memo on implicit tag resolution: PyYAML resolves every
     plain scalar by trying regexes in Python, and manifests repeat the same few hundred
     scalars thousands of times."""

@@ -53,7 +53,7 @@ from generator.sizing import (
     Toleration,
     image_key,
 )
-from generator.urls import url_problems
+from generator.urls import credentials_problem, url_problems
 from generator.yamlio import (
     MAX_PROFILE_NODES,
     Document,
@@ -282,6 +282,8 @@ def _problem(doc: Document, path: KeyPath, message: str, at_key: bool = False) -
 
 def _schema_problem(doc: Document, error: jsonschema.ValidationError,
                     problems: ProblemList) -> None:
+    if isinstance(error.instance, str) and credentials_problem(error.instance):
+        return  # reported by url_problems, which does not repeat the credentials
     path: KeyPath = tuple(error.absolute_path)
     validator = error.validator
     schema: Any = error.schema

@@ -339,7 +339,7 @@ def _plain(node: Any, path: KeyPath, doc: Document, budget: list[int], depth: in
         out: dict[str, Any] = {}
         for key in node:
             k = key if isinstance(key, str) else _scalar_key(key, path, node, doc)
-            kline, kcol, vline, vcol = _key_position(node, key)
+            kline, kcol, vline, vcol = _position_in(node, key, path, doc)
             doc.key_pos[(*path, k)] = (kline + 1, kcol + 1)
             doc.value_pos[(*path, k)] = (vline + 1, vcol + 1)
             out[k] = _plain(node[key], (*path, k), doc, budget, depth + 1)
@@ -356,21 +356,33 @@ def _plain(node: Any, path: KeyPath, doc: Document, budget: list[int], depth: in
     return _scalar(node)
 
 
-def _key_position(node: CommentedMap, key: Any) -> tuple[int, int, int, int]:
-    """Where a key and its value are; a key a merge (`<<: *anchor`) brought in is where
-    the anchored mapping sets it."""
-    if key in node.lc.data:
-        line_col: tuple[int, int, int, int] = tuple(node.lc.data[key])
+def _key_position(node: CommentedMap, key: Any) -> tuple[int, int, int, int] | None:
+    """Where a key and its value are (0-based); a key a merge (`<<: *anchor`) brought in
+    is where the merged mapping sets it. None when ruamel kept no position (a flow mapping
+    written inline after `<<:`)."""
+    data = getattr(node.lc, "data", None) or {}
+    if key in data:
+        line_col: tuple[int, int, int, int] = tuple(data[key])
         return line_col
     for merged in getattr(node, "merge", ()):
         source = merged[1] if isinstance(merged, tuple) else merged
         if isinstance(source, CommentedMap) and key in source:
             return _key_position(source, key)
-    return (node.lc.line, node.lc.col, node.lc.line, node.lc.col)
+    return None
+
+
+def _position_in(node: CommentedMap, key: Any, path: KeyPath,
+                 doc: Document) -> tuple[int, int, int, int]:
+    found = _key_position(node, key)
+    if found is not None:
+        return found
+    # The mapping's own position, 0-based like ruamel's.
+    line, col = doc.value_pos.get(path, (1, 1))
+    return (line - 1, col - 1, line - 1, col - 1)
 
 
 def _scalar_key(key: Any, path: KeyPath, node: CommentedMap, doc: Document) -> str:
-    kline, kcol, _, _ = _key_position(node, key)
+    kline, kcol, _, _ = _position_in(node, key, path, doc)
     if key is None:
         found = "key null (an empty key or '~')"
     elif isinstance(key, tuple | list):
