@@ -9,6 +9,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -275,7 +276,7 @@ def validate(
     else:
         from generator.manifests import in_memory
         from generator.plan import plan_for
-        from generator.render import overlay_prefix
+        from generator.render import at_profile_line, overlay_prefix
         from generator.targets.kustomize import render_overlay
 
         refs = _refs(targets or [], all_, profiles_dir)
@@ -286,8 +287,10 @@ def validate(
             plan = plan_for(ref)
             where = overlay_prefix(plan.name)
             objects = [in_memory(o, where) for o in render_overlay(plan).objects]
-            results.append(validate_objects(
-                objects, kube_version or plan.profile.kubernetes_version))
+            found = validate_objects(objects, kube_version or plan.profile.kubernetes_version)
+            # A finding a profile value caused points at that value (as `render` does).
+            results.append(replace(found, findings=tuple(
+                at_profile_line(f, plan, where) for f in found.findings)))
         result = combine(results)
     typer.echo(report.render(result, chosen), nl=False)
     raise typer.Exit(result.exit_code)

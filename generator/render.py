@@ -7,15 +7,18 @@ can write atomically, `difygen check` can compare, and `--dry-run` can report.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generator.errors import Location, Problem, ProblemList, RenderInvalid
 from generator.plan import Plan, plan_for
 from generator.profiles import ProfileRef
 from generator.targets.helm import render_values, values_path
 from generator.targets.kustomize import Overlay, base_objects, render_base, render_overlay
+
+if TYPE_CHECKING:
+    from generator.rules.base import Finding
 
 BASE_PREFIX = "kustomize/base"
 
@@ -95,6 +98,17 @@ def _profile_location(plan: Plan | None, rule: str, object_name: str,
             break
         out.append(value)
     return locate(plan.profile, tuple(out))
+
+
+def at_profile_line(finding: Finding, plan: Plan | None, where: str) -> Finding:
+    """The finding placed at the profile value that caused it (see _PROFILE_KEYS), the
+    rendered object named after the message; unchanged when no profile value did."""
+    at = _profile_location(plan, finding.rule, finding.name, finding.path)
+    if at is None or at.line is None:
+        return finding
+    ident = f"{finding.kind}/{finding.name}" + (f": {finding.path}" if finding.path else "")
+    return replace(finding, file=at.file, line=at.line, col=at.column or 1,
+                   message=f"{at.key_path}: {finding.message} (in {where} {ident})")
 
 
 def rule_problems(objects: list[dict[str, Any]], version: str, where: str,

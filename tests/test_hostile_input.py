@@ -199,3 +199,18 @@ def test_without_libyaml_everything_works_and_renders_the_same_bytes(tmp_path: P
     assert refusal.returncode == 2
     assert b"x.yaml:2:12: namespace: found 'default'" in refusal.stderr
     assert not (tmp_path / "nothing").exists()
+
+
+def test_validate_places_a_profile_caused_finding_at_the_profile_line(tmp_path: Path) -> None:
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    (profiles / "tiny.yaml").write_text(
+        "description: a node too small\nextends: edge\nnode:\n  cpu: '1'\n  memory: 16Gi\n")
+    proc = run("validate", "tiny", "--profiles-dir", profiles, cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    assert ("profiles/tiny.yaml:4:8: [error] node.cpu: requests.cpu at maximum scale"
+            in proc.stdout), proc.stdout
+    assert "(in kustomize/overlays/tiny ConfigMap/difygen-node: data.cpu) (node-fit)" \
+        in proc.stdout
+    # a finding no profile value drives stays at the rendered object
+    assert "kustomize/overlays/tiny:1:1: [warning]" in proc.stdout
