@@ -9,7 +9,8 @@ inside a unit are reported as kept. `render`, `render --dry-run` and `check` all
 tree with `scan()` and compare it with `diff_tree()`.
 
 Links. difygen never follows a symbolic link inside the output tree: a link on the way to
-a unit, a unit that is a link, or a link inside a unit is refused (exit 2, nothing written).
+a unit, a unit that is a link, a link inside a unit, or a link among the directories of
+kustomize/overlays/ and helm/ is refused (exit 2, nothing written).
 `--out` itself may be a link: it is resolved once, and the units are written in its target.
 
 Writing. Every unit that changes is first staged complete in `DIR/.difygen-staging-*`
@@ -171,23 +172,22 @@ def scan(root: Path, units: Iterable[str]) -> Tree:
 
 def owned_names(root: Path) -> list[str]:
     """Names under kustomize/overlays/ and helm/ whose directory holds a file of difygen's
-    (what `check` re-renders, and where orphans are looked for). Links are skipped here,
-    not followed; writing into one is refused later."""
+    (what `check` re-renders, and where orphans are looked for). A link there is refused
+    like one in a unit: difygen would otherwise read through it."""
     names: set[str] = set()
+    if _lstat(root) is None:
+        return []
     for parent in NAMED_UNIT_PARENTS:
-        try:
-            if _unit_state(root, parent) != "dir":
-                continue
-        except OutputError:
+        if _unit_state(root, parent) != "dir":
             continue
         for child in sorted((root / parent).iterdir()):
-            if child.name.startswith(".") or child.is_symlink() or not child.is_dir():
+            if child.name.startswith("."):
                 continue
-            try:
-                if scan(root, [f"{parent}/{child.name}"]).owned:
-                    names.add(child.name)
-            except OutputError:
-                continue
+            rel = f"{parent}/{child.name}"
+            if child.is_symlink():
+                raise _refuse_link(root, rel)
+            if child.is_dir() and scan(root, [rel]).owned:
+                names.add(child.name)
     return sorted(names)
 
 

@@ -51,7 +51,7 @@ def edge_ref(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("link", ["kustomize", "kustomize/overlays", "kustomize/overlays/edge",
-                                  "helm/edge"])
+                                  "helm/edge", "kustomize/overlays/other-team", "helm"])
 def test_a_link_inside_the_output_tree_is_refused_and_nothing_is_written(
         tmp_path: Path, link: str) -> None:
     out = tmp_path / "out"
@@ -62,12 +62,12 @@ def test_a_link_inside_the_output_tree_is_refused_and_nothing_is_written(
     (out / link).symlink_to(elsewhere, target_is_directory=True)
     before = snapshot(tmp_path)
 
-    proc = run("render", "edge", "--out", out)
-
-    assert proc.returncode == 2, proc.stderr
-    assert f"{out / link}: is a symbolic link; difygen never follows links" in proc.stderr
-    assert "Traceback" not in proc.stderr
-    assert snapshot(tmp_path) == before
+    for args in (["render", "edge"], ["render", "edge", "--dry-run"], ["check"]):
+        proc = run(*args, "--out", out)
+        assert proc.returncode == 2, proc.stderr
+        assert f"{out / link}: is a symbolic link; difygen never follows links" in proc.stderr
+        assert "Traceback" not in proc.stderr
+        assert snapshot(tmp_path) == before
 
 
 def test_a_linked_file_where_a_render_writes_is_refused(tmp_path: Path) -> None:
