@@ -214,3 +214,23 @@ def test_validate_places_a_profile_caused_finding_at_the_profile_line(tmp_path: 
         in proc.stdout
     # a finding no profile value drives stays at the rendered object
     assert "kustomize/overlays/tiny:1:1: [warning]" in proc.stdout
+
+
+def test_merge_keys_in_a_fleet_file_with_positions(tmp_path: Path) -> None:
+    (tmp_path / "fleet.yaml").write_text(
+        "environments:\n"
+        "  - &e {name: one, profile: edge, storageClass: fast}\n"
+        "  - {<<: *e, name: two, replicas: {web: 2}}\n"
+        "  - <<: *e\n"
+        "    name: three\n"
+        "    namespace: kube-system\n")
+    refused(tmp_path, ["render", "--fleet", "fleet.yaml", "--out", "out"],
+            "fleet.yaml:6:16: environments[2].namespace", "belongs to the cluster")
+    (tmp_path / "fleet.yaml").write_text(
+        (tmp_path / "fleet.yaml").read_text().replace("kube-system", "dify-three"))
+    proc = run("render", "--fleet", "fleet.yaml", "--out", "out", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    for env in ("one", "two", "three"):
+        pvc = (tmp_path / f"out/kustomize/overlays/{env}/patches/"
+               "persistentvolumeclaim-dify-storage.yaml").read_text()
+        assert "storageClassName: fast" in pvc, env
