@@ -186,9 +186,33 @@ def owned_names(root: Path) -> list[str]:
             rel = f"{parent}/{child.name}"
             if child.is_symlink():
                 raise _refuse_link(root, rel)
-            if child.is_dir() and scan(root, [rel]).owned:
+            if child.is_dir() and _holds_owned(root, rel):
                 names.add(child.name)
     return sorted(names)
+
+
+def _holds_owned(root: Path, unit: str) -> bool:
+    """Whether a unit holds a file of difygen's; reads headers only, stops at the first."""
+    for dirpath, dirnames, filenames in os.walk(root / unit):
+        base = Path(dirpath)
+        for name in dirnames:
+            if (base / name).is_symlink():
+                raise _refuse_link(root, (base / name).relative_to(root).as_posix())
+        for name in sorted(filenames):
+            path = base / name
+            st = _lstat(path)
+            if st is None or not stat.S_ISREG(st.st_mode):
+                if st is not None and stat.S_ISLNK(st.st_mode):
+                    raise _refuse_link(root, path.relative_to(root).as_posix())
+                continue
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+                with os.fdopen(fd, "rb") as fh:
+                    if is_owned(fh.read(len(_HEADER_BYTES))):
+                        return True
+            except OSError as exc:
+                raise OutputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    return False
 
 
 def units_of(name: str) -> tuple[str, str]:
@@ -325,9 +349,13 @@ def write_tree(target: Path, files: Mapping[str, str], units: Iterable[str]) -> 
                 for rel in change.conflicts])
         if change.empty:
             return change
-        touched = {u for u in units
-                   if any(p.startswith(u + "/") for p in
-                          (*change.added, *change.changed, *change.removed))}
+        known = frozenset(units)
+        by_unit = _group(files, units)
+        kept: dict[str, list[str]] = {}
+        for rel in tree.foreign:
+            kept.setdefault(_unit_of(rel, known), []).append(rel)
+        touched = {_unit_of(p, known) for p in
+                   (*change.added, *change.changed, *change.removed)}
         try:
             target.mkdir(parents=True, exist_ok=True)
             staging = target / f"{STAGING_PREFIX}{uuid.uuid4().hex[:12]}"
@@ -336,7 +364,7 @@ def write_tree(target: Path, files: Mapping[str, str], units: Iterable[str]) -> 
             raise OutputError(f"{target}: could not write the output ({exc.strerror or exc}); "
                               "the previous output is unchanged") from exc
         try:
-            staged = _stage(target, staging, sorted(touched), files, tree)
+            staged = _stage(target, staging, sorted(touched), by_unit, kept)
             _fsync_dir(staging)
             for unit, new in staged:
                 _swap(target, unit, new, staging)
@@ -350,22 +378,39 @@ def write_tree(target: Path, files: Mapping[str, str], units: Iterable[str]) -> 
         return change
 
 
-def _stage(target: Path, staging: Path, units: list[str], files: Mapping[str, str],
-           tree: Tree) -> list[tuple[str, Path | None]]:
+def _unit_of(path: str, units: tuple[str, ...] | frozenset[str]) -> str:
+    """The unit a relative path lies in (check_paths made sure there is one)."""
+    parts = path.split("/")
+    for depth in range(1, len(parts)):
+        unit = "/".join(parts[:depth])
+        if unit in units:
+            return unit
+    raise UsageError(f"expected file {path!r} is outside difygen's directories")
+
+
+def _group(files: Mapping[str, str], units: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """Files by unit, each keyed by its path inside the unit."""
+    out: dict[str, dict[str, str]] = {u: {} for u in units}
+    known = frozenset(units)
+    for rel, text in files.items():
+        unit = _unit_of(rel, known)
+        out[unit][rel[len(unit) + 1:]] = text
+    return out
+
+
+def _stage(target: Path, staging: Path, units: list[str], by_unit: dict[str, dict[str, str]],
+           kept: dict[str, list[str]]) -> list[tuple[str, Path | None]]:
     """Build every changed unit complete in `staging`; None for a unit left empty."""
     out: list[tuple[str, Path | None]] = []
     for i, unit in enumerate(units):
         new = staging / f"n{i}"
-        prefix = unit + "/"
         count = 0
-        for rel, text in sorted(files.items()):
-            if rel.startswith(prefix):
-                _write_file(new / rel[len(prefix):], text)
-                count += 1
-        for rel in tree.foreign:
-            if rel.startswith(prefix):
-                _keep(target / rel, new / rel[len(prefix):])
-                count += 1
+        for inner, text in sorted(by_unit[unit].items()):
+            _write_file(new / inner, text)
+            count += 1
+        for rel in kept.get(unit, ()):
+            _keep(target / rel, new / rel[len(unit) + 1:])
+            count += 1
         out.append((unit, new if count else None))
     return out
 
