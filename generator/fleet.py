@@ -167,7 +167,7 @@ class Fleet:
 
 @dataclass
 class FleetResult(RenderResult):
-    """A render result that owns the whole kustomize/, helm/ and gitops/ trees."""
+    """A render result that also manages gitops/argocd/ and gitops/flux/."""
 
     fleet: Fleet | None = None
 
