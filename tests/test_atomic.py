@@ -8,6 +8,7 @@ anything), and SIGKILL at random moments of real renders.
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import sys
@@ -196,33 +197,44 @@ def units_of_tree(files: dict[str, bytes]) -> dict[str, dict[str, bytes]]:
     return out
 
 
+_VERSIONS = 6  # custom profiles, so that at least 6 directories differ between versions
+
+
+@pytest.fixture(scope="module")
+def two_versions(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Complete renders of the old and the new version of the custom profiles."""
+    root = tmp_path_factory.mktemp("versions")
+    refs = {}
+    for version in ("old", "new"):
+        write_profiles(root / "profiles", _VERSIONS, version)
+        refs[version] = root / f"ref-{version}"
+        proc = run("render", "--all", "--profiles-dir", root / "profiles", "--out",
+                   refs[version])
+        assert proc.returncode == 0, proc.stderr
+    return refs
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(("where", "n"), [
     ("file", 1), ("file", 40), ("file", 100), ("swap", 0), ("swap", 1), ("swap", 3),
     ("swap", 5), ("cleanup", 0),
 ])
 def test_sigkill_at_any_moment_leaves_each_directory_old_or_new(
-        tmp_path: Path, where: str, n: int) -> None:
+        tmp_path: Path, two_versions: dict[str, Path], where: str, n: int) -> None:
     """SIGKILL a real render while it stages files, between two directory swaps, and
     before it cleans up: every managed directory is then entirely old or entirely new,
     the user's files are untouched, and the next render completes and leaves nothing
     behind."""
     profiles = tmp_path / "profiles"
     out = tmp_path / "out"
-    count = 6
+    count = _VERSIONS
     args = ["render", "--all", "--profiles-dir", str(profiles), "--out", str(out)]
-    expected: dict[str, dict[str, bytes]] = {}
-    for version in ("old", "new"):
-        write_profiles(profiles, count, version)
-        ref = tmp_path / f"ref-{version}"
-        assert run(*args[:-1], ref).returncode == 0
-        expected[version] = tree(ref)
+    expected = {v: tree(two_versions[v]) for v in ("old", "new")}
     old_units, new_units = (units_of_tree(expected[v]) for v in ("old", "new"))
     assert old_units.keys() == new_units.keys()
     assert sum(old_units[u] != new_units[u] for u in old_units) >= 6
 
-    write_profiles(profiles, count, "old")
-    assert run(*args).returncode == 0
+    shutil.copytree(two_versions["old"], out)
     (out / "README.md").write_text("the user's\n")
     (out / "kustomize/overlays/team-01/extra.yaml").write_text("mine: true\n")
     write_profiles(profiles, count, "new")
