@@ -6,7 +6,14 @@ from fractions import Fraction
 
 from generator.plan import Plan
 from generator.quantity import format_cpu, format_memory, mebibytes
-from generator.tunables import CONNECTION_BUDGET
+from generator.tunables import (
+    API_POOL_MARGIN,
+    CONNECTION_BUDGET,
+    DIFY_DEFAULT_MAX_OVERFLOW,
+    DIFY_DEFAULT_POOL_SIZE,
+    MAX_CONNECTIONS_PER_POOL,
+    SERVER_WORKER_CONNECTIONS,
+)
 
 
 def _mem(value: Fraction) -> str:
@@ -64,13 +71,29 @@ def explain(plan: Plan, helm_gaps: tuple[str, ...] = ()) -> str:
     if off:
         lines.append(f"turned off: {', '.join(off)}")
     b = plan.budget
-    lines += ["", f"database connections at maximum scale: {b.used} of {b.allowed} allowed "
-                  f"({int(CONNECTION_BUDGET * 100)}% of max_connections {b.max_connections})"]
+    lines += ["", f"database connections at maximum scale plus rollout surge: {b.used} of "
+                  f"{b.allowed} allowed ({int(CONNECTION_BUDGET * 100)}% of max_connections "
+                  f"{b.max_connections})"]
     for use in b.uses:
-        lines.append(f"  {use.component}: {use.max_replicas} replicas x "
-                     f"{use.pools_per_replica} process(es) x {use.connections_per_pool} "
-                     f"= {use.total}")
+        pods = (f"({use.max_replicas} + {use.surge_replicas} surge)" if use.surge_replicas
+                else str(use.max_replicas))
+        lines.append(f"  {use.component}: {pods} pods x {use.pools_per_replica} "
+                     f"process(es) x {use.connections_per_pool} = {use.total}")
     tun = plan.tunables
+    per_process = tun.sqlalchemy_pool_size + tun.sqlalchemy_max_overflow
+    lines.append(f"  each api process: pool {tun.sqlalchemy_pool_size} + overflow "
+                 f"{tun.sqlalchemy_max_overflow} = {per_process} connections for "
+                 f"{tun.server_worker_connections} requests at once "
+                 f"(SERVER_WORKER_CONNECTIONS) + {API_POOL_MARGIN} for its own greenlets")
+    if per_process < MAX_CONNECTIONS_PER_POOL:
+        lines.append(f"  note: pools are below Dify's default ({DIFY_DEFAULT_POOL_SIZE} + "
+                     f"{DIFY_DEFAULT_MAX_OVERFLOW}) so that every pool fits the budget at "
+                     "maximum scale")
+    if tun.server_worker_connections < SERVER_WORKER_CONNECTIONS:
+        lines.append(f"  note: SERVER_WORKER_CONNECTIONS lowered from Dify's "
+                     f"{SERVER_WORKER_CONNECTIONS} to {tun.server_worker_connections} to "
+                     "match the pool; raise the Postgres memory limit or lower maxReplicas "
+                     "to serve more requests per process")
     lines += ["", "derived settings:"]
     for key, value in {**tun.api_env(), **tun.plugin_env(), **tun.postgres_env(),
                        **tun.redis_env()}.items():

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from math import ceil
 
+from generator import rollout
 from generator.catalog import COMPONENTS, Component
 from generator.profiles import ProfileRef, load
 from generator.sizing import ComponentSizing, CpuMemory, ProfileSizing
@@ -66,29 +67,17 @@ class Plan:
 
     def rolls(self, name: str) -> bool:
         """True when the workload updates by surge (RollingUpdate), False for Recreate."""
-        comp = COMPONENTS[name]
-        if comp.singleton or comp.workload != "Deployment":
-            return False
-        return not self.uses_rwo_volume(name)
+        return rollout.rolls(self.profile, name)
 
     def uses_rwo_volume(self, name: str) -> bool:
-        return self.shared_volume_for(name) is not None and self.shared_volume_access(
-            name) != "ReadWriteMany"
+        return rollout.uses_rwo_volume(self.profile, name)
 
     def shared_volume_for(self, name: str) -> str | None:
         """The component whose PVC a Deployment mounts (api storage, plugin storage)."""
-        if name in ("api", "worker") and self.profile.file_storage.backend == "local":
-            return "api"
-        if name == "plugin-daemon" and self.profile.file_storage.backend == "local":
-            return "plugin-daemon"
-        return None
+        return rollout.shared_volume_for(self.profile, name)
 
     def shared_volume_access(self, name: str) -> str | None:
-        owner = self.shared_volume_for(name)
-        if owner is None:
-            return None
-        pers = self.profile.components[owner].persistence
-        return pers.access_mode if pers else None
+        return rollout.shared_volume_access(self.profile, name)
 
 
 def _totals(items: list[tuple[ComponentSizing, int]]) -> Totals:
