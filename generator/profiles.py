@@ -63,6 +63,8 @@ from generator.yamlio import (
 )
 
 BUILTIN_PROFILES = ("edge", "small", "production")
+# Runtimes whose memory utilization only grows (see catalog.Component.runtime).
+MEMORY_RETAINING_RUNTIMES = frozenset({"python"})
 DEFAULT_KUBERNETES_VERSION = "1.35"
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 MAX_EXTENDS_DEPTH = 16
@@ -529,6 +531,16 @@ def _check_component(name: str, spec: dict[str, Any], merged: dict[str, Any],
             problems.add(_loc(origin, chain, (*base, "autoscaling")),
                          "autoscaling needs targetCPUUtilizationPercentage or "
                          "targetMemoryUtilizationPercentage")
+        elif ("targetCPUUtilizationPercentage" not in auto
+              and comp.runtime in MEMORY_RETAINING_RUNTIMES):
+            # Memory-only on a process that never gives memory back: the HPA scales up
+            # once and never down again. Memory next to CPU is allowed (rule
+            # hpa-memory-target warns), since CPU then still drives scale-down.
+            problems.add(_loc(origin, chain, (*base, "autoscaling",
+                                              "targetMemoryUtilizationPercentage")),
+                         f"{name} runs {comp.runtime}, whose processes do not return freed "
+                         "memory to the OS: a memory-only HPA would scale it up and never "
+                         "down; set targetCPUUtilizationPercentage instead")
     res = spec.get("resources", {})
     for kind in ("requests", "limits"):
         for key in ("cpu", "memory"):

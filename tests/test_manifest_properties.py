@@ -307,3 +307,30 @@ def test_edge_fits_its_node(builtin_render: RenderResult) -> None:
     classes = {t["spec"]["storageClassName"] for s in objs(edge, "StatefulSet")
                for t in s["spec"]["volumeClaimTemplates"]}
     assert classes == {"local-path"}
+
+
+def test_every_hpa_stabilizes_scale_down_and_bounds_each_step(
+        rendered: RenderedProfile) -> None:
+    hpas = objs(rendered, "HorizontalPodAutoscaler")
+    assert hpas or rendered.plan.name == "edge"
+    for hpa in hpas:
+        behavior = hpa["spec"]["behavior"]
+        down = behavior["scaleDown"]
+        assert down["stabilizationWindowSeconds"] >= 300, hpa["metadata"]["name"]
+        assert down["selectPolicy"] == "Min"
+        assert all(p["type"] == "Pods" and p["value"] == 1 for p in down["policies"])
+        up = behavior["scaleUp"]
+        assert up["policies"] and all(p["periodSeconds"] >= 60 for p in up["policies"])
+
+
+def test_no_hpa_scales_a_python_process_on_memory(rendered: RenderedProfile) -> None:
+    python_images = {COMPONENTS[n].image for n in COMPONENTS
+                     if COMPONENTS[n].runtime == "python"}
+    for hpa in objs(rendered, "HorizontalPodAutoscaler"):
+        target = by_name(rendered, hpa["spec"]["scaleTargetRef"]["kind"],
+                         hpa["spec"]["scaleTargetRef"]["name"])
+        images = {c["image"].rsplit(":", 1)[0] for c in containers(target)}
+        if not images & python_images:
+            continue
+        names = [m["resource"]["name"] for m in hpa["spec"]["metrics"]]
+        assert "memory" not in names and "cpu" in names, hpa["metadata"]["name"]

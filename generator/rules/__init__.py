@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from generator.rules.base import ERROR, WARNING, Context, Finding, Rule, Severity
 from generator.rules.db_connection_budget import DbConnectionBudget
+from generator.rules.hpa_memory_target import HpaMemoryTarget
 from generator.rules.image_tag import ImageTag
 from generator.rules.limits_ge_requests import LimitsGeRequests
 from generator.rules.node_fit import NodeFit
@@ -46,7 +47,7 @@ RULES: tuple[Rule, ...] = (
     Capabilities(),
     ResourcesLimits(), Probes(), ImageTag(), SecretData(), SaToken(),
     DbConnectionBudget(), QuotaFit(), LimitsGeRequests(), RwoShared(), RedisMaxmemory(),
-    NodeFit(),
+    NodeFit(), HpaMemoryTarget(),
 )
 RULE_IDS: tuple[str, ...] = tuple(r.id for r in RULES)
 LAYERS: tuple[str, ...] = ("schema", "policy", "sizing")

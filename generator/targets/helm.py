@@ -17,6 +17,7 @@ from generator.helm_schema import validate_values
 from generator.plan import Plan
 from generator.quantity import format_cpu, format_memory
 from generator.sizing import ComponentSizing, ProbeTiming, Resources, Scheduling, Toleration
+from generator.targets import autoscaling
 from generator.yamlio import dump_yaml
 
 CHART_NAME = "dify"
@@ -385,6 +386,10 @@ def _component(plan: Plan, comp: Component, slot: _Slot, gaps: list[str]) -> dic
             if scaling.target_memory_percent is not None:
                 out["autoscaling"]["targetMemoryUtilizationPercentage"] = (
                     scaling.target_memory_percent)
+            gaps.append(f"{comp.name}: the chart's HorizontalPodAutoscaler has no behavior; "
+                        "Kubernetes' default scales down by up to 100% of the pods after 5 "
+                        f"minutes instead of one pod per {autoscaling.SCALE_DOWN_PERIOD_SECONDS}"
+                        f"s after {comp.scale_down_window_seconds}s (the overlay's hpa.yaml)")
         else:
             out["autoscaling"] = {"enabled": False}
     elif scaling.autoscale:
