@@ -482,9 +482,12 @@ def _check_merged(merged: dict[str, Any], origin: _Origin, chain: list[_Loaded],
                      f"found {version!r}; supported versions: {', '.join(versions)}")
     for key in ("cpu", "memory"):
         _q(merged, ("node", key), origin, chain, problems)
+    limits: dict[str, dict[str, Fraction | None]] = {}
     for part in ("defaultRequest", "default"):
         for key in ("cpu", "memory"):
-            _q(merged, ("limitRange", part, key), origin, chain, problems)
+            limits.setdefault(part, {})[key] = _q(merged, ("limitRange", part, key), origin,
+                                                  chain, problems)
+    _check_limit_range(merged, limits, origin, chain, problems)
     storage = merged.get("fileStorage", {})
     if storage.get("backend") == "s3":
         s3 = storage.get("s3", {})
@@ -495,6 +498,65 @@ def _check_merged(merged: dict[str, Any], origin: _Origin, chain: list[_Loaded],
     components = merged.get("components", {})
     for name, spec in components.items():
         _check_component(name, spec, merged, origin, chain, problems)
+
+
+# What a LimitRange's defaults are when the profile does not set them (see _build).
+LIMIT_RANGE_DEFAULTS = {"defaultRequest": ("100m", "128Mi"), "default": ("500m", "512Mi")}
+
+
+def _check_limit_range(merged: dict[str, Any], given: dict[str, dict[str, Fraction | None]],
+                       origin: _Origin, chain: list[_Loaded], problems: ProblemList) -> None:
+    """The API server's ValidateLimitRange: the default request may not exceed the default
+    limit (k8s.io/kubernetes pkg/apis/core/validation/validation.go)."""
+    lr = merged.get("limitRange", {})
+    if lr.get("enabled") is False:
+        return
+    for i, key in enumerate(("cpu", "memory")):
+        request = given["defaultRequest"][key]
+        limit = given["default"][key]
+        if request is None and key not in lr.get("defaultRequest", {}):
+            request = parse_quantity(LIMIT_RANGE_DEFAULTS["defaultRequest"][i])
+        if limit is None and key not in lr.get("default", {}):
+            limit = parse_quantity(LIMIT_RANGE_DEFAULTS["default"][i])
+        if request is None or limit is None or request <= limit:
+            continue
+        shown = {part: lr.get(part, {}).get(key, f"{LIMIT_RANGE_DEFAULTS[part][i]} (default)")
+                 for part in LIMIT_RANGE_DEFAULTS}
+        where = "defaultRequest" if key in lr.get("defaultRequest", {}) else "default"
+        problems.add(_loc(origin, chain, ("limitRange", where, key)),
+                     f"default request {shown['defaultRequest']} is greater than the default "
+                     f"limit {shown['default']}; the API server refuses such a LimitRange "
+                     "(ValidateLimitRange): raise limitRange.default or lower "
+                     "limitRange.defaultRequest")
+
+
+def _check_tolerations(base: KeyPath, spec: dict[str, Any], origin: _Origin,
+                       chain: list[_Loaded], problems: ProblemList) -> None:
+    """The API server's ValidateTolerations (k8s.io/kubernetes
+    pkg/apis/core/validation/validation.go), before anything is rendered."""
+    from generator.k8s_names import label_value_problem, qualified_name_problem
+
+    tolerations = spec.get("scheduling", {}).get("tolerations", [])
+    for i, t in enumerate(tolerations if isinstance(tolerations, list) else []):
+        path = (*base, "scheduling", "tolerations", i)
+        key, operator = t.get("key") or "", t.get("operator") or "Equal"
+        value, effect = t.get("value") or "", t.get("effect")
+        if key and (problem := qualified_name_problem(key)):
+            problems.add(_loc(origin, chain, (*path, "key")), f"found {key!r}; {problem}")
+        if not key and operator != "Exists":
+            problems.add(_loc(origin, chain, path),
+                         "a toleration without a key matches every taint and needs "
+                         "operator: Exists")
+        if t.get("tolerationSeconds") is not None and effect != "NoExecute":
+            problems.add(_loc(origin, chain, (*path, "tolerationSeconds")),
+                         f"tolerationSeconds needs effect: NoExecute (found {effect!r}); it "
+                         "bounds how long a pod stays on a node tainted NoExecute")
+        if operator == "Exists" and value:
+            problems.add(_loc(origin, chain, (*path, "value")),
+                         f"found {value!r}; value must be empty when operator is Exists")
+        elif operator == "Equal" and (problem := label_value_problem(value)):
+            problems.add(_loc(origin, chain, (*path, "value")),
+                         f"found {value!r}; a toleration value {problem}")
 
 
 def _check_component(name: str, spec: dict[str, Any], merged: dict[str, Any],
@@ -541,6 +603,7 @@ def _check_component(name: str, spec: dict[str, Any], merged: dict[str, Any],
                          f"{name} runs {comp.runtime}, whose processes do not return freed "
                          "memory to the OS: a memory-only HPA would scale it up and never "
                          "down; set targetCPUUtilizationPercentage instead")
+    _check_tolerations(base, spec, origin, chain, problems)
     res = spec.get("resources", {})
     for kind in ("requests", "limits"):
         for key in ("cpu", "memory"):
@@ -656,8 +719,9 @@ def _build(ref: ProfileRef, chain: tuple[str, ...], source: str,
         quota=QuotaPolicy(quota.get("enabled", True), quota.get("headroomPercent", 20)),
         limit_range=LimitRangePolicy(
             enabled=limit_range.get("enabled", True),
-            default_request=_cpu_mem(limit_range.get("defaultRequest"), ("100m", "128Mi")),
-            default=_cpu_mem(limit_range.get("default"), ("500m", "512Mi")),
+            default_request=_cpu_mem(limit_range.get("defaultRequest"),
+                                     LIMIT_RANGE_DEFAULTS["defaultRequest"]),
+            default=_cpu_mem(limit_range.get("default"), LIMIT_RANGE_DEFAULTS["default"]),
         ),
         disruption=DisruptionPolicy(pdb.get("enabled", False), pdb.get("maxUnavailable", 1)),
         components=components,

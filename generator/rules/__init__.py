@@ -10,6 +10,11 @@ from generator.rules.base import ERROR, WARNING, Context, Finding, Rule, Severit
 from generator.rules.db_connection_budget import DbConnectionBudget
 from generator.rules.hpa_memory_target import HpaMemoryTarget
 from generator.rules.image_tag import ImageTag
+from generator.rules.k8s_hpa import K8sHpa
+from generator.rules.k8s_labels import K8sLabels
+from generator.rules.k8s_limit_range import K8sLimitRange
+from generator.rules.k8s_pdb import K8sPdb
+from generator.rules.k8s_tolerations import K8sTolerations
 from generator.rules.limits_ge_requests import LimitsGeRequests
 from generator.rules.node_fit import NodeFit
 from generator.rules.probes import Probes
@@ -39,6 +44,8 @@ from generator.rules.secret_data import SecretData
 
 RULES: tuple[Rule, ...] = (
     Schema(),
+    # The API server's own validation rules (what OpenAPI schemas cannot say).
+    K8sLabels(), K8sTolerations(), K8sLimitRange(), K8sHpa(), K8sPdb(),
     # Pod Security Standards, baseline: errors even with a security exception.
     HostNamespaces(), Privileged(), CapabilitiesBaseline(), HostPath(), HostPorts(),
     AppArmor(), SELinux(), ProcMount(), SeccompBaseline(), Sysctls(),
