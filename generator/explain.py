@@ -16,6 +16,11 @@ from generator.tunables import (
 )
 
 
+# docs.k3s.io/reference/resource-profiling: "K3s server with a workload", minimum RAM
+# with the embedded SQLite datastore (1606 M with etcd).
+K3S_SERVER_WITH_WORKLOAD_MB = 1596
+
+
 def _mem(value: Fraction) -> str:
     return format_memory(value) if value else "-"
 
@@ -114,6 +119,11 @@ def explain(plan: Plan, helm_gaps: tuple[str, ...] = ()) -> str:
                       f"{format_cpu(plan.at_max.requests.cpu)} of {format_cpu(usable)} CPU and "
                       f"{format_memory(plan.at_max.requests.memory)} of "
                       f"{mebibytes(usable_mem)}Mi"]
+        reserve_mb = p.node.memory * p.node.reserved_percent / 100 / 10**6
+        if reserve_mb < K3S_SERVER_WITH_WORKLOAD_MB:
+            lines.append(f"  note: the reserve ({int(reserve_mb)} MB) is below the "
+                         f"{K3S_SERVER_WITH_WORKLOAD_MB} MB k3s documents for a server that "
+                         "also runs workloads; raise node.reservedPercent")
     exceptions = [(c.name, c.security.exception.reason) for c, _ in plan.components()
                   if c.security.exception is not None]
     if exceptions:

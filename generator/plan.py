@@ -119,8 +119,10 @@ def build(profile: ProfileSizing) -> Plan:
             limits_memory=_round_up((at_max.limits.memory + surge.limits.memory) * room,
                                     Fraction(256 * 2**20)),
             pods=ceil((at_max.pods + surge.pods) * room),
-            persistentvolumeclaims=len(volumes),
-            requests_storage=_round_up(storage, Fraction(2**30)),
+            # Headroom here too: a volume resized online (allowVolumeExpansion) or one
+            # more claim during a migration must not be refused by the quota.
+            persistentvolumeclaims=ceil(len(volumes) * room),
+            requests_storage=_round_up(storage * room, Fraction(2**30)),
         )
     return Plan(profile, tunables, budget, at_min, at_max, surge, storage, len(volumes), quota)
 

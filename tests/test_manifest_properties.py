@@ -334,3 +334,27 @@ def test_no_hpa_scales_a_python_process_on_memory(rendered: RenderedProfile) -> 
             continue
         names = [m["resource"]["name"] for m in hpa["spec"]["metrics"]]
         assert "memory" not in names and "cpu" in names, hpa["metadata"]["name"]
+
+
+def test_volume_claims_and_storage_in_the_quota_have_headroom(
+        rendered: RenderedProfile) -> None:
+    hard = objs(rendered, "ResourceQuota")[0]["spec"]["hard"]
+    sizes = [parse_quantity(p["spec"]["resources"]["requests"]["storage"])
+             for p in objs(rendered, "PersistentVolumeClaim")]
+    for sts in objs(rendered, "StatefulSet"):
+        for t in sts["spec"].get("volumeClaimTemplates", []):
+            sizes += [parse_quantity(t["spec"]["resources"]["requests"]["storage"])] * int(
+                sts["spec"]["replicas"])
+    headroom = Fraction(100 + rendered.plan.profile.quota.headroom_percent, 100)
+    assert int(hard["persistentvolumeclaims"]) >= len(sizes) * headroom > len(sizes)
+    assert parse_quantity(hard["requests.storage"]) >= sum(sizes) * headroom
+
+
+def test_edge_reserves_what_k3s_documents_for_a_server_with_a_workload(
+        builtin_render: RenderResult) -> None:
+    edge = next(p for p in builtin_render.profiles if p.plan.name == "edge")
+    node = by_name(edge, "ConfigMap", "difygen-node")["data"]
+    reserve = parse_quantity(node["memory"]) * int(node["reservedPercent"]) / 100
+    # docs.k3s.io/reference/resource-profiling: 1596 M (SQLite), 30% of a Pi 4 core
+    assert reserve >= 1596 * 10**6
+    assert parse_quantity(node["cpu"]) * int(node["reservedPercent"]) / 100 >= Fraction(3, 10)
