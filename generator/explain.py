@@ -5,6 +5,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from generator.plan import Plan
+from generator.queues import BROKER_DATABASE
 from generator.quantity import format_cpu, format_memory, mebibytes
 from generator.tunables import (
     API_POOL_MARGIN,
@@ -99,6 +100,17 @@ def explain(plan: Plan, helm_gaps: tuple[str, ...] = ()) -> str:
                      f"{SERVER_WORKER_CONNECTIONS} to {tun.server_worker_connections} to "
                      "match the pool; raise the Postgres memory limit or lower maxReplicas "
                      "to serve more requests per process")
+    if p.worker_pools is not None:
+        wp = p.worker_pools
+        lines += ["", f"worker pools (KEDA ScaledObjects on the Redis list length of each queue "
+                      f"in broker db {BROKER_DATABASE}, polled every "
+                      f"{wp.polling_interval_seconds}s; the worker HPA is replaced):"]
+        for pool in wp.pools:
+            per = pool.tasks_per_replica or plan.tunables.celery_worker_amount
+            zero = (f", scales to zero after {wp.cooldown_period_seconds}s idle"
+                    if pool.min_replicas == 0 else "")
+            lines.append(f"  {pool.name}: {pool.min_replicas}-{pool.max_replicas} replicas, "
+                         f"one per {per} queued tasks{zero}: {', '.join(pool.queues)}")
     lines += ["", "derived settings:"]
     for key, value in {**tun.api_env(), **tun.plugin_env(), **tun.postgres_env(),
                        **tun.redis_env()}.items():

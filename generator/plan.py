@@ -101,7 +101,8 @@ def build(profile: ProfileSizing) -> Plan:
     at_min = _totals([(s, s.scaling.min_replicas) for s in enabled])
     at_max = _totals([(s, s.scaling.max_replicas) for s in enabled])
     draft = Plan(profile, tunables, budget, at_min, at_max, at_min, Fraction(0), 0, None)
-    surge = _totals([(s, 1) for s in enabled if draft.rolls(s.name)])
+    surge = _totals([(s, rollout.surge_pods(profile, s.name)) for s in enabled
+                     if draft.rolls(s.name)])
     volumes = [s.persistence for s in enabled if s.persistence is not None
                and (COMPONENTS[s.name].stateful or draft.shared_volume_for(s.name) == s.name)]
     storage = sum((v.size for v in volumes), Fraction(0))

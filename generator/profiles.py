@@ -14,7 +14,7 @@ import functools
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from generator.sizing import (
     FileStorage,
     Images,
     LimitRangePolicy,
+    Monitoring,
     NodeCapacity,
     Persistence,
     Probes,
@@ -50,6 +51,8 @@ from generator.sizing import (
     Scaling,
     Scheduling,
     Toleration,
+    WorkerPool,
+    WorkerPools,
     image_key,
 )
 from generator.yamlio import (
@@ -498,6 +501,54 @@ def _check_merged(merged: dict[str, Any], origin: _Origin, chain: list[_Loaded],
     components = merged.get("components", {})
     for name, spec in components.items():
         _check_component(name, spec, merged, origin, chain, problems)
+    _check_worker_pools(merged, origin, chain, problems)
+
+
+def _check_worker_pools(merged: dict[str, Any], origin: _Origin, chain: list[_Loaded],
+                        problems: ProblemList) -> None:
+    """Every queue Dify's worker consumes is served by exactly one pool, by a known name;
+    scale to zero only where no task is lost or kept waiting (generator.queues)."""
+    from generator.queues import DEFAULT_QUEUES, SCALE_TO_ZERO_SAFE
+
+    spec = merged.get("workerPools")
+    if not isinstance(spec, dict) or spec.get("enabled") is False or not spec.get("pools"):
+        return
+    served: dict[str, str] = {}
+    names: set[str] = set()
+    for i, pool in enumerate(spec["pools"]):
+        base: KeyPath = ("workerPools", "pools", i)
+        name = pool.get("name", "")
+        if name in names:
+            problems.add(_loc(origin, chain, (*base, "name")),
+                         f"found {name!r} twice; pool names name their Deployments")
+        names.add(name)
+        lo, hi = pool.get("minReplicas", 1), pool.get("maxReplicas", 1)
+        if lo > hi:
+            problems.add(_loc(origin, chain, (*base, "minReplicas")),
+                         f"found minReplicas {lo} above maxReplicas {hi}; min must be <= max")
+        for j, queue in enumerate(pool.get("queues", [])):
+            if queue not in DEFAULT_QUEUES:
+                problems.add(_loc(origin, chain, (*base, "queues", j)),
+                             f"found {queue!r}; Dify 1.16.1's worker consumes: "
+                             f"{', '.join(DEFAULT_QUEUES)}")
+            elif queue in served:
+                problems.add(_loc(origin, chain, (*base, "queues", j)),
+                             f"{queue!r} is already served by pool {served[queue]!r}; each "
+                             "queue belongs to one pool so one ScaledObject scales it")
+            else:
+                served[queue] = name
+        unsafe = [q for q in pool.get("queues", []) if q not in SCALE_TO_ZERO_SAFE]
+        if lo == 0 and unsafe:
+            problems.add(_loc(origin, chain, (*base, "minReplicas")),
+                         f"found 0; pool {name!r} serves {', '.join(unsafe)}, whose tasks "
+                         "must not wait for a worker to start (or be lost when the last "
+                         "pod goes while one runs); only "
+                         f"{', '.join(sorted(SCALE_TO_ZERO_SAFE))} may scale to zero")
+    missing = [q for q in DEFAULT_QUEUES if q not in served]
+    if missing:
+        problems.add(_loc(origin, chain, ("workerPools", "pools")),
+                     f"no pool serves {', '.join(missing)}: their tasks would wait forever; "
+                     "add them to a pool")
 
 
 # What a LimitRange's defaults are when the profile does not set them (see _build).
@@ -692,6 +743,14 @@ def _build(ref: ProfileRef, chain: tuple[str, ...], source: str,
         comp.name: _build_component(comp, merged.get("components", {}).get(comp.name, {}))
         for comp in catalog.CATALOG
     }
+    pools = _worker_pools(merged.get("workerPools"))
+    if pools is not None:
+        # The pools replace the worker Deployment: its replica range is theirs, summed,
+        # so quota, node fit and explain count every pool pod.
+        worker = components["worker"]
+        components["worker"] = replace(worker, scaling=Scaling(
+            True, sum(p.min_replicas for p in pools.pools),
+            sum(p.max_replicas for p in pools.pools), worker.scaling.target_cpu_percent))
     return ProfileSizing(
         name=ref.name,
         source=source,
@@ -725,6 +784,25 @@ def _build(ref: ProfileRef, chain: tuple[str, ...], source: str,
         ),
         disruption=DisruptionPolicy(pdb.get("enabled", False), pdb.get("maxUnavailable", 1)),
         components=components,
+        worker_pools=pools,
+        monitoring=Monitoring(
+            enabled=merged.get("monitoring", {}).get("enabled", False),
+            grafana_dashboard=merged.get("monitoring", {}).get("grafanaDashboard", False),
+            prometheus_labels=tuple(sorted(
+                merged.get("monitoring", {}).get("prometheusLabels", {}).items())),
+        ),
+    )
+
+
+def _worker_pools(spec: dict[str, Any] | None) -> WorkerPools | None:
+    if not spec or not spec.get("enabled", True) or not spec.get("pools"):
+        return None
+    return WorkerPools(
+        polling_interval_seconds=spec.get("pollingIntervalSeconds", 15),
+        cooldown_period_seconds=spec.get("cooldownPeriodSeconds", 300),
+        pools=tuple(WorkerPool(p["name"], tuple(p["queues"]), p.get("minReplicas", 1),
+                               p["maxReplicas"], p.get("tasksPerReplica"))
+                    for p in spec["pools"]),
     )
 
 

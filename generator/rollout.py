@@ -48,5 +48,10 @@ def rolls(profile: ProfileSizing, name: str) -> bool:
 
 
 def surge_pods(profile: ProfileSizing, name: str) -> int:
-    """Pods a rollout adds on top of the workload's maximum scale."""
-    return MAX_SURGE if rolls(profile, name) else 0
+    """Pods a rollout adds on top of the workload's maximum scale (every worker pool is a
+    Deployment of its own, and they all roll at once)."""
+    if not rolls(profile, name):
+        return 0
+    if name == "worker" and profile.worker_pools is not None:
+        return MAX_SURGE * len(profile.worker_pools.pools)
+    return MAX_SURGE

@@ -142,13 +142,22 @@ def _shares(profile: ProfileSizing, server_workers: int) -> list[tuple[str, int,
     shares = []
     for sizing in profile.enabled_components():
         kind = COMPONENTS[sizing.name].db_pools
-        if kind is not None:
-            shares.append((sizing.name, sizing.scaling.max_replicas,
-                           surge_pods(profile, sizing.name), pools_per_replica[kind]))
+        if kind is None:
+            continue
+        if sizing.name == "worker" and profile.worker_pools is not None:
+            # Each KEDA worker pool is its own Deployment: its maximum plus its own surge.
+            each = surge_pods(profile, "worker") // len(profile.worker_pools.pools)
+            shares += [(f"worker-{p.name}", p.max_replicas, each, 1)
+                       for p in profile.worker_pools.pools]
+            continue
+        shares.append((sizing.name, sizing.scaling.max_replicas,
+                       surge_pods(profile, sizing.name), pools_per_replica[kind]))
     return shares
 
 
 def _scale_key(profile: ProfileSizing, name: str) -> str:
+    if name not in profile.components:
+        return "workerPools.pools"  # a KEDA worker pool
     scaling = profile.components[name].scaling
     key = "autoscaling.maxReplicas" if scaling.autoscale else "replicas"
     return f"components.{name}.{key}"

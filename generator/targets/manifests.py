@@ -15,7 +15,7 @@ from generator.catalog import Check, Component
 from generator.plan import Plan
 from generator.quantity import format_cpu, format_memory
 from generator.sizing import ComponentSizing, ProbeTiming
-from generator.targets import autoscaling, configs
+from generator.targets import autoscaling, configs, keda
 
 Obj = dict[str, Any]
 
@@ -685,5 +685,6 @@ def all_objects(plan: Plan) -> list[Obj]:
     for extra in (quota(plan, ns), limit_range(plan, ns), node_config(plan, ns)):
         if extra is not None:
             out.append(extra)
+    out = keda.apply_worker_pools(plan, out)
     return out
 
