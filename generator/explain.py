@@ -5,8 +5,8 @@ from __future__ import annotations
 from fractions import Fraction
 
 from generator.plan import Plan
-from generator.queues import BROKER_DATABASE
 from generator.quantity import format_cpu, format_memory, mebibytes
+from generator.queues import BROKER_DATABASE
 from generator.tunables import (
     API_POOL_MARGIN,
     CONNECTION_BUDGET,
@@ -15,7 +15,6 @@ from generator.tunables import (
     MAX_CONNECTIONS_PER_POOL,
     SERVER_WORKER_CONNECTIONS,
 )
-
 
 # docs.k3s.io/reference/resource-profiling: "K3s server with a workload", minimum RAM
 # with the embedded SQLite datastore (1606 M with etcd).
