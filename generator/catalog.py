@@ -358,5 +358,33 @@ CATALOG: tuple[Component, ...] = (
     ),
 )
 
+# Add-ons a profile option turns on (monitoring): hardened like every component, built by
+# their own target module, never part of the base. Images and users from the exporters'
+# Dockerfiles: postgres_exporter runs as `nobody` (65534), redis_exporter as 59000.
+ADDONS: tuple[Component, ...] = (
+    Component(
+        name="postgres-exporter", summary="Prometheus exporter for Postgres (connections)",
+        image="prometheuscommunity/postgres-exporter", tag="v0.17.1", helm_key="",
+        workload="Deployment", ports=(Port("metrics", 9187),),
+        liveness=Check(port="metrics"), readiness=Check(port="metrics"), startup=None,
+        security=Security(user=65534, group=65534, read_only_root=True),
+        scalable=False, stateful=False, required=False,
+        defaults=DefaultSizing(("20m", "32Mi"), ("100m", "64Mi"), (0, 15, 5, 4),
+                               (0, 10, 5, 3)),
+        runtime="go",
+    ),
+    Component(
+        name="redis-exporter", summary="Prometheus exporter for Redis (memory, queue lengths)",
+        image="oliver006/redis_exporter", tag="v1.67.0", helm_key="",
+        workload="Deployment", ports=(Port("metrics", 9121),),
+        liveness=Check(port="metrics"), readiness=Check(port="metrics"), startup=None,
+        security=Security(user=59000, group=59000, read_only_root=True),
+        scalable=False, stateful=False, required=False,
+        defaults=DefaultSizing(("20m", "32Mi"), ("100m", "64Mi"), (0, 15, 5, 4),
+                               (0, 10, 5, 3)),
+        runtime="go",
+    ),
+)
+
 COMPONENTS: dict[str, Component] = {c.name: c for c in CATALOG}
 COMPONENT_NAMES: tuple[str, ...] = tuple(COMPONENTS)

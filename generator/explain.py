@@ -110,6 +110,13 @@ def explain(plan: Plan, helm_gaps: tuple[str, ...] = ()) -> str:
                     if pool.min_replicas == 0 else "")
             lines.append(f"  {pool.name}: {pool.min_replicas}-{pool.max_replicas} replicas, "
                          f"one per {per} queued tasks{zero}: {', '.join(pool.queues)}")
+    if p.monitoring.enabled:
+        from generator.targets.monitoring import alerts
+
+        lines += ["", "monitoring (Prometheus Operator): exporters postgres-exporter, "
+                      "redis-exporter; PodMonitor for weaviate; alerts:"]
+        for rule in alerts(plan):
+            lines.append(f"  {rule['alert']} (for {rule['for']}): {rule['expr']}")
     lines += ["", "derived settings:"]
     for key, value in {**tun.api_env(), **tun.plugin_env(), **tun.postgres_env(),
                        **tun.redis_env()}.items():

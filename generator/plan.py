@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from math import ceil
 
-from generator import rollout
+from generator import addons, rollout
 from generator.catalog import COMPONENTS, Component
 from generator.profiles import ProfileRef, load
 from generator.sizing import ComponentSizing, CpuMemory, ProfileSizing
@@ -98,11 +98,15 @@ def _round_up(value: Fraction, step: Fraction) -> Fraction:
 def build(profile: ProfileSizing) -> Plan:
     tunables, budget = derive(profile)
     enabled = profile.enabled_components()
-    at_min = _totals([(s, s.scaling.min_replicas) for s in enabled])
-    at_max = _totals([(s, s.scaling.max_replicas) for s in enabled])
+    # Add-ons (exporters) are one rolling Deployment each: in every total, never in pools.
+    extra = [s for _, s in addons.enabled(profile)]
+    at_min = _totals([(s, s.scaling.min_replicas) for s in enabled]
+                     + [(s, 1) for s in extra])
+    at_max = _totals([(s, s.scaling.max_replicas) for s in enabled]
+                     + [(s, 1) for s in extra])
     draft = Plan(profile, tunables, budget, at_min, at_max, at_min, Fraction(0), 0, None)
     surge = _totals([(s, rollout.surge_pods(profile, s.name)) for s in enabled
-                     if draft.rolls(s.name)])
+                     if draft.rolls(s.name)] + [(s, rollout.MAX_SURGE) for s in extra])
     volumes = [s.persistence for s in enabled if s.persistence is not None
                and (COMPONENTS[s.name].stateful or draft.shared_volume_for(s.name) == s.name)]
     storage = sum((v.size for v in volumes), Fraction(0))

@@ -53,7 +53,9 @@ class Use:
 
 
 def is_postgres(c: Container) -> bool:
-    return image_name(str(c.spec.get("image", ""))).startswith("postgres")
+    # postgres, postgresql (Bitnami), postgres-alpine builds; not postgres-exporter
+    name = image_name(str(c.spec.get("image", "")))
+    return name.startswith("postgres") and "exporter" not in name
 
 
 def max_connections(words: list[str], env: dict[str, str]) -> tuple[str | None, int | None]:

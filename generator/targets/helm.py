@@ -573,4 +573,14 @@ def _policy_gaps(plan: Plan) -> list[str]:
     if profile.limit_range.enabled:
         gaps.append("LimitRange is not part of the chart; apply the overlay's "
                     "limitrange.yaml in the release namespace")
+    if profile.worker_pools is not None:
+        gaps.append("KEDA worker pools are not part of the chart: it deploys one worker "
+                    "(consuming every queue) with its CPU HPA; use the overlay's extra.yaml "
+                    "(pool Deployments, ScaledObjects, TriggerAuthentication) instead of "
+                    "the chart's worker")
+    if profile.monitoring.enabled:
+        gaps.append("monitoring (exporters, ServiceMonitors, PodMonitor, PrometheusRule"
+                    + (", Grafana dashboard" if profile.monitoring.grafana_dashboard else "")
+                    + ") is not part of the chart; apply those objects from the overlay's "
+                    "extra.yaml, with the chart's pod labels in their selectors")
     return gaps

@@ -15,7 +15,7 @@ from generator.catalog import Check, Component
 from generator.plan import Plan
 from generator.quantity import format_cpu, format_memory
 from generator.sizing import ComponentSizing, ProbeTiming
-from generator.targets import autoscaling, configs, keda
+from generator.targets import autoscaling, configs, keda, monitoring
 
 Obj = dict[str, Any]
 
@@ -686,5 +686,6 @@ def all_objects(plan: Plan) -> list[Obj]:
         if extra is not None:
             out.append(extra)
     out = keda.apply_worker_pools(plan, out)
+    out = monitoring.apply_monitoring(plan, out)
     return out
 
