@@ -374,7 +374,9 @@ def _component(plan: Plan, comp: Component, slot: _Slot, gaps: list[str]) -> dic
     if slot.has_replicas:
         out["replicas"] = scaling.min_replicas
     if slot.autoscaling:
-        if scaling.autoscale:
+        # KEDA worker pools without a CPU target leave the chart's single worker with no
+        # metric to scale on: it then runs the pools' minimum, fixed.
+        if scaling.autoscale and (scaling.target_cpu_percent or scaling.target_memory_percent):
             out["autoscaling"] = {
                 "enabled": True,
                 "minReplicas": scaling.min_replicas,
