@@ -506,8 +506,8 @@ def _check_merged(merged: dict[str, Any], origin: _Origin, chain: list[_Loaded],
 
 def _check_worker_pools(merged: dict[str, Any], origin: _Origin, chain: list[_Loaded],
                         problems: ProblemList) -> None:
-    """Every queue Dify's worker consumes is served by exactly one pool, by a known name;
-    scale to zero only where no task is lost or kept waiting (generator.queues)."""
+    """Every queue Dify's worker consumes is served by exactly one pool; scale to zero
+    only where no task is lost or kept waiting (generator.queues)."""
     from generator.queues import DEFAULT_QUEUES, SCALE_TO_ZERO_SAFE
 
     spec = merged.get("workerPools")
@@ -527,11 +527,10 @@ def _check_worker_pools(merged: dict[str, Any], origin: _Origin, chain: list[_Lo
             problems.add(_loc(origin, chain, (*base, "minReplicas")),
                          f"found minReplicas {lo} above maxReplicas {hi}; min must be <= max")
         for j, queue in enumerate(pool.get("queues", [])):
-            if queue not in DEFAULT_QUEUES:
-                problems.add(_loc(origin, chain, (*base, "queues", j)),
-                             f"found {queue!r}; Dify 1.16.1's worker consumes: "
-                             f"{', '.join(DEFAULT_QUEUES)}")
-            elif queue in served:
+            # A name outside the default list is allowed: a newer Dify image may add
+            # queues (later entrypoints list api_token, workflow_based_app_execution);
+            # a typo still fails below, because the queue it meant stays unserved.
+            if queue in served:
                 problems.add(_loc(origin, chain, (*base, "queues", j)),
                              f"{queue!r} is already served by pool {served[queue]!r}; each "
                              "queue belongs to one pool so one ScaledObject scales it")

@@ -44,6 +44,13 @@ def _meta(plan: Plan, name: str, component: str) -> Obj:
     return md
 
 
+def queues(plan: Plan) -> tuple[str, ...]:
+    """Every queue the workers consume: the default list, plus any a pool adds."""
+    pools = plan.profile.worker_pools
+    extra = [q for p in pools.pools for q in p.queues] if pools is not None else []
+    return tuple(dict.fromkeys([*DEFAULT_QUEUES, *extra]))
+
+
 def _exporter_env(plan: Plan, comp: Component) -> list[Obj]:
     secret = plan.profile.secret_name
 
@@ -58,7 +65,7 @@ def _exporter_env(plan: Plan, comp: Component) -> list[Obj]:
             {"name": "DATA_SOURCE_PASS", "valueFrom": ref("DB_PASSWORD")},
         ]
     # The length of each Celery queue list in the broker database, as redis_key_size.
-    keys = ",".join(f"db{BROKER_DATABASE}={q}" for q in DEFAULT_QUEUES)
+    keys = ",".join(f"db{BROKER_DATABASE}={q}" for q in queues(plan))
     return [
         {"name": "REDIS_ADDR", "value": f"redis://{m.host('redis')}:6379"},
         {"name": "REDIS_PASSWORD", "valueFrom": ref("REDIS_PASSWORD")},
