@@ -26,7 +26,14 @@ lint: $(VENV)/.test-installed
 	$(BIN)/ruff check generator tests bench
 	$(BIN)/mypy
 
-test: lint
+# kubeconform (Go module proxy) for the test that runs the documented kubeconform command;
+# without Go the test is skipped.
+KUBECONFORM_VERSION ?= v0.6.7
+$(BIN)/kubeconform: | $(BIN)/python
+	-command -v go >/dev/null && GOBIN=$(abspath $(BIN)) go install \
+	  github.com/yannh/kubeconform/cmd/kubeconform@$(KUBECONFORM_VERSION)
+
+test: lint $(BIN)/kubeconform
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.test-installed

@@ -96,6 +96,13 @@ class Component:
     singleton: bool = False  # exactly one replica, Recreate strategy
     args: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # The language runtime that holds the container's memory. "python" processes do not
+    # give freed memory back to the OS (CPython's allocator keeps its arenas), so their
+    # memory utilization only ratchets up: a memory HPA target would pin them at maximum.
+    runtime: str = "unknown"  # python | go | node | c | unknown
+    # HPA scale-down stabilization: how long the recommendation must stay lower before
+    # pods are removed. Long for components whose pods hold long requests or tasks.
+    scale_down_window_seconds: int = 300
 
     @property
     def object_name(self) -> str:
@@ -122,6 +129,7 @@ CATALOG: tuple[Component, ...] = (
                                (10, 10, 5, 30), storage="10Gi"),
         emptydirs=_API_TMP, data_mount=Mount("storage", "/app/api/storage"), mode="api",
         db_pools="api",
+        runtime="python",
     ),
     Component(
         name="api-websocket", summary="Real-time collaboration (socket.io) on the api image",
@@ -134,6 +142,7 @@ CATALOG: tuple[Component, ...] = (
                                (0, 10, 5, 3)),
         emptydirs=_API_TMP, mode="api", db_pools="one", required=False,
         notes=("Runs the api image with the gevent-websocket worker class, one process.",),
+        runtime="python",
     ),
     Component(
         name="worker", summary="Celery worker (gevent pool): indexing, mail, workflows",
@@ -151,6 +160,9 @@ CATALOG: tuple[Component, ...] = (
                                (20, 15, 30, 20)),
         emptydirs=_API_TMP, data_mount=Mount("storage", "/app/api/storage"), mode="worker",
         db_pools="one",
+        # A Celery task being indexed is lost work when its pod goes: remove workers slowly.
+        scale_down_window_seconds=600,
+        runtime="python",
     ),
     Component(
         name="worker-beat", summary="Celery beat scheduler (exactly one)",
@@ -171,6 +183,7 @@ CATALOG: tuple[Component, ...] = (
         # The entrypoint would write celerybeat-schedule into /app/api; pointing it at the
         # /tmp emptyDir keeps the root filesystem read-only and gives liveness a heartbeat.
         args=(),
+        runtime="python",
     ),
     Component(
         name="web", summary="Dify web front end (Next.js)",
@@ -185,6 +198,7 @@ CATALOG: tuple[Component, ...] = (
         defaults=DefaultSizing(("100m", "256Mi"), ("500m", "512Mi"), (0, 15, 5, 4),
                                (0, 10, 5, 3)),
         emptydirs=_API_TMP,
+        runtime="node",
     ),
     Component(
         name="sandbox", summary="dify-sandbox: runs user code (Python, Node.js) in a jail",
@@ -211,6 +225,7 @@ CATALOG: tuple[Component, ...] = (
         defaults=DefaultSizing(("100m", "256Mi"), ("1", "1Gi"), (0, 15, 5, 4), (0, 10, 5, 3),
                                (5, 5, 5, 60)),
         emptydirs=(Mount("tmp", "/tmp"), Mount("dependencies", "/dependencies")),
+        runtime="go",
     ),
     Component(
         name="plugin-daemon", summary="Plugin runtime: installs and runs Dify plugins",
@@ -231,6 +246,8 @@ CATALOG: tuple[Component, ...] = (
         db_pools="plugin",
         notes=("The image has no USER; it runs as uid 1000 with fsGroup so /app/storage "
                "and HOME=/tmp are writable.",),
+        # The daemon's memory is its long-lived Python plugin processes, not the Go binary.
+        runtime="python",
     ),
     Component(
         name="ssrf-proxy", summary="Squid forward proxy for outbound requests from Dify",
@@ -246,6 +263,7 @@ CATALOG: tuple[Component, ...] = (
         emptydirs=(Mount("tmp", "/tmp"), Mount("spool", "/var/spool/squid"),
                    Mount("run", "/run")),
         args=("-N", "-f", "/etc/squid/conf.d/difygen.conf"),
+        runtime="c",
     ),
     Component(
         name="nginx", summary="Reverse proxy in front of api, web and plugin endpoints",
@@ -258,6 +276,7 @@ CATALOG: tuple[Component, ...] = (
         defaults=DefaultSizing(("50m", "64Mi"), ("250m", "128Mi"), (0, 15, 5, 4),
                                (0, 10, 5, 3)),
         emptydirs=(Mount("tmp", "/tmp"), Mount("cache", "/var/cache/nginx")),
+        runtime="c",
     ),
     Component(
         name="agent-backend", summary="Agent run/stream backend (new in 1.16)",
@@ -271,6 +290,8 @@ CATALOG: tuple[Component, ...] = (
         defaults=DefaultSizing(("100m", "256Mi"), ("500m", "512Mi"), (0, 15, 5, 4),
                                (0, 10, 5, 3)),
         emptydirs=_API_TMP,
+        # Its image and sources are not in the 1.16.1 tree we read: runtime unknown.
+        runtime="unknown",
     ),
     Component(
         name="local-sandbox", summary="Shell sandbox for agents (shellctl, new in 1.16)",
@@ -284,6 +305,7 @@ CATALOG: tuple[Component, ...] = (
         scalable=False, stateful=False, required=False, singleton=True,
         defaults=DefaultSizing(("100m", "256Mi"), ("1", "1Gi"), (0, 15, 5, 4), (0, 10, 5, 3)),
         emptydirs=(Mount("tmp", "/tmp"), Mount("home", "/home/dify")),
+        runtime="unknown",
     ),
     Component(
         name="postgres", summary="PostgreSQL 15: Dify's and the plugin daemon's database",
@@ -299,6 +321,7 @@ CATALOG: tuple[Component, ...] = (
                                storage="10Gi"),
         emptydirs=(Mount("tmp", "/tmp"), Mount("run", "/var/run/postgresql")),
         data_mount=Mount("data", "/var/lib/postgresql/data"),
+        runtime="c",
     ),
     Component(
         name="redis", summary="Redis 6: cache, Celery broker, agent state",
@@ -314,6 +337,7 @@ CATALOG: tuple[Component, ...] = (
         defaults=DefaultSizing(("50m", "128Mi"), ("250m", "256Mi"), (10, 15, 5, 4),
                                (5, 10, 5, 3), storage="2Gi"),
         emptydirs=(Mount("tmp", "/tmp"),), data_mount=Mount("data", "/data"),
+        runtime="c",
     ),
     Component(
         name="weaviate", summary="Weaviate: the default vector database",
@@ -330,6 +354,35 @@ CATALOG: tuple[Component, ...] = (
         emptydirs=(Mount("tmp", "/tmp"),), data_mount=Mount("data", "/var/lib/weaviate"),
         notes=("The Go binary needs no particular user; it runs as 1000 with fsGroup so the "
                "data volume is writable.",),
+        runtime="go",
+    ),
+)
+
+# Add-ons a profile option turns on (monitoring): hardened like every component, built by
+# their own target module, never part of the base. Images and users from the exporters'
+# Dockerfiles: postgres_exporter runs as `nobody` (65534), redis_exporter as 59000.
+ADDONS: tuple[Component, ...] = (
+    Component(
+        name="postgres-exporter", summary="Prometheus exporter for Postgres (connections)",
+        image="prometheuscommunity/postgres-exporter", tag="v0.17.1", helm_key="",
+        workload="Deployment", ports=(Port("metrics", 9187),),
+        liveness=Check(port="metrics"), readiness=Check(port="metrics"), startup=None,
+        security=Security(user=65534, group=65534, read_only_root=True),
+        scalable=False, stateful=False, required=False,
+        defaults=DefaultSizing(("20m", "32Mi"), ("100m", "64Mi"), (0, 15, 5, 4),
+                               (0, 10, 5, 3)),
+        runtime="go",
+    ),
+    Component(
+        name="redis-exporter", summary="Prometheus exporter for Redis (memory, queue lengths)",
+        image="oliver006/redis_exporter", tag="v1.67.0", helm_key="",
+        workload="Deployment", ports=(Port("metrics", 9121),),
+        liveness=Check(port="metrics"), readiness=Check(port="metrics"), startup=None,
+        security=Security(user=59000, group=59000, read_only_root=True),
+        scalable=False, stateful=False, required=False,
+        defaults=DefaultSizing(("20m", "32Mi"), ("100m", "64Mi"), (0, 15, 5, 4),
+                               (0, 10, 5, 3)),
+        runtime="go",
     ),
 )
 

@@ -6,7 +6,19 @@ from fractions import Fraction
 
 from generator.plan import Plan
 from generator.quantity import format_cpu, format_memory, mebibytes
-from generator.tunables import CONNECTION_BUDGET
+from generator.queues import BROKER_DATABASE
+from generator.tunables import (
+    API_POOL_MARGIN,
+    CONNECTION_BUDGET,
+    DIFY_DEFAULT_MAX_OVERFLOW,
+    DIFY_DEFAULT_POOL_SIZE,
+    MAX_CONNECTIONS_PER_POOL,
+    SERVER_WORKER_CONNECTIONS,
+)
+
+# docs.k3s.io/reference/resource-profiling: "K3s server with a workload", minimum RAM
+# with the embedded SQLite datastore (1606 M with etcd).
+K3S_SERVER_WITH_WORKLOAD_MB = 1596
 
 
 def _mem(value: Fraction) -> str:
@@ -64,13 +76,47 @@ def explain(plan: Plan, helm_gaps: tuple[str, ...] = ()) -> str:
     if off:
         lines.append(f"turned off: {', '.join(off)}")
     b = plan.budget
-    lines += ["", f"database connections at maximum scale: {b.used} of {b.allowed} allowed "
-                  f"({int(CONNECTION_BUDGET * 100)}% of max_connections {b.max_connections})"]
+    lines += ["", f"database connections at maximum scale plus rollout surge: {b.used} of "
+                  f"{b.allowed} allowed ({int(CONNECTION_BUDGET * 100)}% of max_connections "
+                  f"{b.max_connections})"]
     for use in b.uses:
-        lines.append(f"  {use.component}: {use.max_replicas} replicas x "
-                     f"{use.pools_per_replica} process(es) x {use.connections_per_pool} "
-                     f"= {use.total}")
+        pods = (f"({use.max_replicas} + {use.surge_replicas} surge)" if use.surge_replicas
+                else str(use.max_replicas))
+        lines.append(f"  {use.component}: {pods} pods x {use.pools_per_replica} "
+                     f"process(es) x {use.connections_per_pool} = {use.total}")
     tun = plan.tunables
+    per_process = tun.sqlalchemy_pool_size + tun.sqlalchemy_max_overflow
+    lines.append(f"  each api process: pool {tun.sqlalchemy_pool_size} + overflow "
+                 f"{tun.sqlalchemy_max_overflow} = {per_process} connections for "
+                 f"{tun.server_worker_connections} requests at once "
+                 f"(SERVER_WORKER_CONNECTIONS) + {API_POOL_MARGIN} for its own greenlets")
+    if per_process < MAX_CONNECTIONS_PER_POOL:
+        lines.append(f"  note: pools are below Dify's default ({DIFY_DEFAULT_POOL_SIZE} + "
+                     f"{DIFY_DEFAULT_MAX_OVERFLOW}) so that every pool fits the budget at "
+                     "maximum scale")
+    if tun.server_worker_connections < SERVER_WORKER_CONNECTIONS:
+        lines.append(f"  note: SERVER_WORKER_CONNECTIONS lowered from Dify's "
+                     f"{SERVER_WORKER_CONNECTIONS} to {tun.server_worker_connections} to "
+                     "match the pool; raise the Postgres memory limit or lower maxReplicas "
+                     "to serve more requests per process")
+    if p.worker_pools is not None:
+        wp = p.worker_pools
+        lines += ["", f"worker pools (KEDA ScaledObjects on the Redis list length of each queue "
+                      f"in broker db {BROKER_DATABASE}, polled every "
+                      f"{wp.polling_interval_seconds}s; the worker HPA is replaced):"]
+        for pool in wp.pools:
+            per = pool.tasks_per_replica or plan.tunables.celery_worker_amount
+            zero = (f", scales to zero after {wp.cooldown_period_seconds}s idle"
+                    if pool.min_replicas == 0 else "")
+            lines.append(f"  {pool.name}: {pool.min_replicas}-{pool.max_replicas} replicas, "
+                         f"one per {per} queued tasks{zero}: {', '.join(pool.queues)}")
+    if p.monitoring.enabled:
+        from generator.targets.monitoring import alerts
+
+        lines += ["", "monitoring (Prometheus Operator): exporters postgres-exporter, "
+                      "redis-exporter; PodMonitor for weaviate; alerts:"]
+        for rule in alerts(plan):
+            lines.append(f"  {rule['alert']} (for {rule['for']}): {rule['expr']}")
     lines += ["", "derived settings:"]
     for key, value in {**tun.api_env(), **tun.plugin_env(), **tun.postgres_env(),
                        **tun.redis_env()}.items():
@@ -91,6 +137,11 @@ def explain(plan: Plan, helm_gaps: tuple[str, ...] = ()) -> str:
                       f"{format_cpu(plan.at_max.requests.cpu)} of {format_cpu(usable)} CPU and "
                       f"{format_memory(plan.at_max.requests.memory)} of "
                       f"{mebibytes(usable_mem)}Mi"]
+        reserve_mb = p.node.memory * p.node.reserved_percent / 100 / 10**6
+        if reserve_mb < K3S_SERVER_WITH_WORKLOAD_MB:
+            lines.append(f"  note: the reserve ({int(reserve_mb)} MB) is below the "
+                         f"{K3S_SERVER_WITH_WORKLOAD_MB} MB k3s documents for a server that "
+                         "also runs workloads; raise node.reservedPercent")
     exceptions = [(c.name, c.security.exception.reason) for c, _ in plan.components()
                   if c.security.exception is not None]
     if exceptions:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from math import ceil
 
+from generator import addons, rollout
 from generator.catalog import COMPONENTS, Component
 from generator.profiles import ProfileRef, load
 from generator.sizing import ComponentSizing, CpuMemory, ProfileSizing
@@ -66,29 +67,17 @@ class Plan:
 
     def rolls(self, name: str) -> bool:
         """True when the workload updates by surge (RollingUpdate), False for Recreate."""
-        comp = COMPONENTS[name]
-        if comp.singleton or comp.workload != "Deployment":
-            return False
-        return not self.uses_rwo_volume(name)
+        return rollout.rolls(self.profile, name)
 
     def uses_rwo_volume(self, name: str) -> bool:
-        return self.shared_volume_for(name) is not None and self.shared_volume_access(
-            name) != "ReadWriteMany"
+        return rollout.uses_rwo_volume(self.profile, name)
 
     def shared_volume_for(self, name: str) -> str | None:
         """The component whose PVC a Deployment mounts (api storage, plugin storage)."""
-        if name in ("api", "worker") and self.profile.file_storage.backend == "local":
-            return "api"
-        if name == "plugin-daemon" and self.profile.file_storage.backend == "local":
-            return "plugin-daemon"
-        return None
+        return rollout.shared_volume_for(self.profile, name)
 
     def shared_volume_access(self, name: str) -> str | None:
-        owner = self.shared_volume_for(name)
-        if owner is None:
-            return None
-        pers = self.profile.components[owner].persistence
-        return pers.access_mode if pers else None
+        return rollout.shared_volume_access(self.profile, name)
 
 
 def _totals(items: list[tuple[ComponentSizing, int]]) -> Totals:
@@ -109,10 +98,15 @@ def _round_up(value: Fraction, step: Fraction) -> Fraction:
 def build(profile: ProfileSizing) -> Plan:
     tunables, budget = derive(profile)
     enabled = profile.enabled_components()
-    at_min = _totals([(s, s.scaling.min_replicas) for s in enabled])
-    at_max = _totals([(s, s.scaling.max_replicas) for s in enabled])
+    # Add-ons (exporters) are one rolling Deployment each: in every total, never in pools.
+    extra = [s for _, s in addons.enabled(profile)]
+    at_min = _totals([(s, s.scaling.min_replicas) for s in enabled]
+                     + [(s, 1) for s in extra])
+    at_max = _totals([(s, s.scaling.max_replicas) for s in enabled]
+                     + [(s, 1) for s in extra])
     draft = Plan(profile, tunables, budget, at_min, at_max, at_min, Fraction(0), 0, None)
-    surge = _totals([(s, 1) for s in enabled if draft.rolls(s.name)])
+    surge = _totals([(s, rollout.surge_pods(profile, s.name)) for s in enabled
+                     if draft.rolls(s.name)] + [(s, rollout.MAX_SURGE) for s in extra])
     volumes = [s.persistence for s in enabled if s.persistence is not None
                and (COMPONENTS[s.name].stateful or draft.shared_volume_for(s.name) == s.name)]
     storage = sum((v.size for v in volumes), Fraction(0))
@@ -130,8 +124,10 @@ def build(profile: ProfileSizing) -> Plan:
             limits_memory=_round_up((at_max.limits.memory + surge.limits.memory) * room,
                                     Fraction(256 * 2**20)),
             pods=ceil((at_max.pods + surge.pods) * room),
-            persistentvolumeclaims=len(volumes),
-            requests_storage=_round_up(storage, Fraction(2**30)),
+            # Headroom here too: a volume resized online (allowVolumeExpansion) or one
+            # more claim during a migration must not be refused by the quota.
+            persistentvolumeclaims=ceil(len(volumes) * room),
+            requests_storage=_round_up(storage * room, Fraction(2**30)),
         )
     return Plan(profile, tunables, budget, at_min, at_max, surge, storage, len(volumes), quota)
 

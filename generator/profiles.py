@@ -14,7 +14,7 @@ import functools
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ from generator.sizing import (
     FileStorage,
     Images,
     LimitRangePolicy,
+    Monitoring,
     NodeCapacity,
     Persistence,
     Probes,
@@ -51,6 +52,8 @@ from generator.sizing import (
     Scaling,
     Scheduling,
     Toleration,
+    WorkerPool,
+    WorkerPools,
     image_key,
 )
 from generator.urls import credentials_problem, url_problems
@@ -65,6 +68,8 @@ from generator.yamlio import (
 )
 
 BUILTIN_PROFILES = ("edge", "small", "production")
+# Runtimes whose memory utilization only grows (see catalog.Component.runtime).
+MEMORY_RETAINING_RUNTIMES = frozenset({"python"})
 DEFAULT_KUBERNETES_VERSION = "1.35"
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 MAX_EXTENDS_DEPTH = 16
@@ -541,9 +546,12 @@ def _check_merged(merged: dict[str, Any], origin: _Origin, chain: list[_Loaded],
                      f"found {version!r}; supported versions: {', '.join(versions)}")
     for key in ("cpu", "memory"):
         _q(merged, ("node", key), origin, chain, problems)
+    limits: dict[str, dict[str, Fraction | None]] = {}
     for part in ("defaultRequest", "default"):
         for key in ("cpu", "memory"):
-            _q(merged, ("limitRange", part, key), origin, chain, problems)
+            limits.setdefault(part, {})[key] = _q(merged, ("limitRange", part, key), origin,
+                                                  chain, problems)
+    _check_limit_range(merged, limits, origin, chain, problems)
     storage = merged.get("fileStorage", {})
     if storage.get("backend") == "s3":
         s3 = storage.get("s3", {})
@@ -554,6 +562,112 @@ def _check_merged(merged: dict[str, Any], origin: _Origin, chain: list[_Loaded],
     components = merged.get("components", {})
     for name, spec in components.items():
         _check_component(name, spec, merged, origin, chain, problems)
+    _check_worker_pools(merged, origin, chain, problems)
+
+
+def _check_worker_pools(merged: dict[str, Any], origin: _Origin, chain: list[_Loaded],
+                        problems: ProblemList) -> None:
+    """Every queue Dify's worker consumes is served by exactly one pool; scale to zero
+    only where no task is lost or kept waiting (generator.queues)."""
+    from generator.queues import DEFAULT_QUEUES, SCALE_TO_ZERO_SAFE
+
+    spec = merged.get("workerPools")
+    if not isinstance(spec, dict) or spec.get("enabled") is False or not spec.get("pools"):
+        return
+    served: dict[str, str] = {}
+    names: set[str] = set()
+    for i, pool in enumerate(spec["pools"]):
+        base: KeyPath = ("workerPools", "pools", i)
+        name = pool.get("name", "")
+        if name in names:
+            problems.add(_loc(origin, chain, (*base, "name")),
+                         f"found {name!r} twice; pool names name their Deployments")
+        names.add(name)
+        lo, hi = pool.get("minReplicas", 1), pool.get("maxReplicas", 1)
+        if lo > hi:
+            problems.add(_loc(origin, chain, (*base, "minReplicas")),
+                         f"found minReplicas {lo} above maxReplicas {hi}; min must be <= max")
+        for j, queue in enumerate(pool.get("queues", [])):
+            # A name outside the default list is allowed: a newer Dify image may add
+            # queues (later entrypoints list api_token, workflow_based_app_execution);
+            # a typo still fails below, because the queue it meant stays unserved.
+            if queue in served:
+                problems.add(_loc(origin, chain, (*base, "queues", j)),
+                             f"{queue!r} is already served by pool {served[queue]!r}; each "
+                             "queue belongs to one pool so one ScaledObject scales it")
+            else:
+                served[queue] = name
+        unsafe = [q for q in pool.get("queues", []) if q not in SCALE_TO_ZERO_SAFE]
+        if lo == 0 and unsafe:
+            problems.add(_loc(origin, chain, (*base, "minReplicas")),
+                         f"found 0; pool {name!r} serves {', '.join(unsafe)}, whose tasks "
+                         "must not wait for a worker to start (or be lost when the last "
+                         "pod goes while one runs); only "
+                         f"{', '.join(sorted(SCALE_TO_ZERO_SAFE))} may scale to zero")
+    missing = [q for q in DEFAULT_QUEUES if q not in served]
+    if missing:
+        problems.add(_loc(origin, chain, ("workerPools", "pools")),
+                     f"no pool serves {', '.join(missing)}: their tasks would wait forever; "
+                     "add them to a pool")
+
+
+# What a LimitRange's defaults are when the profile does not set them (see _build).
+LIMIT_RANGE_DEFAULTS = {"defaultRequest": ("100m", "128Mi"), "default": ("500m", "512Mi")}
+
+
+def _check_limit_range(merged: dict[str, Any], given: dict[str, dict[str, Fraction | None]],
+                       origin: _Origin, chain: list[_Loaded], problems: ProblemList) -> None:
+    """The API server's ValidateLimitRange: the default request may not exceed the default
+    limit (k8s.io/kubernetes pkg/apis/core/validation/validation.go)."""
+    lr = merged.get("limitRange", {})
+    if lr.get("enabled") is False:
+        return
+    for i, key in enumerate(("cpu", "memory")):
+        request = given["defaultRequest"][key]
+        limit = given["default"][key]
+        if request is None and key not in lr.get("defaultRequest", {}):
+            request = parse_quantity(LIMIT_RANGE_DEFAULTS["defaultRequest"][i])
+        if limit is None and key not in lr.get("default", {}):
+            limit = parse_quantity(LIMIT_RANGE_DEFAULTS["default"][i])
+        if request is None or limit is None or request <= limit:
+            continue
+        shown = {part: lr.get(part, {}).get(key, f"{LIMIT_RANGE_DEFAULTS[part][i]} (default)")
+                 for part in LIMIT_RANGE_DEFAULTS}
+        where = "defaultRequest" if key in lr.get("defaultRequest", {}) else "default"
+        problems.add(_loc(origin, chain, ("limitRange", where, key)),
+                     f"default request {shown['defaultRequest']} is greater than the default "
+                     f"limit {shown['default']}; the API server refuses such a LimitRange "
+                     "(ValidateLimitRange): raise limitRange.default or lower "
+                     "limitRange.defaultRequest")
+
+
+def _check_tolerations(base: KeyPath, spec: dict[str, Any], origin: _Origin,
+                       chain: list[_Loaded], problems: ProblemList) -> None:
+    """The API server's ValidateTolerations (k8s.io/kubernetes
+    pkg/apis/core/validation/validation.go), before anything is rendered."""
+    from generator.k8s_names import label_value_problem, qualified_name_problem
+
+    tolerations = spec.get("scheduling", {}).get("tolerations", [])
+    for i, t in enumerate(tolerations if isinstance(tolerations, list) else []):
+        path = (*base, "scheduling", "tolerations", i)
+        key, operator = t.get("key") or "", t.get("operator") or "Equal"
+        value, effect = t.get("value") or "", t.get("effect")
+        if key and (problem := qualified_name_problem(key)):
+            problems.add(_loc(origin, chain, (*path, "key")), f"found {key!r}; {problem}")
+        if not key and operator != "Exists":
+            problems.add(_loc(origin, chain, path),
+                         "a toleration without a key matches every taint and needs "
+                         "operator: Exists")
+        if t.get("tolerationSeconds") is not None and effect != "NoExecute":
+            problems.add(_loc(origin, chain, (*path, "tolerationSeconds")),
+                         f"tolerationSeconds needs effect: NoExecute (found {effect!r}); it "
+                         "bounds how long a pod stays on a node tainted NoExecute")
+        if operator == "Exists" and value:
+            problems.add(_loc(origin, chain, (*path, "value")),
+                         f"found {value!r}; value must be empty when operator is Exists")
+        elif operator == "Equal" and (problem := label_value_problem(value)):
+            problems.add(_loc(origin, chain, (*path, "value")),
+                         f"found {value!r}; a toleration value {problem}")
 
 
 def _check_component(name: str, spec: dict[str, Any], merged: dict[str, Any],
@@ -590,6 +704,17 @@ def _check_component(name: str, spec: dict[str, Any], merged: dict[str, Any],
             problems.add(_loc(origin, chain, (*base, "autoscaling")),
                          "autoscaling needs targetCPUUtilizationPercentage or "
                          "targetMemoryUtilizationPercentage")
+        elif ("targetCPUUtilizationPercentage" not in auto
+              and comp.runtime in MEMORY_RETAINING_RUNTIMES):
+            # Memory-only on a process that never gives memory back: the HPA scales up
+            # once and never down again. Memory next to CPU is allowed (rule
+            # hpa-memory-target warns), since CPU then still drives scale-down.
+            problems.add(_loc(origin, chain, (*base, "autoscaling",
+                                              "targetMemoryUtilizationPercentage")),
+                         f"{name} runs {comp.runtime}, whose processes do not return freed "
+                         "memory to the OS: a memory-only HPA would scale it up and never "
+                         "down; set targetCPUUtilizationPercentage instead")
+    _check_tolerations(base, spec, origin, chain, problems)
     res = spec.get("resources", {})
     for kind in ("requests", "limits"):
         for key in ("cpu", "memory"):
@@ -678,6 +803,14 @@ def _build(ref: ProfileRef, chain: tuple[str, ...], source: str,
         comp.name: _build_component(comp, merged.get("components", {}).get(comp.name, {}))
         for comp in catalog.CATALOG
     }
+    pools = _worker_pools(merged.get("workerPools"))
+    if pools is not None:
+        # The pools replace the worker Deployment: its replica range is theirs, summed,
+        # so quota, node fit and explain count every pool pod.
+        worker = components["worker"]
+        components["worker"] = replace(worker, scaling=Scaling(
+            True, sum(p.min_replicas for p in pools.pools),
+            sum(p.max_replicas for p in pools.pools), worker.scaling.target_cpu_percent))
     return ProfileSizing(
         name=ref.name,
         source=source,
@@ -705,11 +838,31 @@ def _build(ref: ProfileRef, chain: tuple[str, ...], source: str,
         quota=QuotaPolicy(quota.get("enabled", True), quota.get("headroomPercent", 20)),
         limit_range=LimitRangePolicy(
             enabled=limit_range.get("enabled", True),
-            default_request=_cpu_mem(limit_range.get("defaultRequest"), ("100m", "128Mi")),
-            default=_cpu_mem(limit_range.get("default"), ("500m", "512Mi")),
+            default_request=_cpu_mem(limit_range.get("defaultRequest"),
+                                     LIMIT_RANGE_DEFAULTS["defaultRequest"]),
+            default=_cpu_mem(limit_range.get("default"), LIMIT_RANGE_DEFAULTS["default"]),
         ),
         disruption=DisruptionPolicy(pdb.get("enabled", False), pdb.get("maxUnavailable", 1)),
         components=components,
+        worker_pools=pools,
+        monitoring=Monitoring(
+            enabled=merged.get("monitoring", {}).get("enabled", False),
+            grafana_dashboard=merged.get("monitoring", {}).get("grafanaDashboard", False),
+            prometheus_labels=tuple(sorted(
+                merged.get("monitoring", {}).get("prometheusLabels", {}).items())),
+        ),
+    )
+
+
+def _worker_pools(spec: dict[str, Any] | None) -> WorkerPools | None:
+    if not spec or not spec.get("enabled", True) or not spec.get("pools"):
+        return None
+    return WorkerPools(
+        polling_interval_seconds=spec.get("pollingIntervalSeconds", 15),
+        cooldown_period_seconds=spec.get("cooldownPeriodSeconds", 300),
+        pools=tuple(WorkerPool(p["name"], tuple(p["queues"]), p.get("minReplicas", 1),
+                               p["maxReplicas"], p.get("tasksPerReplica"))
+                    for p in spec["pools"]),
     )
 
 

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from generator import crd_schemas
 from generator.errors import OutputError
 from generator.k8s_schemas import DEFINITIONS, version_dir
 
@@ -86,7 +87,8 @@ def _write_atomic(path: Path, text: str) -> None:
 def export_schemas(version: str, out_dir: str | Path) -> list[Path]:
     """Write one self-contained schema per Kubernetes kind of `version` into `out_dir`.
 
-    Returns the written paths, sorted. Each file is written to a temporary name and
+    The strict schemas of the custom resources difygen emits are written beside them.
+    Returns the written paths. Each file is written to a temporary name and
     renamed, so a reader never sees half a file. Raises UsageError for an unknown version
     and OutputError when the directory cannot be written.
     """
@@ -105,6 +107,14 @@ def export_schemas(version: str, out_dir: str | Path) -> list[Path]:
             text = json.dumps(standalone(schema, definitions), indent=1, sort_keys=True)
             _write_atomic(target / path.name, text + "\n")
             written.append(target / path.name)
+        # The custom resources difygen emits (KEDA, Prometheus Operator), under the same
+        # kubeconform naming, so one -schema-location covers every object of an overlay.
+        for name, (api_version, kind) in sorted(crd_schemas.exported_names().items()):
+            crd = crd_schemas.schema_name(api_version, kind)
+            assert crd is not None
+            text = json.dumps(crd_schemas.load(crd), indent=1, sort_keys=True)
+            _write_atomic(target / name, text + "\n")
+            written.append(target / name)
     except OSError as exc:
         raise OutputError(f"{target}: cannot write schemas: {exc.strerror or exc}") from None
     return written

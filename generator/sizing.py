@@ -148,6 +148,31 @@ class DisruptionPolicy:
 
 
 @dataclass(frozen=True)
+class WorkerPool:
+    """One Celery worker Deployment consuming a group of queues, scaled by KEDA."""
+
+    name: str
+    queues: tuple[str, ...]
+    min_replicas: int
+    max_replicas: int
+    tasks_per_replica: int | None  # None: the worker's Celery concurrency
+
+
+@dataclass(frozen=True)
+class WorkerPools:
+    polling_interval_seconds: int
+    cooldown_period_seconds: int
+    pools: tuple[WorkerPool, ...]
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    enabled: bool = False
+    grafana_dashboard: bool = False
+    prometheus_labels: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class ProfileSizing:
     name: str
     source: str  # the file it came from, for messages
@@ -164,6 +189,9 @@ class ProfileSizing:
     limit_range: LimitRangePolicy
     disruption: DisruptionPolicy
     components: dict[str, ComponentSizing] = field(default_factory=dict)
+    # None: one worker Deployment scaled by its HPA (the default, no KEDA needed).
+    worker_pools: WorkerPools | None = None
+    monitoring: Monitoring = field(default_factory=Monitoring)
 
     def enabled_components(self) -> list[ComponentSizing]:
         """Enabled components in catalog order (dict order is catalog order)."""

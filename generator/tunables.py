@@ -3,7 +3,8 @@
 Every number here follows from a profile's resources and replica bounds; the formulas and
 their reasons are documented in docs/sizing.md. The one invariant that matters most: at
 maximum HPA scale, the database connections every component may open stay within
-CONNECTION_BUDGET of Postgres max_connections.
+CONNECTION_BUDGET of Postgres max_connections, counting the pods a rollout adds; and no api
+process gets fewer pooled connections than the requests it serves at once.
 """
 
 from __future__ import annotations
@@ -22,8 +23,17 @@ MIB = Fraction(2**20)
 # migrations, psql sessions and connections a restarting pod has not closed yet.
 CONNECTION_BUDGET = Fraction(80, 100)
 # Dify's defaults are pool 30 + overflow 10 per process; no process needs more.
-MAX_CONNECTIONS_PER_POOL = 40
-MIN_CONNECTIONS_PER_POOL = 3
+DIFY_DEFAULT_POOL_SIZE, DIFY_DEFAULT_MAX_OVERFLOW = 30, 10
+MAX_CONNECTIONS_PER_POOL = DIFY_DEFAULT_POOL_SIZE + DIFY_DEFAULT_MAX_OVERFLOW
+# Each of the SERVER_WORKER_CONNECTIONS requests a gevent api process serves at once may
+# hold a session; on top of them the process runs greenlets of its own that open sessions
+# (a streaming chat or workflow runs the app in a separate thread, which gevent turns into
+# a greenlet with its own session; app-level background tasks). Two spare connections per
+# process keep those from queueing behind requests.
+API_POOL_MARGIN = 2
+# Below this many concurrent requests per api process, scaling out is cheaper than
+# starving each process: the profile is refused instead of shrinking further.
+MIN_SERVER_WORKER_CONNECTIONS = 5
 # Postgres: about 10 MiB per backend (work_mem plus per-connection overhead), so 100
 # connections per GiB of memory limit, kept between 100 and 1000.
 CONNECTIONS_PER_GIB = 100
@@ -38,22 +48,27 @@ CELERY_MEMORY_PER_TASK = 256 * MIB
 # Redis maxmemory at 75% of its limit: room for fork-on-write during AOF rewrites and
 # for client buffers, inside the 60-80% band.
 REDIS_MAXMEMORY_SHARE = Fraction(75, 100)
-SERVER_WORKER_CONNECTIONS = 10  # Dify's default greenlets per gunicorn worker
+SERVER_WORKER_CONNECTIONS = 10  # Dify's default requests served at once per api process
 GUNICORN_TIMEOUT = 360
 
 
 @dataclass(frozen=True)
 class PoolUse:
-    """One component's share of the connection budget at maximum scale."""
+    """One component's share of the connection budget at maximum scale plus rollout surge."""
 
     component: str
     max_replicas: int
     pools_per_replica: int
     connections_per_pool: int
+    surge_replicas: int = 0
+
+    @property
+    def pods(self) -> int:
+        return self.max_replicas + self.surge_replicas
 
     @property
     def total(self) -> int:
-        return self.max_replicas * self.pools_per_replica * self.connections_per_pool
+        return self.pods * self.pools_per_replica * self.connections_per_pool
 
 
 @dataclass(frozen=True)
@@ -118,6 +133,61 @@ def _clamp(value: int, low: int, high: int) -> int:
     return max(low, min(high, value))
 
 
+def _shares(profile: ProfileSizing, server_workers: int) -> list[tuple[str, int, int, int]]:
+    """(component, max replicas, surge pods, pools per pod) of every pool holder."""
+    from generator.catalog import COMPONENTS
+    from generator.rollout import surge_pods
+
+    pools_per_replica = {"api": server_workers, "one": 1, "plugin": 1}
+    shares = []
+    for sizing in profile.enabled_components():
+        kind = COMPONENTS[sizing.name].db_pools
+        if kind is None:
+            continue
+        if sizing.name == "worker" and profile.worker_pools is not None:
+            # Each KEDA worker pool is its own Deployment: its maximum plus its own surge.
+            each = surge_pods(profile, "worker") // len(profile.worker_pools.pools)
+            shares += [(f"worker-{p.name}", p.max_replicas, each, 1)
+                       for p in profile.worker_pools.pools]
+            continue
+        shares.append((sizing.name, sizing.scaling.max_replicas,
+                       surge_pods(profile, sizing.name), pools_per_replica[kind]))
+    return shares
+
+
+def _scale_key(profile: ProfileSizing, name: str) -> str:
+    if name not in profile.components:
+        return "workerPools.pools"  # a KEDA worker pool
+    scaling = profile.components[name].scaling
+    key = "autoscaling.maxReplicas" if scaling.autoscale else "replicas"
+    return f"components.{name}.{key}"
+
+
+def _refuse(profile: ProfileSizing, shares: list[tuple[str, int, int, int]], pools: int,
+            allowed: int, max_connections: int) -> SizingError:
+    need_per_pool = MIN_SERVER_WORKER_CONNECTIONS + API_POOL_MARGIN
+    needed = ceil(Fraction(pools * need_per_pool) / CONNECTION_BUDGET)
+    detail = ", ".join(f"{n} ({r}+{s} surge)x{p}" for n, r, s, p in shares)
+    if needed <= MAX_MAX_CONNECTIONS:
+        gib = ceil(Fraction(needed, CONNECTIONS_PER_GIB))
+        fix = (f"raise components.postgres.resources.limits.memory to at least {gib}Gi "
+               f"for a max_connections of at least {max(needed, MIN_MAX_CONNECTIONS)}) or lower "
+               "maxReplicas")
+    else:
+        fix = (f"{needed} connections exceed the largest max_connections difygen sets "
+               f"({MAX_MAX_CONNECTIONS}): lower maxReplicas")
+    biggest = max(shares, key=lambda s: ((s[1] + s[2]) * s[3], s[0]))[0]
+    return SizingError("connection budget", [Problem(
+        Location(profile.source, key_path=_scale_key(profile, biggest)),
+        f"at maximum scale plus rollout surge {pools} connection pools ({detail}) would "
+        f"share {allowed} connections (80% of max_connections {max_connections}, which is "
+        f"{CONNECTIONS_PER_GIB} per GiB of the Postgres memory limit): "
+        f"{allowed // pools} each, but an api process serving at least "
+        f"{MIN_SERVER_WORKER_CONNECTIONS} requests at once needs {need_per_pool} "
+        f"({MIN_SERVER_WORKER_CONNECTIONS} + {API_POOL_MARGIN} for its own greenlets); "
+        f"{fix}")])
+
+
 def derive(profile: ProfileSizing) -> tuple[Tunables, ConnectionBudget]:
     comps = profile.components
     api = comps["api"].resources.limits
@@ -128,27 +198,20 @@ def derive(profile: ProfileSizing) -> tuple[Tunables, ConnectionBudget]:
                              MIN_MAX_CONNECTIONS, MAX_MAX_CONNECTIONS)
     allowed = floor(CONNECTION_BUDGET * max_connections)
 
-    pools_per_replica = {"api": server_workers, "one": 1, "plugin": 1}
-    from generator.catalog import COMPONENTS
-
-    shares: list[tuple[str, int, int]] = []
-    for sizing in profile.enabled_components():
-        kind = COMPONENTS[sizing.name].db_pools
-        if kind is not None:
-            shares.append((sizing.name, sizing.scaling.max_replicas, pools_per_replica[kind]))
-    pools = sum(r * p for _, r, p in shares)
+    # api, websocket, worker and beat read one ConfigMap, so they share one pool size;
+    # the api's need sets its floor. Every pool holder is counted at maximum scale plus
+    # the pods its rollout adds: one GitOps commit moves the shared api image tag (and
+    # usually the plugin daemon's), so they all roll at once.
+    shares = _shares(profile, server_workers)
+    pools = sum((r + s) * p for _, r, s, p in shares)
     per_pool = min(MAX_CONNECTIONS_PER_POOL, allowed // pools)
-    if per_pool < MIN_CONNECTIONS_PER_POOL:
-        detail = ", ".join(f"{n} {r}x{p}" for n, r, p in shares)
-        raise SizingError("connection budget", [Problem(
-            Location(profile.source, key_path="components.postgres.resources.limits.memory"),
-            f"at maximum scale {pools} connection pools ({detail}) would share "
-            f"{allowed} connections (80% of max_connections {max_connections}, which is "
-            f"{CONNECTIONS_PER_GIB} per GiB of the Postgres memory limit): under "
-            f"{MIN_CONNECTIONS_PER_POOL} each. Raise the Postgres memory limit or lower "
-            "maxReplicas")])
+    # Derived together: an api process serves at most as many requests at once as its
+    # pool can give sessions to, keeping API_POOL_MARGIN for its own greenlets.
+    worker_connections = min(SERVER_WORKER_CONNECTIONS, per_pool - API_POOL_MARGIN)
+    if worker_connections < MIN_SERVER_WORKER_CONNECTIONS:
+        raise _refuse(profile, shares, pools, allowed, max_connections)
     overflow = per_pool // 4
-    uses = tuple(PoolUse(n, r, p, per_pool) for n, r, p in shares)
+    uses = tuple(PoolUse(n, r, p, per_pool, s) for n, r, s, p in shares)
 
     worker = comps["worker"].resources.limits
     celery = max(1, min(CELERY_GREENLETS_PER_CORE * ceil(worker.cpu),
@@ -158,7 +221,7 @@ def derive(profile: ProfileSizing) -> tuple[Tunables, ConnectionBudget]:
     redis_mib = floor(mebibytes(comps["redis"].resources.limits.memory) * REDIS_MAXMEMORY_SHARE)
     tunables = Tunables(
         server_worker_amount=server_workers,
-        server_worker_connections=SERVER_WORKER_CONNECTIONS,
+        server_worker_connections=worker_connections,
         gunicorn_timeout=GUNICORN_TIMEOUT,
         celery_worker_amount=celery,
         sqlalchemy_pool_size=per_pool - overflow,

@@ -51,9 +51,10 @@ components:
       tolerations: [{key: dedicated, operator: Equal, value: dify, effect: NoSchedule}]
       priorityClassName: dify-high
   worker:
-    autoscaling: {minReplicas: 1, maxReplicas: 4, targetMemoryUtilizationPercentage: 75}
+    autoscaling: {minReplicas: 1, maxReplicas: 4, targetCPUUtilizationPercentage: 75}
   web:
-    replicas: 2
+    # memory only is refused for Python components, allowed for Node.js
+    autoscaling: {minReplicas: 2, maxReplicas: 4, targetMemoryUtilizationPercentage: 75}
   plugin-daemon:
     autoscaling: {minReplicas: 1, maxReplicas: 3, targetCPUUtilizationPercentage: 80}
   postgres:
@@ -389,10 +390,10 @@ def test_scheduling_and_autoscaling_of_the_scaled_profile(profile_dir: Path) -> 
     preferred = anti["preferredDuringSchedulingIgnoredDuringExecution"]
     assert [(p["weight"], p["podAffinityTerm"]["topologyKey"]) for p in preferred] == \
         [(100, "kubernetes.io/hostname")]
-    worker = render_values(plan).values["worker"]["autoscaling"]
+    web = render_values(plan).values["web"]["autoscaling"]
     # memory only: the chart's default CPU target must be removed, not inherited
-    assert worker["targetCPUUtilizationPercentage"] is None
-    assert worker["targetMemoryUtilizationPercentage"] == 75
+    assert web["targetCPUUtilizationPercentage"] is None
+    assert web["targetMemoryUtilizationPercentage"] == 75
 
 
 # ---------------------------------------------------------------------------- parity

@@ -157,31 +157,60 @@ def _config(rendered: RenderedProfile, name: str) -> dict[str, str]:
     return data
 
 
-def test_connection_budget_holds_at_maximum_scale(rendered: RenderedProfile) -> None:
-    """Recomputed from the manifests: every pool at maximum HPA scale fits 80%."""
+def _surge(workload: Obj, replicas: int) -> int:
+    """Pods a rolling update adds, read from the Deployment's own strategy."""
+    if workload["kind"] != "Deployment":
+        return 0
+    strategy = workload["spec"].get("strategy", {})
+    if strategy.get("type") == "Recreate":
+        return 0
+    value = strategy.get("rollingUpdate", {}).get("maxSurge", "25%")
+    if isinstance(value, str):
+        return -(-int(value.rstrip("%")) * replicas // 100)
+    return int(value)
+
+
+def test_connection_budget_holds_at_maximum_scale_plus_surge(
+        rendered: RenderedProfile) -> None:
+    """Recomputed from the manifests: every pool at maximum HPA scale, plus the pods a
+    rollout adds, fits 80% of max_connections."""
     api_cfg = _config(rendered, "dify-config")
     per_pool = int(api_cfg["SQLALCHEMY_POOL_SIZE"]) + int(api_cfg["SQLALCHEMY_MAX_OVERFLOW"])
     total = 0
+    surged = 0
     for w in workloads(objs(rendered)):
         c = w["spec"]["template"]["spec"]["containers"][0]
         env = {e["name"]: e.get("value") for e in c.get("env", [])}
         uses_api_config = any(ref.get("configMapRef", {}).get("name") == "dify-config"
                               for ref in c.get("envFrom", []))
+        top = max_replicas(rendered, w)
+        pods = top + _surge(w, top)
+        surged += pods - top
         if uses_api_config:
             processes = int(env.get("SERVER_WORKER_AMOUNT") or (
                 api_cfg["SERVER_WORKER_AMOUNT"] if env.get("MODE") == "api" else 1))
             if env.get("MODE") != "api":
                 processes = 1
-            total += max_replicas(rendered, w) * processes * per_pool
+            total += pods * processes * per_pool
         if component(w) == "plugin-daemon":
             open_conns = int(_config(rendered, "dify-plugin-daemon-config")["DB_MAX_OPEN_CONNS"])
-            total += max_replicas(rendered, w) * open_conns
+            total += pods * open_conns
     max_connections = int(_config(rendered, "dify-postgres-config")["POSTGRES_MAX_CONNECTIONS"])
     postgres = by_name(rendered, "StatefulSet", "dify-postgres")
     assert "max_connections=$(POSTGRES_MAX_CONNECTIONS)" in (
         postgres["spec"]["template"]["spec"]["containers"][0]["args"])
-    assert total > 0
+    assert total > 0 and surged > 0
     assert total <= Fraction(8, 10) * max_connections, (total, max_connections)
+
+
+def test_api_pool_covers_the_requests_each_process_serves(rendered: RenderedProfile) -> None:
+    api_cfg = _config(rendered, "dify-config")
+    api = by_name(rendered, "Deployment", "dify-api")
+    env = {e["name"]: e.get("value") for e in next(containers(api)).get("env", [])}
+    serves = int(env.get("SERVER_WORKER_CONNECTIONS") or api_cfg["SERVER_WORKER_CONNECTIONS"])
+    pooled = int(api_cfg["SQLALCHEMY_POOL_SIZE"]) + int(api_cfg["SQLALCHEMY_MAX_OVERFLOW"])
+    assert serves >= 5
+    assert pooled >= serves + 2, (pooled, serves)
 
 
 def test_requests_at_maximum_scale_fit_the_quota(rendered: RenderedProfile) -> None:
@@ -278,3 +307,54 @@ def test_edge_fits_its_node(builtin_render: RenderResult) -> None:
     classes = {t["spec"]["storageClassName"] for s in objs(edge, "StatefulSet")
                for t in s["spec"]["volumeClaimTemplates"]}
     assert classes == {"local-path"}
+
+
+def test_every_hpa_stabilizes_scale_down_and_bounds_each_step(
+        rendered: RenderedProfile) -> None:
+    hpas = objs(rendered, "HorizontalPodAutoscaler")
+    assert hpas or rendered.plan.name == "edge"
+    for hpa in hpas:
+        behavior = hpa["spec"]["behavior"]
+        down = behavior["scaleDown"]
+        assert down["stabilizationWindowSeconds"] >= 300, hpa["metadata"]["name"]
+        assert down["selectPolicy"] == "Min"
+        assert all(p["type"] == "Pods" and p["value"] == 1 for p in down["policies"])
+        up = behavior["scaleUp"]
+        assert up["policies"] and all(p["periodSeconds"] >= 60 for p in up["policies"])
+
+
+def test_no_hpa_scales_a_python_process_on_memory(rendered: RenderedProfile) -> None:
+    python_images = {COMPONENTS[n].image for n in COMPONENTS
+                     if COMPONENTS[n].runtime == "python"}
+    for hpa in objs(rendered, "HorizontalPodAutoscaler"):
+        target = by_name(rendered, hpa["spec"]["scaleTargetRef"]["kind"],
+                         hpa["spec"]["scaleTargetRef"]["name"])
+        images = {c["image"].rsplit(":", 1)[0] for c in containers(target)}
+        if not images & python_images:
+            continue
+        names = [m["resource"]["name"] for m in hpa["spec"]["metrics"]]
+        assert "memory" not in names and "cpu" in names, hpa["metadata"]["name"]
+
+
+def test_volume_claims_and_storage_in_the_quota_have_headroom(
+        rendered: RenderedProfile) -> None:
+    hard = objs(rendered, "ResourceQuota")[0]["spec"]["hard"]
+    sizes = [parse_quantity(p["spec"]["resources"]["requests"]["storage"])
+             for p in objs(rendered, "PersistentVolumeClaim")]
+    for sts in objs(rendered, "StatefulSet"):
+        for t in sts["spec"].get("volumeClaimTemplates", []):
+            sizes += [parse_quantity(t["spec"]["resources"]["requests"]["storage"])] * int(
+                sts["spec"]["replicas"])
+    headroom = Fraction(100 + rendered.plan.profile.quota.headroom_percent, 100)
+    assert int(hard["persistentvolumeclaims"]) >= len(sizes) * headroom > len(sizes)
+    assert parse_quantity(hard["requests.storage"]) >= sum(sizes) * headroom
+
+
+def test_edge_reserves_what_k3s_documents_for_a_server_with_a_workload(
+        builtin_render: RenderResult) -> None:
+    edge = next(p for p in builtin_render.profiles if p.plan.name == "edge")
+    node = by_name(edge, "ConfigMap", "difygen-node")["data"]
+    reserve = parse_quantity(node["memory"]) * int(node["reservedPercent"]) / 100
+    # docs.k3s.io/reference/resource-profiling: 1596 M (SQLite), 30% of a Pi 4 core
+    assert reserve >= 1596 * 10**6
+    assert parse_quantity(node["cpu"]) * int(node["reservedPercent"]) / 100 >= Fraction(3, 10)

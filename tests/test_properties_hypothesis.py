@@ -32,6 +32,7 @@ from generator.render import render
 SCALABLE = [c.name for c in CATALOG if c.scalable]
 OPTIONAL = [c.name for c in CATALOG if not c.required]
 STATEFUL = [c.name for c in CATALOG if c.stateful]
+PYTHON = [c.name for c in CATALOG if c.runtime == "python"]
 WITH_STARTUP = {c.name for c in CATALOG if c.startup is not None}
 NAMES = [c.name for c in CATALOG]
 STORAGE_CLASSES = ["standard", "gp3", "fast-ssd", "local-path", "premium.rwo"]
@@ -80,6 +81,10 @@ def component(draw: st.DrawFn, name: str, storage_class: str) -> dict[str, Any]:
     if draw(st.booleans()):
         # Postgres' memory limit sets max_connections: keep it large enough for the pools
         spec["resources"] = draw(resources(4096 if name == "postgres" else 32))
+        if name == "postgres":
+            # 10Gi and more give max_connections 1000: room for every pool at maximum
+            # scale plus surge with the largest api process counts drawn here
+            spec["resources"]["limits"]["memory"] = _mem(draw(st.integers(10240, 16384)))
     if name in SCALABLE and draw(st.booleans()):
         if draw(st.booleans()):
             spec["replicas"] = draw(st.integers(1, 5))
@@ -87,9 +92,10 @@ def component(draw: st.DrawFn, name: str, storage_class: str) -> dict[str, Any]:
             low = draw(st.integers(1, 4))
             auto: dict[str, int] = {"minReplicas": low,
                                     "maxReplicas": draw(st.integers(low, 8))}
-            auto[draw(st.sampled_from(["targetCPUUtilizationPercentage",
-                                       "targetMemoryUtilizationPercentage"]))] = draw(
-                st.integers(1, 100))
+            # Python processes scale on CPU (a memory-only HPA on them is refused)
+            keys = (["targetCPUUtilizationPercentage"] if name in PYTHON else
+                    ["targetCPUUtilizationPercentage", "targetMemoryUtilizationPercentage"])
+            auto[draw(st.sampled_from(keys))] = draw(st.integers(1, 100))
             spec["autoscaling"] = auto
     if draw(st.booleans()):
         kinds = ["liveness", "readiness"] + (["startup"] if name in WITH_STARTUP else [])

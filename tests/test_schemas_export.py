@@ -61,3 +61,24 @@ def test_files_are_self_contained(exported: tuple[Path, list[Path]]) -> None:
 def test_unknown_version(tmp_path: Path) -> None:
     with pytest.raises(UsageError):
         export_schemas("1.2", tmp_path)
+
+
+def test_custom_resource_schemas_are_exported_under_kubeconform_names(
+        exported: tuple[Path, list[Path]]) -> None:
+    out, written = exported
+    names = {p.name for p in written}
+    assert {"scaledobject-keda-v1alpha1.json", "triggerauthentication-keda-v1alpha1.json",
+            "servicemonitor-monitoring-v1.json", "podmonitor-monitoring-v1.json",
+            "prometheusrule-monitoring-v1.json"} <= names
+    schema = json.loads((out / "scaledobject-keda-v1alpha1.json").read_text(encoding="utf-8"))
+    assert "KEDA 2.16" in schema["description"]
+    validator = jsonschema.Draft202012Validator(schema)
+    good = {"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
+            "metadata": {"name": "w"},
+            "spec": {"scaleTargetRef": {"name": "w"}, "maxReplicaCount": 3,
+                     "triggers": [{"type": "redis", "metadata": {"listName": "dataset",
+                                                                 "listLength": "4"}}]}}
+    assert list(validator.iter_errors(good)) == []
+    bad = json.loads(json.dumps(good))
+    bad["spec"]["maxReplicas"] = 3  # not a ScaledObject field
+    assert any("maxReplicas" in e.message for e in validator.iter_errors(bad))

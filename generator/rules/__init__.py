@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from generator.rules.base import ERROR, WARNING, Context, Finding, Rule, Severity
 from generator.rules.db_connection_budget import DbConnectionBudget
+from generator.rules.hpa_memory_target import HpaMemoryTarget
 from generator.rules.image_tag import ImageTag
+from generator.rules.k8s_hpa import K8sHpa
+from generator.rules.k8s_labels import K8sLabels
+from generator.rules.k8s_limit_range import K8sLimitRange
+from generator.rules.k8s_pdb import K8sPdb
+from generator.rules.k8s_tolerations import K8sTolerations
 from generator.rules.limits_ge_requests import LimitsGeRequests
 from generator.rules.node_fit import NodeFit
 from generator.rules.probes import Probes
@@ -38,6 +44,8 @@ from generator.rules.secret_data import SecretData
 
 RULES: tuple[Rule, ...] = (
     Schema(),
+    # The API server's own validation rules (what OpenAPI schemas cannot say).
+    K8sLabels(), K8sTolerations(), K8sLimitRange(), K8sHpa(), K8sPdb(),
     # Pod Security Standards, baseline: errors even with a security exception.
     HostNamespaces(), Privileged(), CapabilitiesBaseline(), HostPath(), HostPorts(),
     AppArmor(), SELinux(), ProcMount(), SeccompBaseline(), Sysctls(),
@@ -46,7 +54,7 @@ RULES: tuple[Rule, ...] = (
     Capabilities(),
     ResourcesLimits(), Probes(), ImageTag(), SecretData(), SaToken(),
     DbConnectionBudget(), QuotaFit(), LimitsGeRequests(), RwoShared(), RedisMaxmemory(),
-    NodeFit(),
+    NodeFit(), HpaMemoryTarget(),
 )
 RULE_IDS: tuple[str, ...] = tuple(r.id for r in RULES)
 LAYERS: tuple[str, ...] = ("schema", "policy", "sizing")

@@ -84,7 +84,7 @@ class Context:
 
     @cached_property
     def hpa_max(self) -> dict[tuple[str, str, str], int]:
-        """(kind, namespace, name) of a scale target -> its HPA's maxReplicas."""
+        """(kind, namespace, name) of a scale target -> its HPA's (or ScaledObject's) maximum."""
         out: dict[tuple[str, str, str], int] = {}
         for hpa in self.of_kind("HorizontalPodAutoscaler"):
             spec = hpa.obj.get("spec") or {}
@@ -92,6 +92,15 @@ class Context:
             top = spec.get("maxReplicas")
             if isinstance(top, int) and isinstance(target, dict):
                 out[(str(target.get("kind")), hpa.namespace, str(target.get("name")))] = top
+        # A KEDA ScaledObject creates its HPA at run time: its maxReplicaCount (KEDA's
+        # default 100) is the maximum scale of its target.
+        for scaled in self.of_kind("ScaledObject"):
+            spec = scaled.obj.get("spec") or {}
+            target = spec.get("scaleTargetRef") or {}
+            top = spec.get("maxReplicaCount", 100)
+            if isinstance(top, int) and isinstance(target, dict):
+                kind = str(target.get("kind") or "Deployment")
+                out[(kind, scaled.namespace, str(target.get("name")))] = top
         return out
 
 

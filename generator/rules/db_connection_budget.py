@@ -1,4 +1,5 @@
-"""Database connections at maximum scale within 80% of Postgres max_connections."""
+"""Database connections at maximum scale plus rollout surge within 80% of max_connections;
+no api process with fewer pooled connections than the requests it serves."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from generator.rules.workloads import (
     container_env,
     image_name,
     max_replicas,
+    surge,
     workloads,
 )
 from generator.yamlio import KeyPath
@@ -24,7 +26,9 @@ BUDGET = Fraction(80, 100)
 POSTGRES_DEFAULT_MAX_CONNECTIONS = 100
 # Dify's defaults when a variable is not set (api/configs and the plugin daemon's config).
 API_DEFAULTS = {"SERVER_WORKER_AMOUNT": 1, "SQLALCHEMY_POOL_SIZE": 30,
-                "SQLALCHEMY_MAX_OVERFLOW": 10}
+                "SQLALCHEMY_MAX_OVERFLOW": 10, "SERVER_WORKER_CONNECTIONS": 10}
+# Sessions an api process opens beyond its requests (see generator/tunables.py).
+API_POOL_MARGIN = 2
 PLUGIN_DEFAULT_MAX_OPEN_CONNS = 30
 _SETTING = re.compile(r"^(?:-c|--)?max[_-]connections=(.*)$")
 _SERVER_KINDS = ("Deployment", "StatefulSet", "ReplicaSet", "ReplicationController", "Pod",
@@ -37,17 +41,21 @@ class Use:
     replicas: int
     processes: int
     per_process: int
+    surge: int = 0
 
     @property
     def total(self) -> int:
-        return self.replicas * self.processes * self.per_process
+        return (self.replicas + self.surge) * self.processes * self.per_process
 
     def __str__(self) -> str:
-        return f"{self.workload} {self.replicas}x{self.processes}x{self.per_process}"
+        pods = f"({self.replicas}+{self.surge})" if self.surge else str(self.replicas)
+        return f"{self.workload} {pods}x{self.processes}x{self.per_process}"
 
 
 def is_postgres(c: Container) -> bool:
-    return image_name(str(c.spec.get("image", ""))).startswith("postgres")
+    # postgres, postgresql (Bitnami), postgres-alpine builds; not postgres-exporter
+    name = image_name(str(c.spec.get("image", "")))
+    return name.startswith("postgres") and "exporter" not in name
 
 
 def max_connections(words: list[str], env: dict[str, str]) -> tuple[str | None, int | None]:
@@ -65,16 +73,19 @@ def max_connections(words: list[str], env: dict[str, str]) -> tuple[str | None, 
 
 
 class DbConnectionBudget(Rule):
-    """At maximum scale, Dify's database connections stay within 80% of max_connections.
+    """At maximum scale plus rollout surge, Dify's connections stay within 80% of max_connections.
 
     Computed from the manifests alone, per namespace. Each dify-api container (any image
     named `dify-api`) holds, per replica, `processes x (SQLALCHEMY_POOL_SIZE +
     SQLALCHEMY_MAX_OVERFLOW)` connections, where processes is `SERVER_WORKER_AMOUNT` when
     `MODE` is `api` (or unset) and 1 otherwise (Celery's gevent pool and beat are one
     process). Each dify-plugin-daemon container holds `DB_MAX_OPEN_CONNS`. Replicas are
-    the HPA's maxReplicas, else `spec.replicas`. Values come from container `env` (with
-    `$(VAR)` expansion), `valueFrom.configMapKeyRef` and `envFrom` ConfigMaps in the same
-    manifest set; unset variables take Dify's defaults (1, 30, 10; 30).
+    the HPA's maxReplicas, else `spec.replicas`, plus the pods a rolling update adds (a
+    Deployment's `maxSurge`, default 25% rounded up; none for Recreate): api, websocket
+    and worker share one image tag, so one commit rolls them all at once. Values come
+    from container `env` (with `$(VAR)` expansion), `valueFrom.configMapKeyRef` and
+    `envFrom` ConfigMaps in the same manifest set; unset variables take Dify's defaults
+    (1, 30, 10; 30).
 
     `max_connections` is read from the postgres container's command line
     (`-c max_connections=N`, `$(VAR)` expanded from its env), else Bitnami's
@@ -82,12 +93,19 @@ class DbConnectionBudget(Rule):
     80% of it: the rest is for superusers, migrations and connections of pods being
     replaced. A namespace without a postgres container (an external database) is not
     checked; a value that cannot be resolved (from a Secret) gives a warning.
+
+    Each api process (`MODE` api, a gunicorn worker class other than the websocket one)
+    must get at least `SERVER_WORKER_CONNECTIONS` (default 10) pooled connections
+    (`SQLALCHEMY_POOL_SIZE + SQLALCHEMY_MAX_OVERFLOW`): an error below it, since requests
+    then wait for a connection and time out as "QueuePool limit reached"; a warning below
+    it plus 2, the sessions the process opens on its own greenlets.
     """
 
     id = "db-connection-budget"
     layer = "sizing"
 
     def check(self, ctx: Context) -> Iterator[Finding]:
+        yield from self._api_pools(ctx)
         by_ns: dict[str, list[Workload]] = {}
         for w in workloads(ctx):
             by_ns.setdefault(w.manifest.namespace, []).append(w)
@@ -109,16 +127,47 @@ class DbConnectionBudget(Rule):
             for w, c in servers:
                 yield from self._judge(ctx, w, c, uses, unknown)
 
+    def _api_pools(self, ctx: Context) -> Iterator[Finding]:
+        for w in workloads(ctx):
+            if w.kind not in _SERVER_KINDS:
+                continue
+            for c in w.containers("containers"):
+                if image_name(str(c.spec.get("image", ""))) != "dify-api":
+                    continue
+                env = container_env(ctx, w, c)
+                if env.get("MODE", "api") != "api" or "websocket" in env.get(
+                        "SERVER_WORKER_CLASS", "").lower():
+                    continue
+                try:
+                    values = {k: int(env.get(k, d)) for k, d in API_DEFAULTS.items()}
+                except ValueError:
+                    continue  # reported by the budget as unresolved
+                pooled = values["SQLALCHEMY_POOL_SIZE"] + values["SQLALCHEMY_MAX_OVERFLOW"]
+                serves = values["SERVER_WORKER_CONNECTIONS"]
+                what = (f"each api process of {w.kind}/{w.manifest.name} has {pooled} pooled "
+                        f"connections (SQLALCHEMY_POOL_SIZE + SQLALCHEMY_MAX_OVERFLOW) for "
+                        f"{serves} requests at once (SERVER_WORKER_CONNECTIONS)")
+                if pooled < serves:
+                    yield finding(self.id, ERROR, w.manifest, c.path,
+                                  f"{what}: requests would wait for a connection; lower "
+                                  "SERVER_WORKER_CONNECTIONS or raise the pool")
+                elif pooled < serves + API_POOL_MARGIN:
+                    yield finding(self.id, WARNING, w.manifest, c.path,
+                                  f"{what}: no room for the {API_POOL_MARGIN} sessions the "
+                                  "process opens on its own greenlets")
+
     def _use(self, ctx: Context, w: Workload, c: Container, unknown: list[str]) -> Use | None:
         image = image_name(str(c.spec.get("image", "")))
         if image not in ("dify-api", "dify-plugin-daemon"):
             return None
         env = container_env(ctx, w, c)
         label = f"{w.kind}/{w.manifest.name}"
+        top = max_replicas(ctx, w)
+        extra = surge(w, top)
         try:
             if image == "dify-plugin-daemon":
                 per = int(env.get("DB_MAX_OPEN_CONNS", PLUGIN_DEFAULT_MAX_OPEN_CONNS))
-                return Use(label, max_replicas(ctx, w), 1, per)
+                return Use(label, top, 1, per, extra)
             values = {k: int(env.get(k, d)) for k, d in API_DEFAULTS.items()}
         except ValueError:
             unknown.append(label)
@@ -126,7 +175,7 @@ class DbConnectionBudget(Rule):
         mode = env.get("MODE", "api")
         processes = values["SERVER_WORKER_AMOUNT"] if mode == "api" else 1
         per = values["SQLALCHEMY_POOL_SIZE"] + values["SQLALCHEMY_MAX_OVERFLOW"]
-        return Use(label, max_replicas(ctx, w), processes, per)
+        return Use(label, top, processes, per, extra)
 
     def _judge(self, ctx: Context, w: Workload, c: Container, uses: list[Use],
                unknown: list[str]) -> Iterator[Finding]:
@@ -157,7 +206,8 @@ class DbConnectionBudget(Rule):
         if used > allowed:
             detail = ", ".join(f"{u}={u.total}" for u in sorted(uses, key=str))
             yield finding(self.id, ERROR, w.manifest, path,
-                          f"at maximum scale Dify may open {used} database connections "
-                          f"(replicas x processes x pool: {detail}); the budget is {allowed}, "
+                          f"at maximum scale plus rollout surge Dify may open {used} database "
+                          f"connections (pods x processes x pool: {detail}); the budget is "
+                          f"{allowed}, "
                           f"80% of max_connections {limit}. Lower pools or maxReplicas, or "
                           "raise max_connections")

@@ -49,7 +49,8 @@ class RedisMaxmemory(Rule):
     def check(self, ctx: Context) -> Iterator[Finding]:
         for w in workloads(ctx):
             for c in w.containers("containers"):
-                if not image_name(str(c.spec.get("image", ""))).startswith("redis"):
+                name = image_name(str(c.spec.get("image", "")))
+                if not name.startswith("redis") or "exporter" in name:
                     continue
                 limit = quantity(c, "limits", "memory")
                 if limit is None or limit <= 0:

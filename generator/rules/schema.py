@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from generator import crd_schemas
 from generator.k8s_schemas import schema_set
 from generator.rules.base import ERROR, WARNING, Context, Finding, Rule, finding
 
@@ -20,9 +21,12 @@ class Schema(Rule):
     errors, as with `kubectl apply --validate=strict`), for the version given with
     `--kube-version`. An unknown field is reported at its own key, a wrong type at the
     value, each with its field path (`spec.template.spec.containers[0].imagePullPolcy`).
-    Kinds with no schema in that version (custom resources such as an Argo CD Application
-    or a Flux Kustomization, or an API removed in that version) get a warning "no schema
-    for kind", not an error: they are not validated.
+    The custom resources difygen emits (KEDA ScaledObject and TriggerAuthentication;
+    Prometheus Operator ServiceMonitor, PodMonitor and PrometheusRule) are validated
+    against the strict schemas under `schemas/crds/` (each names its source CRD version;
+    only the fields difygen writes are allowed). Other kinds with no schema in that
+    version (an Argo CD Application, a Flux Kustomization, an API removed in that version)
+    get a warning "no schema for kind", not an error: they are not validated.
     """
 
     id = "schema"
@@ -37,6 +41,19 @@ class Schema(Rule):
             if ok is None:
                 ok = known[key] = schemas.knows(*key)
             if not ok:
+                crd = crd_schemas.schema_name(*key)
+                if crd is not None:
+                    for crd_error in crd_schemas.errors(crd, m.obj):
+                        path = tuple(crd_error.absolute_path)
+                        match = _UNEXPECTED.match(crd_error.message)
+                        if match:
+                            for name in _QUOTED.findall(match.group(1)):
+                                yield finding(self.id, ERROR, m, (*path, name),
+                                              f"unknown field {name!r} (schema {crd})")
+                        else:
+                            yield finding(self.id, ERROR, m, path,
+                                          f"{crd_error.message} (schema {crd})")
+                    continue
                 yield finding(self.id, WARNING, m, (),
                               f"no schema for kind {m.kind} ({m.api_version}) in Kubernetes "
                               f"{ctx.kube_version}; not validated")

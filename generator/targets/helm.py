@@ -17,6 +17,7 @@ from generator.helm_schema import validate_values
 from generator.plan import Plan
 from generator.quantity import format_cpu, format_memory
 from generator.sizing import ComponentSizing, ProbeTiming, Resources, Scheduling, Toleration
+from generator.targets import autoscaling
 from generator.yamlio import dump_yaml
 
 CHART_NAME = "dify"
@@ -373,7 +374,9 @@ def _component(plan: Plan, comp: Component, slot: _Slot, gaps: list[str]) -> dic
     if slot.has_replicas:
         out["replicas"] = scaling.min_replicas
     if slot.autoscaling:
-        if scaling.autoscale:
+        # KEDA worker pools without a CPU target leave the chart's single worker with no
+        # metric to scale on: it then runs the pools' minimum, fixed.
+        if scaling.autoscale and (scaling.target_cpu_percent or scaling.target_memory_percent):
             out["autoscaling"] = {
                 "enabled": True,
                 "minReplicas": scaling.min_replicas,
@@ -385,6 +388,10 @@ def _component(plan: Plan, comp: Component, slot: _Slot, gaps: list[str]) -> dic
             if scaling.target_memory_percent is not None:
                 out["autoscaling"]["targetMemoryUtilizationPercentage"] = (
                     scaling.target_memory_percent)
+            gaps.append(f"{comp.name}: the chart's HorizontalPodAutoscaler has no behavior; "
+                        "Kubernetes' default scales down by up to 100% of the pods after 5 "
+                        f"minutes instead of one pod per {autoscaling.SCALE_DOWN_PERIOD_SECONDS}"
+                        f"s after {comp.scale_down_window_seconds}s (the overlay's hpa.yaml)")
         else:
             out["autoscaling"] = {"enabled": False}
     elif scaling.autoscale:
@@ -568,4 +575,14 @@ def _policy_gaps(plan: Plan) -> list[str]:
     if profile.limit_range.enabled:
         gaps.append("LimitRange is not part of the chart; apply the overlay's "
                     "limitrange.yaml in the release namespace")
+    if profile.worker_pools is not None:
+        gaps.append("KEDA worker pools are not part of the chart: it deploys one worker "
+                    "(consuming every queue) with its CPU HPA; use the overlay's extra.yaml "
+                    "(pool Deployments, ScaledObjects, TriggerAuthentication) instead of "
+                    "the chart's worker")
+    if profile.monitoring.enabled:
+        gaps.append("monitoring (exporters, ServiceMonitors, PodMonitor, PrometheusRule"
+                    + (", Grafana dashboard" if profile.monitoring.grafana_dashboard else "")
+                    + ") is not part of the chart; apply those objects from the overlay's "
+                    "extra.yaml, with the chart's pod labels in their selectors")
     return gaps

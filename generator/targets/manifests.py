@@ -15,7 +15,7 @@ from generator.catalog import Check, Component
 from generator.plan import Plan
 from generator.quantity import format_cpu, format_memory
 from generator.sizing import ComponentSizing, ProbeTiming
-from generator.targets import configs
+from generator.targets import autoscaling, configs, keda, monitoring
 
 Obj = dict[str, Any]
 
@@ -568,7 +568,7 @@ def hpa(comp: Component, sizing: ComponentSizing, ns: str | None) -> Obj:
             "maxReplicas": scaling.max_replicas,
             "metrics": metrics,
             # Scale down slowly: Dify's streaming responses and Celery tasks are long.
-            "behavior": {"scaleDown": {"stabilizationWindowSeconds": 300}},
+            "behavior": autoscaling.behavior(comp),
         },
     }
 
@@ -685,5 +685,7 @@ def all_objects(plan: Plan) -> list[Obj]:
     for extra in (quota(plan, ns), limit_range(plan, ns), node_config(plan, ns)):
         if extra is not None:
             out.append(extra)
+    out = keda.apply_worker_pools(plan, out)
+    out = monitoring.apply_monitoring(plan, out)
     return out
 
