@@ -36,11 +36,14 @@ from generator.sizing import (
     ComponentSizing,
     CpuMemory,
     DisruptionPolicy,
+    ExtraEnv,
     FileStorage,
     Images,
+    Ingress,
     LimitRangePolicy,
     NodeCapacity,
     Persistence,
+    PodMetadata,
     Probes,
     ProbeTiming,
     ProfileSizing,
@@ -151,7 +154,24 @@ def load(ref: ProfileRef) -> ProfileSizing:
     problems.raise_if_any(ProfileError, f"profile {ref.name} is not valid")
     sizing = _build(ref, tuple(c.ref_name for c in chain), chain[0].doc.source, merged)
     _check_sizing(sizing, origin, chain)
+    _check_extra_env(sizing, origin, chain)
     return sizing
+
+
+def _check_extra_env(sizing: ProfileSizing, origin: _Origin, chain: list[_Loaded]) -> None:
+    """An extra env var must not replace one difygen sets or derives (pool sizes, worker
+    counts, URLs): a silent override would defeat the sizing checks."""
+    if not any(c.extra_env for c in sizing.components.values()):
+        return
+    from generator.env_conflicts import conflicts
+
+    problems = ProblemList()
+    for component, name, why in conflicts(sizing):
+        problems.add(_loc(origin, chain, ("components", component, "env", name)),
+                     f"found {name!r}; difygen sets it for {component} ({why}) and extra "
+                     "env may not replace what difygen sets or derives (change the "
+                     "profile setting it follows from instead)")
+    problems.raise_if_any(ProfileError, f"profile {sizing.name} is not valid")
 
 
 def _check_sizing(sizing: ProfileSizing, origin: _Origin, chain: list[_Loaded]) -> None:
@@ -490,9 +510,52 @@ def _check_merged(merged: dict[str, Any], origin: _Origin, chain: list[_Loaded],
             if key not in s3:
                 problems.add(_loc(origin, chain, ("fileStorage", "s3")),
                              f"backend 's3' needs fileStorage.s3.{key}")
+    _check_ingress(merged.get("ingress"), origin, chain, problems)
+    _check_pod_metadata(merged, (), origin, chain, problems)
     components = merged.get("components", {})
     for name, spec in components.items():
         _check_component(name, spec, merged, origin, chain, problems)
+        _check_pod_metadata(spec, ("components", name), origin, chain, problems)
+
+
+# Keys difygen owns: its selectors and its own annotations. A profile that set them would
+# break selectors or forge what the validator reads (a declared security exception).
+RESERVED_LABEL_PREFIX = "app.kubernetes.io/"
+RESERVED_ANNOTATION_PREFIX = "difygen.io/"
+
+
+def _check_pod_metadata(spec: dict[str, Any], base: KeyPath, origin: _Origin,
+                        chain: list[_Loaded], problems: ProblemList) -> None:
+    for key, prefix in (("podLabels", RESERVED_LABEL_PREFIX),
+                        ("podAnnotations", RESERVED_ANNOTATION_PREFIX)):
+        for name in spec.get(key, {}):
+            if name.startswith(prefix):
+                problems.add(_loc(origin, chain, (*base, key, name)),
+                             f"found {name!r}; keys under {prefix} are set by difygen "
+                             "and cannot be given in a profile")
+
+
+def _check_ingress(spec: dict[str, Any] | None, origin: _Origin, chain: list[_Loaded],
+                   problems: ProblemList) -> None:
+    if not spec or spec.get("enabled", True) is False:
+        return
+    if not spec.get("hosts"):
+        problems.add(_loc(origin, chain, ("ingress",)),
+                     "an enabled ingress needs ingress.hosts (at least one host name)")
+    hosts = spec.get("hosts") or []
+    if hosts and str(hosts[0]).startswith("*."):
+        problems.add(_loc(origin, chain, ("ingress", "hosts", 0)),
+                     f"found {hosts[0]!r} first; the first host names Dify's public URLs, "
+                     "so it cannot be a wildcard (list a concrete host first)")
+    if spec.get("certManager") and "tls" not in spec:
+        problems.add(_loc(origin, chain, ("ingress", "certManager")),
+                     "cert-manager writes the certificate into ingress.tls.secretName; "
+                     "set ingress.tls.secretName too")
+    for name in spec.get("annotations", {}):
+        if name.startswith("cert-manager.io/") and spec.get("certManager"):
+            problems.add(_loc(origin, chain, ("ingress", "annotations", name)),
+                         f"found {name!r} beside ingress.certManager, which sets the "
+                         "cert-manager annotation; keep one of the two")
 
 
 def _check_component(name: str, spec: dict[str, Any], merged: dict[str, Any],
@@ -629,6 +692,7 @@ def _build(ref: ProfileRef, chain: tuple[str, ...], source: str,
             pull_policy=images.get("pullPolicy", "IfNotPresent"),
             tags=tuple((c.name, tags.get(c.name, c.tag)) for c in catalog.CATALOG
                        if image_key(c.name) == c.name),
+            pull_secrets=tuple(images.get("pullSecrets", ())),
         ),
         secret_name=merged.get("secretName", "dify-secrets"),
         file_storage=FileStorage(
@@ -649,7 +713,41 @@ def _build(ref: ProfileRef, chain: tuple[str, ...], source: str,
         ),
         disruption=DisruptionPolicy(pdb.get("enabled", False), pdb.get("maxUnavailable", 1)),
         components=components,
+        ingress=_ingress(merged.get("ingress")),
+        pod_metadata=_pod_metadata(merged),
     )
+
+
+def _ingress(spec: dict[str, Any] | None) -> Ingress:
+    if not spec:
+        return Ingress()
+    cert = spec.get("certManager", {})
+    return Ingress(
+        # Writing an `ingress:` block means wanting one; `enabled: false` turns an
+        # inherited one off.
+        enabled=spec.get("enabled", True),
+        class_name=spec.get("className"),
+        hosts=tuple(spec.get("hosts", ())),
+        tls_secret=spec.get("tls", {}).get("secretName"),
+        cluster_issuer=cert.get("clusterIssuer"),
+        issuer=cert.get("issuer"),
+        annotations=tuple(sorted(spec.get("annotations", {}).items())),
+    )
+
+
+def _pod_metadata(spec: dict[str, Any]) -> PodMetadata:
+    return PodMetadata(labels=tuple(sorted(spec.get("podLabels", {}).items())),
+                       annotations=tuple(sorted(spec.get("podAnnotations", {}).items())))
+
+
+def _extra_env(spec: dict[str, Any]) -> tuple[ExtraEnv, ...]:
+    out = []
+    for name, value in sorted(spec.get("env", {}).items()):
+        if isinstance(value, dict):
+            out.append(ExtraEnv(name, secret_key=value["secretKey"]))
+        else:
+            out.append(ExtraEnv(name, value=value))
+    return tuple(out)
 
 
 def _cpu_mem(spec: dict[str, Any] | None, default: tuple[str, str]) -> CpuMemory:
@@ -722,8 +820,12 @@ def _build_component(comp: catalog.Component, spec: dict[str, Any]) -> Component
             spread_across_nodes=sched.get("spreadAcrossNodes", "none"),
             spread_across_zones=sched.get("spreadAcrossZones", "none"),
             priority_class_name=sched.get("priorityClassName"),
+            topology_spread_zones=sched.get("topologySpread", {}).get("zones", "none"),
+            topology_spread_nodes=sched.get("topologySpread", {}).get("nodes", "none"),
         ),
         persistence=persistence,
+        extra_env=_extra_env(spec),
+        pod_metadata=_pod_metadata(spec),
     )
 
 

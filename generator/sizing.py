@@ -73,6 +73,26 @@ class Scheduling:
     spread_across_nodes: str = "none"  # none | preferred | required
     spread_across_zones: str = "none"
     priority_class_name: str | None = None
+    # topologySpreadConstraints (maxSkew 1) per topology: none | preferred | required
+    topology_spread_zones: str = "none"
+    topology_spread_nodes: str = "none"
+
+
+@dataclass(frozen=True)
+class ExtraEnv:
+    """An environment variable a profile adds to a component (a value or a Secret key)."""
+
+    name: str
+    value: str | None = None
+    secret_key: str | None = None  # a key of the profile's Secret
+
+
+@dataclass(frozen=True)
+class PodMetadata:
+    """Labels and annotations a profile adds to pods (sorted pairs, for determinism)."""
+
+    labels: tuple[tuple[str, str], ...] = ()
+    annotations: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,6 +106,8 @@ class ComponentSizing:
     # For stateful components and the shared file storage; None when the component keeps
     # no state (or its state lives in object storage).
     persistence: Persistence | None = None
+    extra_env: tuple[ExtraEnv, ...] = ()
+    pod_metadata: PodMetadata = PodMetadata()
 
 
 @dataclass(frozen=True)
@@ -93,6 +115,7 @@ class Images:
     registry: str  # "" means Docker Hub
     pull_policy: str
     tags: tuple[tuple[str, str], ...]  # (component, tag), every component present
+    pull_secrets: tuple[str, ...] = ()  # Secret names, applied to every pod
 
     def tag(self, component: str) -> str:
         return dict(self.tags)[image_key(component)]
@@ -119,6 +142,30 @@ class S3Storage:
 class FileStorage:
     backend: str  # local | s3
     s3: S3Storage | None = None
+
+
+@dataclass(frozen=True)
+class Ingress:
+    """How traffic reaches the entry point (the nginx Service) from outside the cluster."""
+
+    enabled: bool = False
+    class_name: str | None = None
+    hosts: tuple[str, ...] = ()
+    tls_secret: str | None = None
+    # cert-manager: at most one of the two is set
+    cluster_issuer: str | None = None
+    issuer: str | None = None
+    annotations: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def public_origin(self) -> str | None:
+        """scheme://first-host where browsers reach Dify, when the ingress says so.
+
+        Dify's public URLs (console, service API, app, files) follow from it."""
+        if not self.enabled or not self.hosts:
+            return None
+        scheme = "https" if self.tls_secret else "http"
+        return f"{scheme}://{self.hosts[0]}"
 
 
 @dataclass(frozen=True)
@@ -164,6 +211,13 @@ class ProfileSizing:
     limit_range: LimitRangePolicy
     disruption: DisruptionPolicy
     components: dict[str, ComponentSizing] = field(default_factory=dict)
+    ingress: Ingress = Ingress()
+    # Added to every pod; a component's own pod metadata wins on the same key.
+    pod_metadata: PodMetadata = PodMetadata()
+
+    @property
+    def public_origin(self) -> str | None:
+        return self.ingress.public_origin
 
     def enabled_components(self) -> list[ComponentSizing]:
         """Enabled components in catalog order (dict order is catalog order)."""

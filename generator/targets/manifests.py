@@ -15,7 +15,7 @@ from generator.catalog import Check, Component
 from generator.plan import Plan
 from generator.quantity import format_cpu, format_memory
 from generator.sizing import ComponentSizing, ProbeTiming
-from generator.targets import configs
+from generator.targets import configs, ingress, pod_extras
 
 Obj = dict[str, Any]
 
@@ -345,7 +345,7 @@ def container(plan: Plan, comp: Component, sizing: ComponentSizing) -> Obj:
     if comp.ports:
         c["ports"] = [{"name": p.name, "containerPort": p.port, "protocol": "TCP"}
                       for p in comp.ports]
-    env = _static_env(plan, comp)
+    env = _static_env(plan, comp) + pod_extras.extra_env(plan, sizing)
     if env:
         c["env"] = env
     env_from = _env_from(plan, comp)
@@ -479,7 +479,7 @@ def pod_template(plan: Plan, comp: Component, sizing: ComponentSizing) -> Obj:
         spec["priorityClassName"] = sched.priority_class_name
     if comp.name in ("postgres", "weaviate"):
         spec["terminationGracePeriodSeconds"] = 60
-    return {"metadata": md, "spec": spec}
+    return pod_extras.decorate(plan, sizing, {"metadata": md, "spec": spec}, selector(comp.name))
 
 
 def workload(plan: Plan, comp: Component, sizing: ComponentSizing, ns: str | None) -> Obj:
@@ -682,7 +682,8 @@ def all_objects(plan: Plan) -> list[Obj]:
     """Everything an overlay of this plan deploys, namespaced: the in-memory truth."""
     ns = plan.profile.namespace
     out = [namespace_object(plan), *component_objects(plan, ns), *scaling_objects(plan, ns)]
-    for extra in (quota(plan, ns), limit_range(plan, ns), node_config(plan, ns)):
+    for extra in (quota(plan, ns), limit_range(plan, ns), node_config(plan, ns),
+                  ingress.ingress(plan, ns, labels("ingress"))):
         if extra is not None:
             out.append(extra)
     return out
