@@ -139,9 +139,79 @@ class S3Storage:
 
 
 @dataclass(frozen=True)
+class AzureBlobStorage:
+    account_name: str
+    container: str
+    account_url: str
+
+
+@dataclass(frozen=True)
+class GcsStorage:
+    bucket: str
+
+
+@dataclass(frozen=True)
+class AliyunOssStorage:
+    endpoint: str
+    bucket: str
+    region: str
+    auth_version: str
+    path: str
+
+
+@dataclass(frozen=True)
 class FileStorage:
-    backend: str  # local | s3
+    backend: str  # local | s3 | azure-blob | gcs | aliyun-oss
     s3: S3Storage | None = None
+    azure_blob: AzureBlobStorage | None = None
+    gcs: GcsStorage | None = None
+    aliyun_oss: AliyunOssStorage | None = None
+
+
+@dataclass(frozen=True)
+class ExternalPostgres:
+    """A database difygen does not deploy (RDS, Cloud SQL, Azure Database, ...)."""
+
+    host: str
+    port: int
+    username: str
+    database: str
+    plugin_database: str
+    ssl_mode: str  # disable | require | verify-ca | verify-full
+    # What the connection budget is checked against: the server's max_connections, or
+    # the server connections a PgBouncer in front of it opens for Dify.
+    max_connections: int | None = None
+    pgbouncer_pool_size: int | None = None
+
+    @property
+    def connection_limit(self) -> int:
+        limit = self.max_connections or self.pgbouncer_pool_size
+        assert limit is not None
+        return limit
+
+
+@dataclass(frozen=True)
+class ExternalRedis:
+    host: str
+    port: int
+    username: str
+    db: int
+    tls: bool
+    sentinel_master: str | None = None
+    sentinel_nodes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ExternalVectorStore:
+    """Weaviate or Qdrant by endpoint, pgvector by host (credentials in the Secret)."""
+
+    endpoint: str | None = None
+    grpc_endpoint: str | None = None  # weaviate
+    grpc_port: int | None = None  # qdrant: gRPC on when set
+    host: str | None = None  # pgvector
+    port: int | None = None
+    database: str | None = None
+    username: str | None = None
 
 
 @dataclass(frozen=True)
@@ -205,13 +275,17 @@ class ProfileSizing:
     images: Images
     secret_name: str
     file_storage: FileStorage
-    vector_database: str
+    vector_database: str  # weaviate | qdrant | pgvector
     node: NodeCapacity | None
     quota: QuotaPolicy
     limit_range: LimitRangePolicy
     disruption: DisruptionPolicy
     components: dict[str, ComponentSizing] = field(default_factory=dict)
     ingress: Ingress = Ingress()
+    # Services difygen does not deploy; None means the in-cluster component.
+    external_postgres: ExternalPostgres | None = None
+    external_redis: ExternalRedis | None = None
+    external_vector_store: ExternalVectorStore | None = None
     # Added to every pod; a component's own pod metadata wins on the same key.
     pod_metadata: PodMetadata = PodMetadata()
 

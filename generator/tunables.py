@@ -124,8 +124,21 @@ def derive(profile: ProfileSizing) -> tuple[Tunables, ConnectionBudget]:
     server_workers = max(1, min(floor(api.cpu), floor(api.memory / API_MEMORY_PER_WORKER)))
 
     pg_memory = comps["postgres"].resources.limits.memory
-    max_connections = _clamp(floor(pg_memory / GIB * CONNECTIONS_PER_GIB),
-                             MIN_MAX_CONNECTIONS, MAX_MAX_CONNECTIONS)
+    external = profile.external_postgres
+    if external is not None:
+        # A managed database (or its PgBouncer) has the limit it declares, not ours.
+        max_connections = external.connection_limit
+        where = ("database.external.maxConnections" if external.max_connections
+                 else "database.external.pgbouncerPoolSize")
+        source = ("the declared max_connections of the external database"
+                  if external.max_connections else "the declared PgBouncer pool size")
+        remedy = "Raise the database's connection limit or lower maxReplicas"
+    else:
+        max_connections = _clamp(floor(pg_memory / GIB * CONNECTIONS_PER_GIB),
+                                 MIN_MAX_CONNECTIONS, MAX_MAX_CONNECTIONS)
+        where = "components.postgres.resources.limits.memory"
+        source = f"{CONNECTIONS_PER_GIB} per GiB of the Postgres memory limit"
+        remedy = "Raise the Postgres memory limit or lower maxReplicas"
     allowed = floor(CONNECTION_BUDGET * max_connections)
 
     pools_per_replica = {"api": server_workers, "one": 1, "plugin": 1}
@@ -141,12 +154,10 @@ def derive(profile: ProfileSizing) -> tuple[Tunables, ConnectionBudget]:
     if per_pool < MIN_CONNECTIONS_PER_POOL:
         detail = ", ".join(f"{n} {r}x{p}" for n, r, p in shares)
         raise SizingError("connection budget", [Problem(
-            Location(profile.source, key_path="components.postgres.resources.limits.memory"),
+            Location(profile.source, key_path=where),
             f"at maximum scale {pools} connection pools ({detail}) would share "
             f"{allowed} connections (80% of max_connections {max_connections}, which is "
-            f"{CONNECTIONS_PER_GIB} per GiB of the Postgres memory limit): under "
-            f"{MIN_CONNECTIONS_PER_POOL} each. Raise the Postgres memory limit or lower "
-            "maxReplicas")])
+            f"{source}): under {MIN_CONNECTIONS_PER_POOL} each. {remedy}")])
     overflow = per_pool // 4
     uses = tuple(PoolUse(n, r, p, per_pool) for n, r, p in shares)
 

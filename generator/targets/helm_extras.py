@@ -35,6 +35,7 @@ def apply(plan: Plan, values: Obj, slots: dict[str, str], gaps: list[str]) -> No
     pod metadata to `values`; `slots` maps component name -> values key."""
     _images(plan, values)
     _service_accounts(plan, values, slots, gaps)
+    _external_services(plan, values, slots, gaps)
     _extra_env(plan, values, slots)
     _pod_metadata(plan, values, slots, gaps)
     _spread_gaps(plan, gaps)
@@ -74,6 +75,83 @@ def _service_accounts(plan: Plan, values: Obj, slots: dict[str, str],
                     "token setting, so its pod runs as the namespace's default account; set "
                     "automountServiceAccountToken: false on that account "
                     "(kubectl patch serviceaccount default)")
+
+
+# components whose pods read Dify's database settings (the dify-api image)
+_API_IMAGE = ("api", "api-websocket", "worker", "worker-beat")
+
+
+def _append_env(values: Obj, key: str, env: dict[str, str]) -> None:
+    block = values[key]
+    if not block.get("enabled"):
+        return
+    current = {e["name"]: e for e in block.get("extraEnv", [])}
+    current.update({k: {"name": k, "value": v} for k, v in env.items()})
+    block["extraEnv"] = list(current.values())
+
+
+def _external_services(plan: Plan, values: Obj, slots: dict[str, str],
+                       gaps: list[str]) -> None:
+    """The chart's external* blocks (no passwords: those go in your secrets file)."""
+    profile = plan.profile
+    pg = profile.external_postgres
+    if pg is not None:
+        values["externalPostgres"] = {
+            "enabled": True, "username": pg.username, "address": pg.host, "port": pg.port,
+            "database": {"api": pg.database, "pluginDaemon": pg.plugin_database}}
+        if pg.ssl_mode != "disable":
+            # The chart has no sslmode setting; Dify and the daemon read these.
+            for name in _API_IMAGE:
+                _append_env(values, slots[name], {"DB_EXTRAS": f"sslmode={pg.ssl_mode}"})
+            _append_env(values, slots["plugin-daemon"], {"DB_SSL_MODE": "require"})
+    redis = profile.external_redis
+    if redis is not None:
+        block: Obj = {"enabled": True, "host": redis.host, "port": redis.port,
+                      "username": redis.username, "db": {"app": redis.db},
+                      "useSSL": redis.tls}
+        if redis.sentinel_master:
+            block["sentinel"] = {"enabled": True, "masterSet": redis.sentinel_master,
+                                 "sentinels": list(redis.sentinel_nodes)}
+        values["externalRedis"] = block
+    vector = profile.external_vector_store
+    if vector is not None:
+        kind = profile.vector_database
+        if kind == "weaviate":
+            endpoint: Obj = {"http": vector.endpoint}
+            if vector.grpc_endpoint:
+                endpoint["grpc"] = vector.grpc_endpoint
+            values["externalWeaviate"] = {"enabled": True, "endpoint": endpoint}
+        elif kind == "qdrant":
+            values["externalQdrant"] = {
+                "enabled": True, "endpoint": vector.endpoint,
+                "grpc": {"enabled": vector.grpc_port is not None,
+                         "port": vector.grpc_port or 6334}}
+        else:
+            block = {"enabled": True, "address": vector.host, "port": vector.port or 5432,
+                     "dbName": vector.database}
+            if vector.username:
+                block["username"] = vector.username
+            values["externalPgvector"] = block
+    fs = profile.file_storage
+    if fs.azure_blob is not None:
+        values["externalAzureBlobStorage"] = {
+            "enabled": True, "url": fs.azure_blob.account_url,
+            "account": fs.azure_blob.account_name, "container": fs.azure_blob.container}
+    elif fs.gcs is not None:
+        values["externalGCS"] = {"enabled": True, "bucketName": {
+            "api": fs.gcs.bucket, "pluginDaemon": fs.gcs.bucket}}
+        # The chart says "google-storage"; dify-plugin-daemon 0.6.3 (dify-cloud-kit)
+        # knows GCS as "gcs" and would refuse to start. extraEnv wins over the ConfigMap.
+        _append_env(values, slots["plugin-daemon"], {"PLUGIN_STORAGE_TYPE": "gcs"})
+        gaps.append("plugin-daemon: the chart sets PLUGIN_STORAGE_TYPE=google-storage, "
+                    "which dify-plugin-daemon 0.6.3 does not know; the values override it "
+                    "with gcs in pluginDaemon.extraEnv")
+    elif fs.aliyun_oss is not None:
+        oss = fs.aliyun_oss
+        values["externalOSS"] = {
+            "enabled": True, "endpoint": oss.endpoint, "region": oss.region,
+            "bucketName": {"api": oss.bucket, "pluginDaemon": oss.bucket},
+            "authVersion": oss.auth_version, "path": oss.path}
 
 
 def _extra_env(plan: Plan, values: Obj, slots: dict[str, str]) -> None:
