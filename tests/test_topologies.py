@@ -117,8 +117,8 @@ def test_ingress_routes_every_host_to_the_entry_point_with_tls(built: list[Obj])
 
 def test_public_origin_follows_the_first_host(profiles_dir: Path) -> None:
     plan = plan_for(find("hatches", profiles_dir))
-    assert plan.profile.public_origin == "https://dify.example.com"
-    assert plan_for(find("production")).profile.public_origin is None
+    assert plan.public_origin == plan.profile.public_origin == "https://dify.example.com"
+    assert plan_for(find("production")).public_origin is None
 
 
 @pytest.mark.kustomize
