@@ -160,3 +160,30 @@ def test_example_is_a_file_users_can_copy(tmp_path: Path) -> None:
         (EXAMPLES / "managed-services.yaml").read_text())
     copy = render([find("managed-services", tmp_path)])
     assert copy.files.keys() == render([find("managed-services", EXAMPLES)]).files.keys()
+
+
+@pytest.mark.kustomize
+def test_manifest_validation_checks_the_budget_against_the_declared_database(
+        built: list[Obj]) -> None:
+    """`kubectl kustomize ... | difygen validate --manifests -` has no postgres container
+    to read max_connections from: the difygen-database ConfigMap declares it."""
+    import copy
+
+    from generator.manifests import load_text
+    from generator.validate import select_rules, validate_objects
+
+    [cm] = [o for o in built if o["kind"] == "ConfigMap"
+            and o["metadata"]["name"] == "difygen-database"]
+    assert cm["data"] == {"host": "10.20.0.3", "port": "5432", "maxConnections": "400",
+                          "limitSource": "max_connections"}
+    rules = select_rules(only=["db-connection-budget"])
+    ok = validate_objects(load_text(yaml.safe_dump_all(built)), rules=rules)
+    assert ok.findings == ()
+    shrunk = copy.deepcopy(built)
+    for obj in shrunk:
+        if obj["kind"] == "ConfigMap" and obj["metadata"]["name"] == "difygen-database":
+            obj["data"]["maxConnections"] = "100"
+    bad = validate_objects(load_text(yaml.safe_dump_all(shrunk)), rules=rules)
+    [finding] = bad.findings
+    assert finding.severity == "error" and finding.name == "difygen-database"
+    assert "80% of max_connections declared for the external database 100" in finding.message

@@ -135,6 +135,23 @@ def wiring(plan: Plan) -> dict[str, dict[str, str]]:
     }
 
 
+DATABASE_CONFIG = "difygen-database"
+
+
+def database_config(plan: Plan, ns: str, labels: dict[str, str]) -> Obj | None:
+    """The external database's declared connection limit, where `difygen validate` finds
+    it (rule db-connection-budget): the server itself is not in the manifests."""
+    ext = plan.profile.external_postgres
+    if ext is None:
+        return None
+    data = {"host": ext.host, "port": str(ext.port),
+            "maxConnections": str(ext.connection_limit),
+            "limitSource": "max_connections" if ext.max_connections else "pgbouncer"}
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": DATABASE_CONFIG, "namespace": ns, "labels": labels},
+            "data": data}
+
+
 # The plugin daemon reads storage credentials under its own names: (env name, Secret key).
 _PLUGIN_STORAGE_SECRETS = {
     "azure-blob": (("AZURE_BLOB_STORAGE_CONNECTION_STRING",

@@ -649,7 +649,8 @@ def all_objects(plan: Plan) -> list[Obj]:
     ns = plan.profile.namespace
     out = [namespace_object(plan), *component_objects(plan, ns), *scaling_objects(plan, ns)]
     for extra in (quota(plan, ns), limit_range(plan, ns), node_config(plan, ns),
-                  ingress.ingress(plan, ns, labels("ingress"))):
+                  ingress.ingress(plan, ns, labels("ingress")),
+                  external.database_config(plan, ns, labels("database"))):
         if extra is not None:
             out.append(extra)
     return out
