@@ -152,19 +152,21 @@ def database_config(plan: Plan, ns: str, labels: dict[str, str]) -> Obj | None:
             "data": data}
 
 
-# The plugin daemon reads storage credentials under its own names: (env name, Secret key).
-_PLUGIN_STORAGE_SECRETS = {
-    "azure-blob": (("AZURE_BLOB_STORAGE_CONNECTION_STRING",
-                    "AZURE_BLOB_STORAGE_CONNECTION_STRING"),),
-    "gcs": (("GCS_CREDENTIALS", "GOOGLE_STORAGE_SERVICE_ACCOUNT_JSON_BASE64"),),
-    "aliyun-oss": (("ALIYUN_OSS_ACCESS_KEY_ID", "ALIYUN_OSS_ACCESS_KEY"),
-                   ("ALIYUN_OSS_ACCESS_KEY_SECRET", "ALIYUN_OSS_SECRET_KEY")),
+# Storage credentials a component reads under its own names, by backend:
+# component -> backend -> ((env name, Secret key), ...). The api family needs none here:
+# it reads the whole Secret through envFrom, so Dify's own names work as keys.
+_STORAGE_SECRETS: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
+    "plugin-daemon": {
+        "azure-blob": (("AZURE_BLOB_STORAGE_CONNECTION_STRING",
+                        "AZURE_BLOB_STORAGE_CONNECTION_STRING"),),
+        "gcs": (("GCS_CREDENTIALS", "GOOGLE_STORAGE_SERVICE_ACCOUNT_JSON_BASE64"),),
+        "aliyun-oss": (("ALIYUN_OSS_ACCESS_KEY_ID", "ALIYUN_OSS_ACCESS_KEY"),
+                       ("ALIYUN_OSS_ACCESS_KEY_SECRET", "ALIYUN_OSS_SECRET_KEY")),
+    },
 }
 
 
 def secret_env(plan: Plan, component: str) -> list[Obj]:
-    if component != "plugin-daemon":
-        return []
+    refs = _STORAGE_SECRETS.get(component, {}).get(plan.profile.file_storage.backend, ())
     return [{"name": name, "valueFrom": {"secretKeyRef": {
-                "name": plan.profile.secret_name, "key": key}}}
-            for name, key in _PLUGIN_STORAGE_SECRETS.get(plan.profile.file_storage.backend, ())]
+                "name": plan.profile.secret_name, "key": key}}} for name, key in refs]
