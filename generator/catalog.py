@@ -94,6 +94,7 @@ class Component:
     db_pools: str | None = None
     required: bool = True  # False: a profile may turn it off
     singleton: bool = False  # exactly one replica, Recreate strategy
+    entry_point: bool = False  # the Service an Ingress routes to (its first port)
     args: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
     # The language runtime that holds the container's memory. "python" processes do not
@@ -272,7 +273,7 @@ CATALOG: tuple[Component, ...] = (
         liveness=Check(http_path="/healthz", port="http"),
         readiness=Check(http_path="/healthz", port="http"), startup=None,
         security=Security(user=101, group=101, read_only_root=True),
-        scalable=True, stateful=False,
+        scalable=True, stateful=False, entry_point=True,
         defaults=DefaultSizing(("50m", "64Mi"), ("250m", "128Mi"), (0, 15, 5, 4),
                                (0, 10, 5, 3)),
         emptydirs=(Mount("tmp", "/tmp"), Mount("cache", "/var/cache/nginx")),
@@ -388,3 +389,4 @@ ADDONS: tuple[Component, ...] = (
 
 COMPONENTS: dict[str, Component] = {c.name: c for c in CATALOG}
 COMPONENT_NAMES: tuple[str, ...] = tuple(COMPONENTS)
+ENTRY_POINT: Component = next(c for c in CATALOG if c.entry_point)

@@ -239,6 +239,10 @@ def validate(
     manifests: Annotated[bool, typer.Option("--manifests", help="Check Kubernetes YAML "
                                             "(e.g. `kubectl kustomize` output) instead of "
                                             "profiles.")] = False,
+    helm_values: Annotated[bool, typer.Option(
+        "--helm-values", help="Merge Helm values files in the order of helm's -f flags "
+        "(maps merge, lists and scalars replace) and report where a file after difygen's "
+        "drops or changes derived settings (extraEnv pool sizes, worker counts).")] = False,
     all_: Annotated[bool, typer.Option("--all", help="Validate every built-in and custom "
                                        "profile.")] = False,
     fmt: Annotated[str | None, typer.Option(
@@ -261,6 +265,7 @@ def validate(
       difygen validate small production
       kubectl kustomize output/kustomize/overlays/small | difygen validate --manifests -
       difygen validate --manifests output/ --format junit > report.xml
+      difygen validate --helm-values output/helm/production/values.yaml my-values.yaml
     """
     from generator import report
     from generator.validate import combine, validate_manifests, validate_objects
@@ -268,7 +273,13 @@ def validate(
     chosen = fmt or report.default_format(os.environ)
     if chosen not in report.FORMATS:
         raise UsageError(f"--format {chosen!r}: choose one of {', '.join(report.FORMATS)}")
-    if manifests:
+    if helm_values:
+        from generator.helm_merge import check
+
+        if manifests or all_:
+            raise UsageError("--helm-values takes values files only (not --manifests or --all)")
+        result = check([Path(t) for t in targets or []])
+    elif manifests:
         if all_ or not targets:
             raise UsageError("--manifests needs files, directories or - (stdin)")
         stdin_text = _read_stdin() if "-" in targets else None

@@ -72,13 +72,26 @@ def explain(plan: Plan, helm_gaps: tuple[str, ...] = ()) -> str:
                      f"{format_cpu(t.limits.cpu)} / {format_memory(t.limits.memory)}",
                      _mem(plan.storage)])
     lines += _table(rows)
-    off = [c.name for c in p.components.values() if not c.enabled]
+    outside = {"postgres": p.external_postgres is not None,
+               "redis": p.external_redis is not None,
+               "weaviate": p.vector_database != "weaviate"
+               or p.external_vector_store is not None}
+    off = [c.name for c in p.components.values() if not c.enabled and not outside.get(c.name)]
     if off:
         lines.append(f"turned off: {', '.join(off)}")
+    external = [name for name, out in outside.items() if out]
+    if external:
+        lines.append(f"outside the cluster (not deployed): {', '.join(external)}")
+    if p.ingress.enabled and p.public_origin:
+        lines.append(f"ingress: {', '.join(p.ingress.hosts)} (public origin "
+                     f"{p.public_origin})")
     b = plan.budget
+    declared = ("" if p.external_postgres is None else
+                " declared for the external database" if p.external_postgres.max_connections
+                else ", the declared PgBouncer pool size")
     lines += ["", f"database connections at maximum scale plus rollout surge: {b.used} of "
                   f"{b.allowed} allowed ({int(CONNECTION_BUDGET * 100)}% of max_connections "
-                  f"{b.max_connections})"]
+                  f"{b.max_connections}{declared})"]
     for use in b.uses:
         pods = (f"({use.max_replicas} + {use.surge_replicas} surge)" if use.surge_replicas
                 else str(use.max_replicas))
@@ -118,8 +131,10 @@ def explain(plan: Plan, helm_gaps: tuple[str, ...] = ()) -> str:
         for rule in alerts(plan):
             lines.append(f"  {rule['alert']} (for {rule['for']}): {rule['expr']}")
     lines += ["", "derived settings:"]
-    for key, value in {**tun.api_env(), **tun.plugin_env(), **tun.postgres_env(),
-                       **tun.redis_env()}.items():
+    # Server settings only for servers difygen runs.
+    server_env = {**(tun.postgres_env() if p.components["postgres"].enabled else {}),
+                  **(tun.redis_env() if p.components["redis"].enabled else {})}
+    for key, value in {**tun.api_env(), **tun.plugin_env(), **server_env}.items():
         lines.append(f"  {key}={value}")
     if plan.quota is not None:
         q = plan.quota

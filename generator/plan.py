@@ -55,6 +55,12 @@ class Plan:
     def name(self) -> str:
         return self.profile.name
 
+    @property
+    def public_origin(self) -> str | None:
+        """https://<first ingress host> (http:// without TLS), or None without an ingress:
+        where browsers reach Dify, from which its public URLs follow."""
+        return self.profile.public_origin
+
     def components(self) -> list[tuple[Component, ComponentSizing]]:
         """Enabled components with their catalog entry, in catalog order."""
         return [(COMPONENTS[s.name], s) for s in self.profile.enabled_components()]

@@ -34,15 +34,24 @@ from generator.errors import (
 from generator.quantity import QuantityError, check_amount, parse_quantity
 from generator.resources import profiles_dir
 from generator.sizing import (
+    AliyunOssStorage,
+    AzureBlobStorage,
     ComponentSizing,
     CpuMemory,
     DisruptionPolicy,
+    ExternalPostgres,
+    ExternalRedis,
+    ExternalVectorStore,
+    ExtraEnv,
     FileStorage,
+    GcsStorage,
     Images,
+    Ingress,
     LimitRangePolicy,
     Monitoring,
     NodeCapacity,
     Persistence,
+    PodMetadata,
     Probes,
     ProbeTiming,
     ProfileSizing,
@@ -175,7 +184,24 @@ def load(ref: ProfileRef) -> ProfileSizing:
     problems.raise_if_any(ProfileError, f"profile {ref.name} is not valid")
     sizing = _build(ref, tuple(c.ref_name for c in chain), chain[0].doc.source, merged)
     _check_sizing(sizing, origin, chain)
+    _check_extra_env(sizing, origin, chain)
     return sizing
+
+
+def _check_extra_env(sizing: ProfileSizing, origin: _Origin, chain: list[_Loaded]) -> None:
+    """An extra env var must not replace one difygen sets or derives (pool sizes, worker
+    counts, URLs): a silent override would defeat the sizing checks."""
+    if not any(c.extra_env for c in sizing.components.values()):
+        return
+    from generator.env_conflicts import conflicts
+
+    problems = ProblemList()
+    for component, name, why in conflicts(sizing):
+        problems.add(_loc(origin, chain, ("components", component, "env", name)),
+                     f"found {name!r}; difygen sets it for {component} ({why}) and extra "
+                     "env may not replace what difygen sets or derives (change the "
+                     "profile setting it follows from instead)")
+    problems.raise_if_any(ProfileError, f"profile {sizing.name} is not valid")
 
 
 def _check_sizing(sizing: ProfileSizing, origin: _Origin, chain: list[_Loaded]) -> None:
@@ -559,9 +585,17 @@ def _check_merged(merged: dict[str, Any], origin: _Origin, chain: list[_Loaded],
             if key not in s3:
                 problems.add(_loc(origin, chain, ("fileStorage", "s3")),
                              f"backend 's3' needs fileStorage.s3.{key}")
+    backend = storage.get("backend")
+    if backend in _STORAGE_BLOCKS and _STORAGE_BLOCKS[backend] not in storage:
+        problems.add(_loc(origin, chain, ("fileStorage", "backend")),
+                     f"backend {backend!r} needs fileStorage.{_STORAGE_BLOCKS[backend]}")
+    _check_external(merged, origin, chain, problems)
+    _check_ingress(merged.get("ingress"), origin, chain, problems)
+    _check_pod_metadata(merged, (), origin, chain, problems)
     components = merged.get("components", {})
     for name, spec in components.items():
         _check_component(name, spec, merged, origin, chain, problems)
+        _check_pod_metadata(spec, ("components", name), origin, chain, problems)
     _check_worker_pools(merged, origin, chain, problems)
 
 
@@ -668,6 +702,116 @@ def _check_tolerations(base: KeyPath, spec: dict[str, Any], origin: _Origin,
         elif operator == "Equal" and (problem := label_value_problem(value)):
             problems.add(_loc(origin, chain, (*path, "value")),
                          f"found {value!r}; a toleration value {problem}")
+
+
+_STORAGE_BLOCKS = {"azure-blob": "azureBlob", "gcs": "gcs", "aliyun-oss": "aliyunOss"}
+# Which keys of vectorDatabase.external each vector store reads.
+_VECTOR_KEYS = {"weaviate": ("endpoint", "grpcEndpoint"), "qdrant": ("endpoint", "grpcPort"),
+                "pgvector": ("host", "port", "database", "username")}
+_VECTOR_REQUIRED = {"weaviate": ("endpoint",), "qdrant": ("endpoint",),
+                    "pgvector": ("host", "database")}
+
+
+def external_components(merged: dict[str, Any]) -> set[str]:
+    """In-cluster components a profile replaces with services outside the cluster."""
+    out = set()
+    if "external" in merged.get("database", {}):
+        out.add("postgres")
+    if "external" in merged.get("redis", {}):
+        out.add("redis")
+    vector = merged.get("vectorDatabase", {})
+    if vector.get("type", "weaviate") != "weaviate" or "external" in vector:
+        out.add("weaviate")
+    return out
+
+
+def _check_external(merged: dict[str, Any], origin: _Origin, chain: list[_Loaded],
+                    problems: ProblemList) -> None:
+    db = merged.get("database", {}).get("external")
+    if db is not None:
+        limits = [k for k in ("maxConnections", "pgbouncerPoolSize") if k in db]
+        if len(limits) != 1:
+            problems.add(_loc(origin, chain, ("database", "external", *limits[1:2])),
+                         "declare exactly one of database.external.maxConnections (the "
+                         "server's max_connections) or pgbouncerPoolSize: the connection "
+                         "budget is checked against it" + (
+                             "; found both" if len(limits) == 2 else ""))
+    redis = merged.get("redis", {}).get("external")
+    if redis is not None and "host" not in redis and "sentinel" not in redis:
+        problems.add(_loc(origin, chain, ("redis", "external")),
+                     "an external Redis needs redis.external.host or "
+                     "redis.external.sentinel")
+    vector = merged.get("vectorDatabase", {})
+    kind = vector.get("type", "weaviate")
+    ext = vector.get("external")
+    if ext is None and kind != "weaviate":
+        problems.add(_loc(origin, chain, ("vectorDatabase", "type")),
+                     f"found {kind!r}; difygen deploys only Weaviate in the cluster, so "
+                     f"{kind} needs vectorDatabase.external")
+    if ext is not None:
+        for key in ext:
+            if key not in _VECTOR_KEYS[kind]:
+                problems.add(_loc(origin, chain, ("vectorDatabase", "external", key)),
+                             f"{kind} does not read {key!r}; allowed for {kind}: "
+                             f"{', '.join(_VECTOR_KEYS[kind])}")
+        for key in _VECTOR_REQUIRED[kind]:
+            if key not in ext:
+                problems.add(_loc(origin, chain, ("vectorDatabase", "external")),
+                             f"an external {kind} needs vectorDatabase.external.{key}")
+    # Sizing a component in the same file (or a child) that moves it outside is a
+    # contradiction; sizing inherited from a parent that deployed it is simply unused.
+    declared = {"postgres": ("database", "external"), "redis": ("redis", "external"),
+                "weaviate": ("vectorDatabase",)}
+    rank = {id(c.doc): i for i, c in enumerate(chain)}
+    for name in sorted(external_components(merged)):
+        if name not in merged.get("components", {}):
+            continue
+        sized = origin.get(("components", name))
+        moved = origin.get(declared[name])
+        if sized is None or moved is None or rank.get(id(sized), 0) <= rank.get(id(moved), 0):
+            problems.add(_loc(origin, chain, ("components", name)),
+                         f"{name} is outside the cluster in this profile (database, redis "
+                         "or vectorDatabase); remove components." + name)
+
+
+# Keys difygen owns: its selectors and its own annotations. A profile that set them would
+# break selectors or forge what the validator reads (a declared security exception).
+RESERVED_LABEL_PREFIX = "app.kubernetes.io/"
+RESERVED_ANNOTATION_PREFIX = "difygen.io/"
+
+
+def _check_pod_metadata(spec: dict[str, Any], base: KeyPath, origin: _Origin,
+                        chain: list[_Loaded], problems: ProblemList) -> None:
+    for key, prefix in (("podLabels", RESERVED_LABEL_PREFIX),
+                        ("podAnnotations", RESERVED_ANNOTATION_PREFIX)):
+        for name in spec.get(key, {}):
+            if name.startswith(prefix):
+                problems.add(_loc(origin, chain, (*base, key, name)),
+                             f"found {name!r}; keys under {prefix} are set by difygen "
+                             "and cannot be given in a profile")
+
+
+def _check_ingress(spec: dict[str, Any] | None, origin: _Origin, chain: list[_Loaded],
+                   problems: ProblemList) -> None:
+    if not spec or spec.get("enabled", True) is False:
+        return
+    if not spec.get("hosts"):
+        problems.add(_loc(origin, chain, ("ingress",)),
+                     "an enabled ingress needs ingress.hosts (at least one host name)")
+    hosts = spec.get("hosts") or []
+    if hosts and str(hosts[0]).startswith("*."):
+        problems.add(_loc(origin, chain, ("ingress", "hosts", 0)),
+                     f"found {hosts[0]!r} first; the first host names Dify's public URLs, "
+                     "so it cannot be a wildcard (list a concrete host first)")
+    if spec.get("certManager") and "tls" not in spec:
+        problems.add(_loc(origin, chain, ("ingress", "certManager")),
+                     "cert-manager writes the certificate into ingress.tls.secretName; "
+                     "set ingress.tls.secretName too")
+    for name in spec.get("annotations", {}):
+        if name.startswith("cert-manager.io/") and spec.get("certManager"):
+            problems.add(_loc(origin, chain, ("ingress", "annotations", name)),
+                         f"found {name!r} beside ingress.certManager, which sets the "
+                         "cert-manager annotation; keep one of the two")
 
 
 def _check_component(name: str, spec: dict[str, Any], merged: dict[str, Any],
@@ -799,8 +943,10 @@ def _build(ref: ProfileRef, chain: tuple[str, ...], source: str,
     quota = merged.get("resourceQuota", {})
     limit_range = merged.get("limitRange", {})
     pdb = merged.get("podDisruptionBudgets", {})
+    external = external_components(merged)
     components = {
-        comp.name: _build_component(comp, merged.get("components", {}).get(comp.name, {}))
+        comp.name: _build_component(comp, merged.get("components", {}).get(comp.name, {}),
+                                    outside=comp.name in external)
         for comp in catalog.CATALOG
     }
     pools = _worker_pools(merged.get("workerPools"))
@@ -823,15 +969,10 @@ def _build(ref: ProfileRef, chain: tuple[str, ...], source: str,
             pull_policy=images.get("pullPolicy", "IfNotPresent"),
             tags=tuple((c.name, tags.get(c.name, c.tag)) for c in catalog.CATALOG
                        if image_key(c.name) == c.name),
+            pull_secrets=tuple(images.get("pullSecrets", ())),
         ),
         secret_name=merged.get("secretName", "dify-secrets"),
-        file_storage=FileStorage(
-            backend=storage.get("backend", "local"),
-            s3=S3Storage(endpoint=s3["endpoint"], bucket=s3["bucket"],
-                         region=s3.get("region", "us-east-1"),
-                         addressing_style=s3.get("addressingStyle", "path"))
-            if storage.get("backend") == "s3" and s3 else None,
-        ),
+        file_storage=_file_storage(storage, s3),
         vector_database=merged.get("vectorDatabase", {}).get("type", "weaviate"),
         node=NodeCapacity(parse_quantity(node["cpu"]), parse_quantity(node["memory"]),
                           node.get("reservedPercent", 10)) if node else None,
@@ -844,6 +985,12 @@ def _build(ref: ProfileRef, chain: tuple[str, ...], source: str,
         ),
         disruption=DisruptionPolicy(pdb.get("enabled", False), pdb.get("maxUnavailable", 1)),
         components=components,
+        ingress=_ingress(merged.get("ingress")),
+        pod_metadata=_pod_metadata(merged),
+        external_postgres=_external_postgres(merged.get("database", {}).get("external")),
+        external_redis=_external_redis(merged.get("redis", {}).get("external")),
+        external_vector_store=_external_vector(merged.get("vectorDatabase", {})
+                                               .get("external")),
         worker_pools=pools,
         monitoring=Monitoring(
             enabled=merged.get("monitoring", {}).get("enabled", False),
@@ -866,6 +1013,92 @@ def _worker_pools(spec: dict[str, Any] | None) -> WorkerPools | None:
     )
 
 
+def _file_storage(storage: dict[str, Any], s3: dict[str, Any] | None) -> FileStorage:
+    backend = storage.get("backend", "local")
+    azure, gcs, oss = (storage.get(k) for k in ("azureBlob", "gcs", "aliyunOss"))
+    return FileStorage(
+        backend=backend,
+        s3=S3Storage(endpoint=s3["endpoint"], bucket=s3["bucket"],
+                     region=s3.get("region", "us-east-1"),
+                     addressing_style=s3.get("addressingStyle", "path"))
+        if backend == "s3" and s3 else None,
+        azure_blob=AzureBlobStorage(
+            account_name=azure["accountName"], container=azure["container"],
+            account_url=azure.get("accountUrl",
+                                  f"https://{azure['accountName']}.blob.core.windows.net"))
+        if backend == "azure-blob" and azure else None,
+        gcs=GcsStorage(gcs["bucket"]) if backend == "gcs" and gcs else None,
+        aliyun_oss=AliyunOssStorage(
+            endpoint=oss["endpoint"], bucket=oss["bucket"], region=oss["region"],
+            auth_version=oss.get("authVersion", "v4"), path=oss.get("path", ""))
+        if backend == "aliyun-oss" and oss else None,
+    )
+
+
+def _external_postgres(spec: dict[str, Any] | None) -> ExternalPostgres | None:
+    if spec is None:
+        return None
+    return ExternalPostgres(
+        host=spec["host"], port=spec.get("port", 5432),
+        username=spec.get("username", "postgres"), database=spec.get("database", "dify"),
+        plugin_database=spec.get("pluginDatabase", "dify_plugin"),
+        ssl_mode=spec.get("sslMode", "require"),
+        max_connections=spec.get("maxConnections"),
+        pgbouncer_pool_size=spec.get("pgbouncerPoolSize"))
+
+
+def _external_redis(spec: dict[str, Any] | None) -> ExternalRedis | None:
+    if spec is None:
+        return None
+    sentinel = spec.get("sentinel", {})
+    return ExternalRedis(
+        host=spec.get("host", ""), port=spec.get("port", 6379),
+        username=spec.get("username", ""), db=spec.get("db", 0), tls=spec.get("tls", False),
+        sentinel_master=sentinel.get("masterName"),
+        sentinel_nodes=tuple(sentinel.get("nodes", ())))
+
+
+def _external_vector(spec: dict[str, Any] | None) -> ExternalVectorStore | None:
+    if spec is None:
+        return None
+    return ExternalVectorStore(
+        endpoint=spec.get("endpoint"), grpc_endpoint=spec.get("grpcEndpoint"),
+        grpc_port=spec.get("grpcPort"), host=spec.get("host"), port=spec.get("port"),
+        database=spec.get("database"), username=spec.get("username"))
+
+
+def _ingress(spec: dict[str, Any] | None) -> Ingress:
+    if not spec:
+        return Ingress()
+    cert = spec.get("certManager", {})
+    return Ingress(
+        # Writing an `ingress:` block means wanting one; `enabled: false` turns an
+        # inherited one off.
+        enabled=spec.get("enabled", True),
+        class_name=spec.get("className"),
+        hosts=tuple(spec.get("hosts", ())),
+        tls_secret=spec.get("tls", {}).get("secretName"),
+        cluster_issuer=cert.get("clusterIssuer"),
+        issuer=cert.get("issuer"),
+        annotations=tuple(sorted(spec.get("annotations", {}).items())),
+    )
+
+
+def _pod_metadata(spec: dict[str, Any]) -> PodMetadata:
+    return PodMetadata(labels=tuple(sorted(spec.get("podLabels", {}).items())),
+                       annotations=tuple(sorted(spec.get("podAnnotations", {}).items())))
+
+
+def _extra_env(spec: dict[str, Any]) -> tuple[ExtraEnv, ...]:
+    out = []
+    for name, value in sorted(spec.get("env", {}).items()):
+        if isinstance(value, dict):
+            out.append(ExtraEnv(name, secret_key=value["secretKey"]))
+        else:
+            out.append(ExtraEnv(name, value=value))
+    return tuple(out)
+
+
 def _cpu_mem(spec: dict[str, Any] | None, default: tuple[str, str]) -> CpuMemory:
     spec = spec or {}
     return CpuMemory(parse_quantity(spec.get("cpu", default[0])),
@@ -883,7 +1116,9 @@ def _timing(spec: dict[str, Any] | None, default: tuple[int, int, int, int]) -> 
     )
 
 
-def _build_component(comp: catalog.Component, spec: dict[str, Any]) -> ComponentSizing:
+def _build_component(comp: catalog.Component, spec: dict[str, Any],
+                     outside: bool = False) -> ComponentSizing:
+    """`outside`: the profile points Dify at an external service instead of this one."""
     d = comp.defaults
     res = spec.get("resources", {})
     auto = spec.get("autoscaling")
@@ -913,7 +1148,7 @@ def _build_component(comp: catalog.Component, spec: dict[str, Any]) -> Component
     sched = spec.get("scheduling", {})
     return ComponentSizing(
         name=comp.name,
-        enabled=spec.get("enabled", True),
+        enabled=False if outside else spec.get("enabled", True),
         scaling=scaling,
         resources=Resources(
             requests=CpuMemory(parse_quantity(res.get("requests", {}).get("cpu", d.requests[0])),
@@ -936,8 +1171,12 @@ def _build_component(comp: catalog.Component, spec: dict[str, Any]) -> Component
             spread_across_nodes=sched.get("spreadAcrossNodes", "none"),
             spread_across_zones=sched.get("spreadAcrossZones", "none"),
             priority_class_name=sched.get("priorityClassName"),
+            topology_spread_zones=sched.get("topologySpread", {}).get("zones", "none"),
+            topology_spread_nodes=sched.get("topologySpread", {}).get("nodes", "none"),
         ),
         persistence=persistence,
+        extra_env=_extra_env(spec),
+        pod_metadata=_pod_metadata(spec),
     )
 
 

@@ -46,6 +46,9 @@ def format_text(result: ValidationResult) -> str:
 def _summary_line(result: ValidationResult) -> str:
     def plural(n: int, word: str) -> str:
         return f"{n} {word}{'' if n == 1 else 's'}"
+    if not result.kube_version:  # Helm values files, merged (validate --helm-values)
+        return (f"{plural(result.errors, 'error')}, {plural(result.warnings, 'warning')} in "
+                f"{plural(result.files, 'Helm values file')} merged in order")
     return (f"{plural(result.errors, 'error')}, {plural(result.warnings, 'warning')} in "
             f"{plural(result.objects, 'object')} from {plural(result.files, 'file')} "
             f"(Kubernetes {result.kube_version})")

@@ -73,6 +73,26 @@ class Scheduling:
     spread_across_nodes: str = "none"  # none | preferred | required
     spread_across_zones: str = "none"
     priority_class_name: str | None = None
+    # topologySpreadConstraints (maxSkew 1) per topology: none | preferred | required
+    topology_spread_zones: str = "none"
+    topology_spread_nodes: str = "none"
+
+
+@dataclass(frozen=True)
+class ExtraEnv:
+    """An environment variable a profile adds to a component (a value or a Secret key)."""
+
+    name: str
+    value: str | None = None
+    secret_key: str | None = None  # a key of the profile's Secret
+
+
+@dataclass(frozen=True)
+class PodMetadata:
+    """Labels and annotations a profile adds to pods (sorted pairs, for determinism)."""
+
+    labels: tuple[tuple[str, str], ...] = ()
+    annotations: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,6 +106,8 @@ class ComponentSizing:
     # For stateful components and the shared file storage; None when the component keeps
     # no state (or its state lives in object storage).
     persistence: Persistence | None = None
+    extra_env: tuple[ExtraEnv, ...] = ()
+    pod_metadata: PodMetadata = PodMetadata()
 
 
 @dataclass(frozen=True)
@@ -93,6 +115,7 @@ class Images:
     registry: str  # "" means Docker Hub
     pull_policy: str
     tags: tuple[tuple[str, str], ...]  # (component, tag), every component present
+    pull_secrets: tuple[str, ...] = ()  # Secret names, applied to every pod
 
     def tag(self, component: str) -> str:
         return dict(self.tags)[image_key(component)]
@@ -116,9 +139,103 @@ class S3Storage:
 
 
 @dataclass(frozen=True)
+class AzureBlobStorage:
+    account_name: str
+    container: str
+    account_url: str
+
+
+@dataclass(frozen=True)
+class GcsStorage:
+    bucket: str
+
+
+@dataclass(frozen=True)
+class AliyunOssStorage:
+    endpoint: str
+    bucket: str
+    region: str
+    auth_version: str
+    path: str
+
+
+@dataclass(frozen=True)
 class FileStorage:
-    backend: str  # local | s3
+    backend: str  # local | s3 | azure-blob | gcs | aliyun-oss
     s3: S3Storage | None = None
+    azure_blob: AzureBlobStorage | None = None
+    gcs: GcsStorage | None = None
+    aliyun_oss: AliyunOssStorage | None = None
+
+
+@dataclass(frozen=True)
+class ExternalPostgres:
+    """A database difygen does not deploy (RDS, Cloud SQL, Azure Database, ...)."""
+
+    host: str
+    port: int
+    username: str
+    database: str
+    plugin_database: str
+    ssl_mode: str  # disable | require | verify-ca | verify-full
+    # What the connection budget is checked against: the server's max_connections, or
+    # the server connections a PgBouncer in front of it opens for Dify.
+    max_connections: int | None = None
+    pgbouncer_pool_size: int | None = None
+
+    @property
+    def connection_limit(self) -> int:
+        limit = self.max_connections or self.pgbouncer_pool_size
+        assert limit is not None
+        return limit
+
+
+@dataclass(frozen=True)
+class ExternalRedis:
+    host: str
+    port: int
+    username: str
+    db: int
+    tls: bool
+    sentinel_master: str | None = None
+    sentinel_nodes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ExternalVectorStore:
+    """Weaviate or Qdrant by endpoint, pgvector by host (credentials in the Secret)."""
+
+    endpoint: str | None = None
+    grpc_endpoint: str | None = None  # weaviate
+    grpc_port: int | None = None  # qdrant: gRPC on when set
+    host: str | None = None  # pgvector
+    port: int | None = None
+    database: str | None = None
+    username: str | None = None
+
+
+@dataclass(frozen=True)
+class Ingress:
+    """How traffic reaches the entry point (the nginx Service) from outside the cluster."""
+
+    enabled: bool = False
+    class_name: str | None = None
+    hosts: tuple[str, ...] = ()
+    tls_secret: str | None = None
+    # cert-manager: at most one of the two is set
+    cluster_issuer: str | None = None
+    issuer: str | None = None
+    annotations: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def public_origin(self) -> str | None:
+        """scheme://first-host where browsers reach Dify, when the ingress says so.
+
+        Dify's public URLs (console, service API, app, files) follow from it."""
+        if not self.enabled or not self.hosts:
+            return None
+        scheme = "https" if self.tls_secret else "http"
+        return f"{scheme}://{self.hosts[0]}"
 
 
 @dataclass(frozen=True)
@@ -183,7 +300,7 @@ class ProfileSizing:
     images: Images
     secret_name: str
     file_storage: FileStorage
-    vector_database: str
+    vector_database: str  # weaviate | qdrant | pgvector
     node: NodeCapacity | None
     quota: QuotaPolicy
     limit_range: LimitRangePolicy
@@ -192,6 +309,17 @@ class ProfileSizing:
     # None: one worker Deployment scaled by its HPA (the default, no KEDA needed).
     worker_pools: WorkerPools | None = None
     monitoring: Monitoring = field(default_factory=Monitoring)
+    ingress: Ingress = Ingress()
+    # Services difygen does not deploy; None means the in-cluster component.
+    external_postgres: ExternalPostgres | None = None
+    external_redis: ExternalRedis | None = None
+    external_vector_store: ExternalVectorStore | None = None
+    # Added to every pod; a component's own pod metadata wins on the same key.
+    pod_metadata: PodMetadata = PodMetadata()
+
+    @property
+    def public_origin(self) -> str | None:
+        return self.ingress.public_origin
 
     def enabled_components(self) -> list[ComponentSizing]:
         """Enabled components in catalog order (dict order is catalog order)."""

@@ -164,7 +164,10 @@ def _scale_key(profile: ProfileSizing, name: str) -> str:
 
 
 def _refuse(profile: ProfileSizing, shares: list[tuple[str, int, int, int]], pools: int,
-            allowed: int, max_connections: int) -> SizingError:
+            allowed: int, max_connections: int,
+            declared: tuple[str, str, str] | None = None) -> SizingError:
+    """The refusal, at the line to change: maxReplicas of the biggest pool holder, or the
+    declared limit of an external database (`declared`: key path, what it is, remedy)."""
     need_per_pool = MIN_SERVER_WORKER_CONNECTIONS + API_POOL_MARGIN
     needed = ceil(Fraction(pools * need_per_pool) / CONNECTION_BUDGET)
     detail = ", ".join(f"{n} ({r}+{s} surge)x{p}" for n, r, s, p in shares)
@@ -177,11 +180,16 @@ def _refuse(profile: ProfileSizing, shares: list[tuple[str, int, int, int]], poo
         fix = (f"{needed} connections exceed the largest max_connections difygen sets "
                f"({MAX_MAX_CONNECTIONS}): lower maxReplicas")
     biggest = max(shares, key=lambda s: ((s[1] + s[2]) * s[3], s[0]))[0]
+    where = _scale_key(profile, biggest)
+    source = f"{CONNECTIONS_PER_GIB} per GiB of the Postgres memory limit"
+    if declared is not None:
+        where, source, remedy = declared
+        fix = f"{remedy.lower()[0]}{remedy[1:]}"
     return SizingError("connection budget", [Problem(
-        Location(profile.source, key_path=_scale_key(profile, biggest)),
+        Location(profile.source, key_path=where),
         f"at maximum scale plus rollout surge {pools} connection pools ({detail}) would "
         f"share {allowed} connections (80% of max_connections {max_connections}, which is "
-        f"{CONNECTIONS_PER_GIB} per GiB of the Postgres memory limit): "
+        f"{source}): "
         f"{allowed // pools} each, but an api process serving at least "
         f"{MIN_SERVER_WORKER_CONNECTIONS} requests at once needs {need_per_pool} "
         f"({MIN_SERVER_WORKER_CONNECTIONS} + {API_POOL_MARGIN} for its own greenlets); "
@@ -194,8 +202,21 @@ def derive(profile: ProfileSizing) -> tuple[Tunables, ConnectionBudget]:
     server_workers = max(1, min(floor(api.cpu), floor(api.memory / API_MEMORY_PER_WORKER)))
 
     pg_memory = comps["postgres"].resources.limits.memory
-    max_connections = _clamp(floor(pg_memory / GIB * CONNECTIONS_PER_GIB),
-                             MIN_MAX_CONNECTIONS, MAX_MAX_CONNECTIONS)
+    external = profile.external_postgres
+    if external is not None:
+        # A managed database (or its PgBouncer) has the limit it declares, not ours.
+        max_connections = external.connection_limit
+        where = ("database.external.maxConnections" if external.max_connections
+                 else "database.external.pgbouncerPoolSize")
+        source = ("the declared max_connections of the external database"
+                  if external.max_connections else "the declared PgBouncer pool size")
+        remedy = "Raise the database's connection limit or lower maxReplicas"
+    else:
+        max_connections = _clamp(floor(pg_memory / GIB * CONNECTIONS_PER_GIB),
+                                 MIN_MAX_CONNECTIONS, MAX_MAX_CONNECTIONS)
+        where = "components.postgres.resources.limits.memory"
+        source = f"{CONNECTIONS_PER_GIB} per GiB of the Postgres memory limit"
+        remedy = "Raise the Postgres memory limit or lower maxReplicas"
     allowed = floor(CONNECTION_BUDGET * max_connections)
 
     # api, websocket, worker and beat read one ConfigMap, so they share one pool size;
@@ -209,7 +230,8 @@ def derive(profile: ProfileSizing) -> tuple[Tunables, ConnectionBudget]:
     # pool can give sessions to, keeping API_POOL_MARGIN for its own greenlets.
     worker_connections = min(SERVER_WORKER_CONNECTIONS, per_pool - API_POOL_MARGIN)
     if worker_connections < MIN_SERVER_WORKER_CONNECTIONS:
-        raise _refuse(profile, shares, pools, allowed, max_connections)
+        raise _refuse(profile, shares, pools, allowed, max_connections,
+                      (where, source, remedy) if external is not None else None)
     overflow = per_pool // 4
     uses = tuple(PoolUse(n, r, p, per_pool, s) for n, r, s, p in shares)
 

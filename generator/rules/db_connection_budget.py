@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from math import floor
 
-from generator.rules.base import ERROR, WARNING, Context, Finding, Rule, finding
+from generator.manifests import Manifest
+from generator.rules.base import ERROR, WARNING, Context, Finding, Rule, as_dict, finding
 from generator.rules.workloads import (
     Container,
     Workload,
@@ -24,6 +25,7 @@ from generator.yamlio import KeyPath
 
 BUDGET = Fraction(80, 100)
 POSTGRES_DEFAULT_MAX_CONNECTIONS = 100
+DATABASE_CONFIGMAP = "difygen-database"
 # Dify's defaults when a variable is not set (api/configs and the plugin daemon's config).
 API_DEFAULTS = {"SERVER_WORKER_AMOUNT": 1, "SQLALCHEMY_POOL_SIZE": 30,
                 "SQLALCHEMY_MAX_OVERFLOW": 10, "SERVER_WORKER_CONNECTIONS": 10}
@@ -91,8 +93,12 @@ class DbConnectionBudget(Rule):
     (`-c max_connections=N`, `$(VAR)` expanded from its env), else Bitnami's
     `POSTGRESQL_MAX_CONNECTIONS`, else Postgres' default of 100. The sum must not exceed
     80% of it: the rest is for superusers, migrations and connections of pods being
-    replaced. A namespace without a postgres container (an external database) is not
-    checked; a value that cannot be resolved (from a Secret) gives a warning.
+    replaced. A value that cannot be resolved (from a Secret) gives a warning.
+
+    A namespace without a postgres container uses an external database: its limit is
+    read from a ConfigMap named `difygen-database` in the namespace (`data.maxConnections`:
+    the server's max_connections, or the connections a PgBouncer in front of it opens),
+    which difygen renders for `database.external`. Without either, it is not checked.
 
     Each api process (`MODE` api, a gunicorn worker class other than the websocket one)
     must get at least `SERVER_WORKER_CONNECTIONS` (default 10) pooled connections
@@ -113,7 +119,8 @@ class DbConnectionBudget(Rule):
             members = by_ns[ns]
             servers = [(w, c) for w in members if w.kind in _SERVER_KINDS
                        for c in w.containers("containers") if is_postgres(c)]
-            if not servers:
+            declared = ctx.get("ConfigMap", ns, DATABASE_CONFIGMAP)
+            if not servers and declared is None:
                 continue
             uses: list[Use] = []
             unknown: list[str] = []
@@ -126,6 +133,24 @@ class DbConnectionBudget(Rule):
                         uses.append(use)
             for w, c in servers:
                 yield from self._judge(ctx, w, c, uses, unknown)
+            if not servers and declared is not None:
+                yield from self._judge_declared(declared, uses, unknown)
+
+    def _judge_declared(self, cm: Manifest, uses: list[Use],
+                        unknown: list[str]) -> Iterator[Finding]:
+        path: KeyPath = ("data", "maxConnections")
+        text = as_dict(cm.obj.get("data")).get("maxConnections")
+        try:
+            limit = int(str(text).strip())
+            if limit <= 0:
+                raise ValueError(text)
+        except ValueError:
+            yield finding(self.id, ERROR, cm, path,
+                          f"ConfigMap {DATABASE_CONFIGMAP} needs data.maxConnections, a "
+                          f"positive integer; found {text!r}")
+            return
+        yield from self._verdict(cm, path, limit, uses, unknown,
+                                 "max_connections declared for the external database")
 
     def _api_pools(self, ctx: Context) -> Iterator[Finding]:
         for w in workloads(ctx):
@@ -197,17 +222,20 @@ class DbConnectionBudget(Rule):
                               f"max_connections {text!r} cannot be resolved from the "
                               "manifests; connection budget not checked")
                 return
+        yield from self._verdict(w.manifest, path, limit, uses, unknown, "max_connections")
+
+    def _verdict(self, where: Manifest, path: KeyPath, limit: int, uses: list[Use],
+                 unknown: list[str], what: str) -> Iterator[Finding]:
         if unknown:
-            yield finding(self.id, WARNING, w.manifest, path,
+            yield finding(self.id, WARNING, where, path,
                           "pool settings of " + ", ".join(sorted(unknown)) + " cannot be "
                           "resolved from the manifests; they are left out of the budget")
         allowed = floor(BUDGET * limit)
         used = sum(u.total for u in uses)
         if used > allowed:
             detail = ", ".join(f"{u}={u.total}" for u in sorted(uses, key=str))
-            yield finding(self.id, ERROR, w.manifest, path,
+            yield finding(self.id, ERROR, where, path,
                           f"at maximum scale plus rollout surge Dify may open {used} database "
                           f"connections (pods x processes x pool: {detail}); the budget is "
-                          f"{allowed}, "
-                          f"80% of max_connections {limit}. Lower pools or maxReplicas, or "
+                          f"{allowed}, 80% of {what} {limit}. Lower pools or maxReplicas, or "
                           "raise max_connections")

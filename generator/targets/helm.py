@@ -17,7 +17,7 @@ from generator.helm_schema import validate_values
 from generator.plan import Plan
 from generator.quantity import format_cpu, format_memory
 from generator.sizing import ComponentSizing, ProbeTiming, Resources, Scheduling, Toleration
-from generator.targets import autoscaling
+from generator.targets import autoscaling, helm_extras
 from generator.yamlio import dump_yaml
 
 CHART_NAME = "dify"
@@ -153,6 +153,7 @@ def render_values(plan: Plan) -> HelmValues:
     values["redis"] = _redis(plan, gaps)
     values["weaviate"] = _weaviate(plan, gaps)
     gaps.extend(_policy_gaps(plan))
+    helm_extras.apply(plan, values, {name: slot.key for name, slot in _SLOTS.items()}, gaps)
 
     source = values_path(plan.name)
     problems = validate_values(values, source)

@@ -17,6 +17,7 @@ from typing import Any
 from generator.catalog import CATALOG
 from generator.plan import Plan, build
 from generator.profiles import neutral
+from generator.targets import external
 from generator.targets import manifests as m
 from generator.yamlio import dump_yaml
 
@@ -212,6 +213,9 @@ def render_overlay(plan: Plan) -> Overlay:
         "pdb.yaml": [o for o in final if o["kind"] == "PodDisruptionBudget"],
         "quota.yaml": [o for o in final if o["kind"] == "ResourceQuota"],
         "limitrange.yaml": [o for o in final if o["kind"] == "LimitRange"],
+        "ingress.yaml": [o for o in final if o["kind"] == "Ingress"],
+        "database.yaml": [o for o in final if o["kind"] == "ConfigMap"
+                          and o["metadata"]["name"] == external.DATABASE_CONFIG],
         "node.yaml": [o for o in final if o["kind"] == "ConfigMap"
                       and o["metadata"]["name"] == m.NODE_CONFIG],
     }

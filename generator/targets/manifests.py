@@ -15,7 +15,7 @@ from generator.catalog import Check, Component
 from generator.plan import Plan
 from generator.quantity import format_cpu, format_memory
 from generator.sizing import ComponentSizing, ProbeTiming
-from generator.targets import autoscaling, configs, keda, monitoring
+from generator.targets import autoscaling, configs, external, ingress, keda, monitoring, pod_extras
 
 Obj = dict[str, Any]
 
@@ -24,8 +24,7 @@ EXCEPTION_ANNOTATION = "difygen.io/security-exception"
 CONFIG_HASH_ANNOTATION = "difygen.io/config-hash"
 SINGLE_NODE_ANNOTATION = "difygen.io/single-node"
 API_FAMILY = ("api", "api-websocket", "worker", "worker-beat")
-DB_NAME = "dify"
-PLUGIN_DB_NAME = "dify_plugin"
+DB_NAME = external.DB_NAME
 
 
 def labels(component: str) -> dict[str, str]:
@@ -71,17 +70,7 @@ def dify_config(plan: Plan) -> dict[str, str]:
         "LOG_LEVEL": "INFO",
         "MIGRATION_ENABLED": "false",
         "DB_TYPE": "postgresql",
-        "DB_HOST": host("postgres"),
-        "DB_PORT": "5432",
-        "DB_USERNAME": "postgres",
-        "DB_DATABASE": DB_NAME,
-        "REDIS_HOST": host("redis"),
-        "REDIS_PORT": "6379",
-        "REDIS_DB": "0",
         "CELERY_BACKEND": "redis",
-        "VECTOR_STORE": plan.profile.vector_database,
-        "WEAVIATE_ENDPOINT": f"http://{host('weaviate')}:8080",
-        "WEAVIATE_GRPC_ENDPOINT": f"grpc://{host('weaviate')}:50051",
         "CODE_EXECUTION_ENDPOINT": f"http://{host('sandbox')}:8194",
         "PLUGIN_DAEMON_URL": f"http://{host('plugin-daemon')}:5002",
         "SSRF_PROXY_HTTP_URL": f"http://{host('ssrf-proxy')}:3128",
@@ -91,35 +80,15 @@ def dify_config(plan: Plan) -> dict[str, str]:
     }
     if "agent-backend" in enabled:
         data["AGENT_BACKEND_BASE_URL"] = f"http://{host('agent-backend')}:5050"
-    storage = plan.profile.file_storage
-    if storage.backend == "s3" and storage.s3 is not None:
-        data.update({
-            "STORAGE_TYPE": "s3",
-            "S3_ENDPOINT": storage.s3.endpoint,
-            "S3_BUCKET_NAME": storage.s3.bucket,
-            "S3_REGION": storage.s3.region,
-            "S3_ADDRESS_STYLE": storage.s3.addressing_style,
-        })
-    else:
-        data.update({"STORAGE_TYPE": "opendal", "OPENDAL_SCHEME": "fs",
-                     "OPENDAL_FS_ROOT": "storage"})
+    # Postgres, Redis, the vector store and file storage, in the cluster or outside it
+    data.update(external.wiring(plan)["api"])
     data.update(plan.tunables.api_env())
     return dict(sorted(data.items()))
 
 
 def plugin_config(plan: Plan) -> dict[str, str]:
-    data = {"PLUGIN_STORAGE_LOCAL_ROOT": "/app/storage", **plan.tunables.plugin_env()}
-    storage = plan.profile.file_storage
-    if storage.backend == "s3" and storage.s3 is not None:
-        data.update({
-            "PLUGIN_STORAGE_TYPE": "aws_s3",
-            "PLUGIN_STORAGE_OSS_BUCKET": storage.s3.bucket,
-            "S3_ENDPOINT": storage.s3.endpoint,
-            "S3_USE_PATH_STYLE": "true" if storage.s3.addressing_style == "path" else "false",
-            "AWS_REGION": storage.s3.region,
-        })
-    else:
-        data["PLUGIN_STORAGE_TYPE"] = "local"
+    data = {"PLUGIN_STORAGE_LOCAL_ROOT": "/app/storage", **plan.tunables.plugin_env(),
+            **external.wiring(plan)["plugin-daemon"]}
     return dict(sorted(data.items()))
 
 
@@ -185,11 +154,7 @@ def _static_env(plan: Plan, comp: Component) -> list[Obj]:
             v("HOME", "/tmp"), v("SERVER_PORT", "5002"), s("SERVER_KEY", "PLUGIN_DAEMON_KEY"),
             v("DIFY_INNER_API_URL", f"http://{host('api')}:5001"),
             s("DIFY_INNER_API_KEY", "INNER_API_KEY_FOR_PLUGIN"),
-            v("DB_HOST", host("postgres")), v("DB_PORT", "5432"),
-            v("DB_USERNAME", "postgres"), s("DB_PASSWORD", "DB_PASSWORD"),
-            v("DB_DATABASE", PLUGIN_DB_NAME),
-            v("REDIS_HOST", host("redis")), v("REDIS_PORT", "6379"),
-            s("REDIS_PASSWORD", "REDIS_PASSWORD"),
+            s("DB_PASSWORD", "DB_PASSWORD"), s("REDIS_PASSWORD", "REDIS_PASSWORD"),
             s("AWS_ACCESS_KEY", "S3_ACCESS_KEY", optional=True),
             s("AWS_SECRET_KEY", "S3_SECRET_KEY", optional=True),
             v("PLUGIN_WORKING_PATH", "/app/storage/cwd"),
@@ -345,7 +310,8 @@ def container(plan: Plan, comp: Component, sizing: ComponentSizing) -> Obj:
     if comp.ports:
         c["ports"] = [{"name": p.name, "containerPort": p.port, "protocol": "TCP"}
                       for p in comp.ports]
-    env = _static_env(plan, comp)
+    env = (_static_env(plan, comp) + external.secret_env(plan, comp.name)
+           + pod_extras.extra_env(plan, sizing))
     if env:
         c["env"] = env
     env_from = _env_from(plan, comp)
@@ -479,7 +445,7 @@ def pod_template(plan: Plan, comp: Component, sizing: ComponentSizing) -> Obj:
         spec["priorityClassName"] = sched.priority_class_name
     if comp.name in ("postgres", "weaviate"):
         spec["terminationGracePeriodSeconds"] = 60
-    return {"metadata": md, "spec": spec}
+    return pod_extras.decorate(plan, sizing, {"metadata": md, "spec": spec}, selector(comp.name))
 
 
 def workload(plan: Plan, comp: Component, sizing: ComponentSizing, ns: str | None) -> Obj:
@@ -682,7 +648,9 @@ def all_objects(plan: Plan) -> list[Obj]:
     """Everything an overlay of this plan deploys, namespaced: the in-memory truth."""
     ns = plan.profile.namespace
     out = [namespace_object(plan), *component_objects(plan, ns), *scaling_objects(plan, ns)]
-    for extra in (quota(plan, ns), limit_range(plan, ns), node_config(plan, ns)):
+    for extra in (quota(plan, ns), limit_range(plan, ns), node_config(plan, ns),
+                  ingress.ingress(plan, ns, labels("ingress")),
+                  external.database_config(plan, ns, labels("database"))):
         if extra is not None:
             out.append(extra)
     out = keda.apply_worker_pools(plan, out)

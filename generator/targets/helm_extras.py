@@ -1,0 +1,214 @@
+"""Helm parity for the profile's topology settings and escape hatches.
+
+Applied to the chart values `generator.targets.helm` builds, in the chart's own keys
+(BorisPolonsky/dify-helm 0.38.0-rc2, read from its values.yaml and templates):
+
+- `ingress.{enabled,className,annotations,hosts[].paths[],tls[]}`: the chart's Ingress
+  routes every path to its `dify` Service on `service.port`, which is the nginx proxy;
+- images: `image.<x>.pullSecrets` (names) per Dify image, `global.imagePullSecrets` and
+  `global.imageRegistry` for the Bitnami subcharts (Helm hands `global` to every
+  subchart), `weaviate.image.pullSecrets`;
+- service accounts: `<component>.serviceAccount.{create: true,
+  automountServiceAccountToken: false}`; by default the chart creates none, so its pods
+  run as the namespace's `default` account, whose token Kubernetes mounts. The Bitnami
+  subcharts take `serviceAccount.{create,automountServiceAccountToken}` too;
+- extra env per component appended to `extraEnv`; profile-wide pod labels and
+  annotations as the chart's top-level `labels` / `annotations`.
+
+What the chart cannot carry becomes a gap, never a silent drop.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generator.plan import Plan
+from generator.targets.ingress import ingress_annotations
+
+Obj = dict[str, Any]
+
+_NO_TOKEN = {"create": True, "automountServiceAccountToken": False}
+
+
+def apply(plan: Plan, values: Obj, slots: dict[str, str], gaps: list[str]) -> None:
+    """Add the profile's ingress, registry, pull Secrets, service accounts, extra env and
+    pod metadata to `values`; `slots` maps component name -> values key."""
+    _images(plan, values)
+    _service_accounts(plan, values, slots, gaps)
+    _external_services(plan, values, slots, gaps)
+    _extra_env(plan, values, slots)
+    _pod_metadata(plan, values, slots, gaps)
+    _spread_gaps(plan, gaps)
+    ingress = _ingress(plan)
+    if ingress is not None:
+        values["ingress"] = ingress
+
+
+def _images(plan: Plan, values: Obj) -> None:
+    images = plan.profile.images
+    secrets = list(images.pull_secrets)
+    if secrets:
+        for entry in values["image"].values():
+            entry["pullSecrets"] = list(secrets)
+    glob: Obj = {}
+    if images.registry:
+        glob["imageRegistry"] = images.registry
+    if secrets:
+        glob["imagePullSecrets"] = list(secrets)
+    if glob:
+        values["global"] = glob
+    weaviate = values.get("weaviate", {})
+    if secrets and weaviate.get("enabled"):
+        weaviate["image"]["pullSecrets"] = list(secrets)
+
+
+def _service_accounts(plan: Plan, values: Obj, slots: dict[str, str],
+                      gaps: list[str]) -> None:
+    for key in slots.values():
+        if values[key].get("enabled"):
+            values[key]["serviceAccount"] = dict(_NO_TOKEN)
+    for key in ("postgresql", "redis"):
+        if values.get(key, {}).get("enabled"):
+            values[key]["serviceAccount"] = dict(_NO_TOKEN)
+    if values.get("weaviate", {}).get("enabled"):
+        gaps.append("weaviate: the Weaviate subchart creates no service account and has no "
+                    "token setting, so its pod runs as the namespace's default account; set "
+                    "automountServiceAccountToken: false on that account "
+                    "(kubectl patch serviceaccount default)")
+
+
+# components whose pods read Dify's database settings (the dify-api image)
+_API_IMAGE = ("api", "api-websocket", "worker", "worker-beat")
+
+
+def _append_env(values: Obj, key: str, env: dict[str, str]) -> None:
+    block = values[key]
+    if not block.get("enabled"):
+        return
+    current = {e["name"]: e for e in block.get("extraEnv", [])}
+    current.update({k: {"name": k, "value": v} for k, v in env.items()})
+    block["extraEnv"] = list(current.values())
+
+
+def _external_services(plan: Plan, values: Obj, slots: dict[str, str],
+                       gaps: list[str]) -> None:
+    """The chart's external* blocks (no passwords: those go in your secrets file)."""
+    profile = plan.profile
+    pg = profile.external_postgres
+    if pg is not None:
+        values["externalPostgres"] = {
+            "enabled": True, "username": pg.username, "address": pg.host, "port": pg.port,
+            "database": {"api": pg.database, "pluginDaemon": pg.plugin_database}}
+        if pg.ssl_mode != "disable":
+            # The chart has no sslmode setting; Dify and the daemon read these.
+            for name in _API_IMAGE:
+                _append_env(values, slots[name], {"DB_EXTRAS": f"sslmode={pg.ssl_mode}"})
+            _append_env(values, slots["plugin-daemon"], {"DB_SSL_MODE": "require"})
+    redis = profile.external_redis
+    if redis is not None:
+        block: Obj = {"enabled": True, "host": redis.host, "port": redis.port,
+                      "username": redis.username, "db": {"app": redis.db},
+                      "useSSL": redis.tls}
+        if redis.sentinel_master:
+            block["sentinel"] = {"enabled": True, "masterSet": redis.sentinel_master,
+                                 "sentinels": list(redis.sentinel_nodes)}
+        values["externalRedis"] = block
+    vector = profile.external_vector_store
+    if vector is not None:
+        kind = profile.vector_database
+        if kind == "weaviate":
+            endpoint: Obj = {"http": vector.endpoint}
+            if vector.grpc_endpoint:
+                endpoint["grpc"] = vector.grpc_endpoint
+            values["externalWeaviate"] = {"enabled": True, "endpoint": endpoint}
+        elif kind == "qdrant":
+            values["externalQdrant"] = {
+                "enabled": True, "endpoint": vector.endpoint,
+                "grpc": {"enabled": vector.grpc_port is not None,
+                         "port": vector.grpc_port or 6334}}
+        else:
+            block = {"enabled": True, "address": vector.host, "port": vector.port or 5432,
+                     "dbName": vector.database}
+            if vector.username:
+                block["username"] = vector.username
+            values["externalPgvector"] = block
+    fs = profile.file_storage
+    if fs.azure_blob is not None:
+        values["externalAzureBlobStorage"] = {
+            "enabled": True, "url": fs.azure_blob.account_url,
+            "account": fs.azure_blob.account_name, "container": fs.azure_blob.container}
+    elif fs.gcs is not None:
+        values["externalGCS"] = {"enabled": True, "bucketName": {
+            "api": fs.gcs.bucket, "pluginDaemon": fs.gcs.bucket}}
+        # The chart says "google-storage"; dify-plugin-daemon 0.6.3 (dify-cloud-kit)
+        # knows GCS as "gcs" and would refuse to start. extraEnv wins over the ConfigMap.
+        _append_env(values, slots["plugin-daemon"], {"PLUGIN_STORAGE_TYPE": "gcs"})
+        gaps.append("plugin-daemon: the chart sets PLUGIN_STORAGE_TYPE=google-storage, "
+                    "which dify-plugin-daemon 0.6.3 does not know; the values override it "
+                    "with gcs in pluginDaemon.extraEnv")
+    elif fs.aliyun_oss is not None:
+        oss = fs.aliyun_oss
+        values["externalOSS"] = {
+            "enabled": True, "endpoint": oss.endpoint, "region": oss.region,
+            "bucketName": {"api": oss.bucket, "pluginDaemon": oss.bucket},
+            "authVersion": oss.auth_version, "path": oss.path}
+
+
+def _extra_env(plan: Plan, values: Obj, slots: dict[str, str]) -> None:
+    for name, key in slots.items():
+        sizing = plan.profile.components[name]
+        if not sizing.enabled or not sizing.extra_env:
+            continue
+        env = {e["name"]: e for e in values[key].get("extraEnv", [])}
+        for extra in sizing.extra_env:
+            if extra.secret_key is not None:
+                env[extra.name] = {"name": extra.name, "valueFrom": {"secretKeyRef": {
+                    "name": plan.profile.secret_name, "key": extra.secret_key}}}
+            else:
+                env[extra.name] = {"name": extra.name, "value": extra.value or ""}
+        values[key]["extraEnv"] = list(env.values())
+
+
+def _pod_metadata(plan: Plan, values: Obj, slots: dict[str, str], gaps: list[str]) -> None:
+    glob = plan.profile.pod_metadata
+    if glob.labels:
+        values["labels"] = dict(glob.labels)
+    if glob.annotations:
+        values["annotations"] = dict(glob.annotations)
+        if values.get("weaviate", {}).get("enabled"):
+            values["weaviate"]["annotations"] = dict(glob.annotations)
+    if glob.labels or glob.annotations:
+        gaps.append("podLabels/podAnnotations: the chart puts its top-level labels and "
+                    "annotations on every object it renders (Deployments, Services, "
+                    "ConfigMaps), not only on pods")
+    for name, sizing in plan.profile.components.items():
+        md = sizing.pod_metadata
+        if sizing.enabled and (md.labels or md.annotations):
+            where = slots.get(name, name)
+            gaps.append(f"{name}: the chart has no pod labels or annotations for {where}; "
+                        f"components.{name}.podLabels/podAnnotations are not carried")
+
+
+def _spread_gaps(plan: Plan, gaps: list[str]) -> None:
+    for name, sizing in plan.profile.components.items():
+        sched = sizing.scheduling
+        spread = (sched.topology_spread_zones, sched.topology_spread_nodes)
+        if sizing.enabled and spread != ("none", "none"):
+            gaps.append(f"{name}: the chart has no topologySpreadConstraints; "
+                        "scheduling.topologySpread is not carried (spreadAcrossZones / "
+                        "spreadAcrossNodes, rendered as pod anti-affinity, are)")
+
+
+def _ingress(plan: Plan) -> Obj | None:
+    spec = plan.profile.ingress
+    if not spec.enabled or not spec.hosts:
+        return None
+    out: Obj = {"enabled": True}
+    if spec.class_name:
+        out["className"] = spec.class_name
+    out.update({"annotations": ingress_annotations(plan),
+                "hosts": [{"host": h, "paths": [{"path": "/", "pathType": "Prefix"}]}
+                          for h in spec.hosts]})
+    out["tls"] = ([{"secretName": spec.tls_secret, "hosts": list(spec.hosts)}]
+                  if spec.tls_secret else [])
+    return out
