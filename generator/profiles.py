@@ -11,6 +11,7 @@ Merge rules for `extends` (documented in docs/profiles.md):
 from __future__ import annotations
 
 import functools
+import ipaddress
 import json
 import math
 import re
@@ -39,7 +40,9 @@ from generator.sizing import (
     FileStorage,
     Images,
     LimitRangePolicy,
+    NetworkPolicySettings,
     NodeCapacity,
+    Peer,
     Persistence,
     Probes,
     ProbeTiming,
@@ -493,6 +496,58 @@ def _check_merged(merged: dict[str, Any], origin: _Origin, chain: list[_Loaded],
     components = merged.get("components", {})
     for name, spec in components.items():
         _check_component(name, spec, merged, origin, chain, problems)
+    _check_network_policies(merged.get("networkPolicies", {}), origin, chain, problems)
+
+
+def _check_network_policies(spec: dict[str, Any], origin: _Origin, chain: list[_Loaded],
+                            problems: ProblemList) -> None:
+    """Peers are selectors or an address range, never both; ranges are real networks."""
+    base: KeyPath = ("networkPolicies",)
+    peers = [(("ingressFrom", i), p) for i, p in enumerate(spec.get("ingressFrom", []))]
+    peers += [(("dns", "to", i), p)
+              for i, p in enumerate(spec.get("dns", {}).get("to", []))]
+    for where, peer in peers:
+        path = (*base, *where)
+        selectors = [k for k in ("namespaceSelector", "podSelector") if k in peer]
+        if "cidr" in peer and selectors:
+            problems.add(_loc(origin, chain, (*path, selectors[0])),
+                         f"found both cidr and {selectors[0]}; a peer is label selectors "
+                         "or an address range, not both (write two peers)")
+        elif "cidr" not in peer and not selectors:
+            problems.add(_loc(origin, chain, path),
+                         "found no cidr, namespaceSelector or podSelector; a peer needs "
+                         "label selectors or an address range")
+        if "except" in peer and "cidr" not in peer:
+            problems.add(_loc(origin, chain, (*path, "except")),
+                         "except cuts ranges out of a cidr; set cidr too")
+        outer = _network(peer.get("cidr"), (*path, "cidr"), origin, chain, problems)
+        for j, inner_text in enumerate(peer.get("except", [])):
+            inner = _network(inner_text, (*path, "except", j), origin, chain, problems)
+            if outer is not None and inner is not None and not (
+                    inner.version == outer.version and inner != outer
+                    and inner.subnet_of(outer)):  # type: ignore[arg-type]
+                problems.add(_loc(origin, chain, (*path, "except", j)),
+                             f"found {inner_text!r}; an except range must lie strictly "
+                             f"inside the peer's cidr {peer['cidr']!r}")
+    for j, text in enumerate(spec.get("internetExcept", [])):
+        _network(text, (*base, "internetExcept", j), origin, chain, problems)
+
+
+def _network(text: Any, path: KeyPath, origin: _Origin, chain: list[_Loaded],
+             problems: ProblemList) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        return ipaddress.ip_network(text, strict=True)
+    except ValueError as exc:
+        hint = ""
+        try:
+            hint = f" (did you mean {str(ipaddress.ip_network(text, strict=False))!r}?)"
+        except ValueError:
+            pass
+        problems.add(_loc(origin, chain, path),
+                     f"found {text!r}; not a CIDR network address{hint}: {exc}")
+        return None
 
 
 def _check_component(name: str, spec: dict[str, Any], merged: dict[str, Any],
@@ -649,7 +704,31 @@ def _build(ref: ProfileRef, chain: tuple[str, ...], source: str,
         ),
         disruption=DisruptionPolicy(pdb.get("enabled", False), pdb.get("maxUnavailable", 1)),
         components=components,
+        network_policies=_network_policies(merged.get("networkPolicies", {})),
     )
+
+
+def _network_policies(spec: dict[str, Any]) -> NetworkPolicySettings:
+    default = NetworkPolicySettings()
+    dns = spec.get("dns", {})
+    return NetworkPolicySettings(
+        enabled=spec.get("enabled", default.enabled),
+        ingress_from=tuple(_peer(p) for p in spec["ingressFrom"])
+        if "ingressFrom" in spec else default.ingress_from,
+        dns_to=tuple(_peer(p) for p in dns["to"]) if "to" in dns else default.dns_to,
+        dns_ports=tuple(dns.get("ports", default.dns_ports)),
+        internet_except=tuple(spec.get("internetExcept", default.internet_except)),
+    )
+
+
+def _peer(spec: dict[str, Any]) -> Peer:
+    def labels(key: str) -> tuple[tuple[str, str], ...] | None:
+        value = spec.get(key)
+        return None if value is None else tuple(sorted(value.items()))
+
+    return Peer(namespace_selector=labels("namespaceSelector"),
+                pod_selector=labels("podSelector"), cidr=spec.get("cidr"),
+                except_cidrs=tuple(spec.get("except", ())))
 
 
 def _cpu_mem(spec: dict[str, Any] | None, default: tuple[str, str]) -> CpuMemory:

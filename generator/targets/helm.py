@@ -568,4 +568,11 @@ def _policy_gaps(plan: Plan) -> list[str]:
     if profile.limit_range.enabled:
         gaps.append("LimitRange is not part of the chart; apply the overlay's "
                     "limitrange.yaml in the release namespace")
+    if profile.network_policies.enabled:
+        gaps.append("NetworkPolicies (default deny, DNS, one per component, the sandboxes "
+                    "confined to their SSRF proxy) are not part of the chart, whose Dify "
+                    "components render none; without them the SSRF proxy is advisory. The "
+                    "overlay's networkpolicy.yaml selects Kustomize labels, so apply it with "
+                    "the chart's pod labels (component: <name>, app.kubernetes.io/instance: "
+                    "<release>); see docs/network-policies.md")
     return gaps

@@ -212,6 +212,7 @@ def render_overlay(plan: Plan) -> Overlay:
         "pdb.yaml": [o for o in final if o["kind"] == "PodDisruptionBudget"],
         "quota.yaml": [o for o in final if o["kind"] == "ResourceQuota"],
         "limitrange.yaml": [o for o in final if o["kind"] == "LimitRange"],
+        "networkpolicy.yaml": [o for o in final if o["kind"] == "NetworkPolicy"],
         "node.yaml": [o for o in final if o["kind"] == "ConfigMap"
                       and o["metadata"]["name"] == m.NODE_CONFIG],
     }

@@ -15,7 +15,7 @@ from generator.catalog import Check, Component
 from generator.plan import Plan
 from generator.quantity import format_cpu, format_memory
 from generator.sizing import ComponentSizing, ProbeTiming
-from generator.targets import configs
+from generator.targets import configs, network_policies
 
 Obj = dict[str, Any]
 
@@ -596,6 +596,7 @@ def namespace_object(plan: Plan) -> Obj:
             "pod-security.kubernetes.io/enforce": enforce,
             "pod-security.kubernetes.io/audit": "restricted",
             "pod-security.kubernetes.io/warn": "restricted",
+            **network_policies.namespace_labels(plan),
         }},
     }
 
@@ -685,5 +686,6 @@ def all_objects(plan: Plan) -> list[Obj]:
     for extra in (quota(plan, ns), limit_range(plan, ns), node_config(plan, ns)):
         if extra is not None:
             out.append(extra)
+    out += network_policies.objects(plan)
     return out
 
