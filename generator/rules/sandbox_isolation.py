@@ -22,6 +22,7 @@ from generator.rules.workloads import Workload, workloads
 from generator.targets.manifests import selector
 from generator.targets.network_policies import DISABLED_LABEL, DISABLED_VALUE
 
+COMPONENT_LABEL = "app.kubernetes.io/component"
 # A rule whose every port is one of these is DNS (its peers are the cluster's resolver).
 _DNS_PORTS = {53, 5353, "dns", "dns-tcp"}
 
@@ -73,7 +74,8 @@ class SandboxIsolation(Rule):
     selects its pods and that limit egress are collected. It is an error if there is none
     (the pods may connect anywhere), or if any of their egress rules allows more than: the
     proxy's pods (a `podSelector`-only peer that selects no other workload of the
-    namespace) on the proxy's port, or DNS (a rule whose every port is 53, 5353, `dns` or
+    namespace and pins `app.kubernetes.io/component` to the proxy) on the proxy's port
+    (by number or name), or DNS (a rule whose every port is 53, 5353, `dns` or
     `dns-tcp`). A rule with no `to` (every destination), an `ipBlock`, a
     `namespaceSelector`, an empty `podSelector`, no `ports` or another port is reported at
     that rule. When the profile turns NetworkPolicies off, the Namespace carries the label
@@ -129,14 +131,14 @@ class SandboxIsolation(Rule):
                    if selects({"matchLabels": selector(via.component)}, _labels(x))]
         for i, rule in enumerate(as_list(as_dict(policy.obj.get("spec")).get("egress"))):
             rule = as_dict(rule)
-            problem = self._rule_problem(rule, allowed, proxies, neighbours)
+            problem = self._rule_problem(rule, via.component, allowed, proxies, neighbours)
             if problem:
                 yield finding(self.id, ERROR, policy, ("spec", "egress", i),
                               f"{name} runs untrusted code and may only reach "
                               f"{via.component} port {via.port!r} and DNS, but this egress "
                               f"rule {problem}")
 
-    def _rule_problem(self, rule: dict[str, Any], allowed: set[Any],
+    def _rule_problem(self, rule: dict[str, Any], proxy: str, allowed: set[Any],
                       proxies: list[Workload], neighbours: list[Workload]) -> str:
         ports = [as_dict(p) for p in as_list(rule.get("ports"))]
         if ports and all(p.get("port") in _DNS_PORTS and "endPort" not in p for p in ports):
@@ -152,6 +154,10 @@ class SandboxIsolation(Rule):
             pod_sel = peer.get("podSelector")
             if not as_dict(pod_sel):
                 return "allows every pod of the namespace (empty podSelector)"
+            pinned = as_dict(as_dict(pod_sel).get("matchLabels")).get(COMPONENT_LABEL)
+            if pinned != proxy or not selects(pod_sel, selector(proxy)):
+                return (f"allows pods that are not the proxy (its podSelector must match "
+                        f"{COMPONENT_LABEL}: {proxy})")
             extra = [x.manifest.name for x in neighbours
                      if x not in proxies and selects(pod_sel, _labels(x))]
             if extra:
