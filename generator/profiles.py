@@ -540,13 +540,12 @@ def _network(text: Any, path: KeyPath, origin: _Origin, chain: list[_Loaded],
     try:
         return ipaddress.ip_network(text, strict=True)
     except ValueError as exc:
-        hint = ""
         try:
-            hint = f" (did you mean {str(ipaddress.ip_network(text, strict=False))!r}?)"
+            hint = f"did you mean {str(ipaddress.ip_network(text, strict=False))!r}?"
         except ValueError:
-            pass
+            hint = str(exc)
         problems.add(_loc(origin, chain, path),
-                     f"found {text!r}; not a CIDR network address{hint}: {exc}")
+                     f"found {text!r}; not a CIDR network address ({hint})")
         return None
 
 
