@@ -503,7 +503,8 @@ def _check_network_policies(spec: dict[str, Any], origin: _Origin, chain: list[_
                             problems: ProblemList) -> None:
     """Peers are selectors or an address range, never both; ranges are real networks."""
     base: KeyPath = ("networkPolicies",)
-    peers = [(("ingressFrom", i), p) for i, p in enumerate(spec.get("ingressFrom", []))]
+    peers: list[tuple[KeyPath, dict[str, Any]]] = [
+        (("ingressFrom", i), p) for i, p in enumerate(spec.get("ingressFrom", []))]
     peers += [(("dns", "to", i), p)
               for i, p in enumerate(spec.get("dns", {}).get("to", []))]
     for where, peer in peers:
@@ -523,14 +524,21 @@ def _check_network_policies(spec: dict[str, Any], origin: _Origin, chain: list[_
         outer = _network(peer.get("cidr"), (*path, "cidr"), origin, chain, problems)
         for j, inner_text in enumerate(peer.get("except", [])):
             inner = _network(inner_text, (*path, "except", j), origin, chain, problems)
-            if outer is not None and inner is not None and not (
-                    inner.version == outer.version and inner != outer
-                    and inner.subnet_of(outer)):  # type: ignore[arg-type]
+            if outer is not None and inner is not None and not _strictly_inside(inner, outer):
                 problems.add(_loc(origin, chain, (*path, "except", j)),
                              f"found {inner_text!r}; an except range must lie strictly "
                              f"inside the peer's cidr {peer['cidr']!r}")
     for j, text in enumerate(spec.get("internetExcept", [])):
         _network(text, (*base, "internetExcept", j), origin, chain, problems)
+
+
+def _strictly_inside(inner: ipaddress.IPv4Network | ipaddress.IPv6Network,
+                     outer: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
+    if isinstance(inner, ipaddress.IPv4Network) and isinstance(outer, ipaddress.IPv4Network):
+        return inner != outer and inner.subnet_of(outer)
+    if isinstance(inner, ipaddress.IPv6Network) and isinstance(outer, ipaddress.IPv6Network):
+        return inner != outer and inner.subnet_of(outer)
+    return False
 
 
 def _network(text: Any, path: KeyPath, origin: _Origin, chain: list[_Loaded],

@@ -32,8 +32,8 @@ from generator.rules.quota_fit import QuotaFit
 from generator.rules.redis_maxmemory import RedisMaxmemory
 from generator.rules.resources_limits import ResourcesLimits
 from generator.rules.rwo_shared import RwoShared
-from generator.rules.sandbox_isolation import SandboxIsolation
 from generator.rules.sa_token import SaToken
+from generator.rules.sandbox_isolation import SandboxIsolation
 from generator.rules.schema import Schema
 from generator.rules.secret_data import SecretData
 
