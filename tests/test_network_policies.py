@@ -353,3 +353,34 @@ networkPolicies:
     assert cluster.allowed(api, Address("100.64.0.1"), 443)
     assert not cluster.allowed(sandbox, Address("100.64.0.1"), 443)
     assert not cluster.allowed(api, METADATA[0], 80)
+
+
+# ---------------------------------------------------------------------------- catalog, docs
+
+
+def test_every_call_in_the_catalog_names_a_real_port() -> None:
+    from generator.catalog import CATALOG, COMPONENTS
+
+    for comp in CATALOG:
+        for call in comp.traffic.callees():
+            assert call.component in COMPONENTS, (comp.name, call)
+            assert call.port in {p.name for p in COMPONENTS[call.component].ports}, \
+                (comp.name, call)
+        if comp.traffic.confined_to is not None:
+            assert not comp.traffic.internet and not comp.traffic.entry_point, comp.name
+
+
+def test_docs_explain_every_policy_and_setting(built: dict[str, list[Obj]]) -> None:
+    from generator.profiles import profile_schema
+
+    root = Path(__file__).resolve().parent.parent
+    page = (root / "docs" / "network-policies.md").read_text(encoding="utf-8")
+    names = {o["metadata"]["name"] for objs in built.values() for o in objs
+             if o["kind"] == "NetworkPolicy"}
+    for name in sorted(names):
+        assert f"`{name}`" in page, name
+    keys = profile_schema()["properties"]["networkPolicies"]["properties"]
+    profiles_page = (root / "docs" / "profiles.md").read_text(encoding="utf-8")
+    for key in keys:
+        assert f"`networkPolicies.{key}" in profiles_page, key
+        assert f"{key}:" in page, key
