@@ -18,7 +18,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 Obj = dict[str, Any]
-WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet")
+WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
+
+
+def _template(obj: Obj) -> Obj:
+    if obj["kind"] == "CronJob":
+        template: Obj = obj["spec"]["jobTemplate"]["spec"]["template"]
+        return template
+    template = obj["spec"]["template"]
+    return template
 
 
 @dataclass(frozen=True)
@@ -86,13 +94,13 @@ class Cluster:
                     o["metadata"].get("labels") or {})
         self.pods: list[Pod] = []
         for i, o in enumerate(w for w in objects if w["kind"] in WORKLOADS):
-            template = o["spec"]["template"]
+            template = _template(o)
             spec = template["spec"]
             ports = tuple((p.get("name", ""), p["containerPort"], p.get("protocol", "TCP"))
                           for c in spec["containers"] for p in c.get("ports", []))
             self.pods.append(Pod(
                 o["metadata"]["name"], o["metadata"].get("namespace", ""),
-                tuple(sorted(template["metadata"].get("labels", {}).items())), ports,
+                tuple(sorted(template.get("metadata", {}).get("labels", {}).items())), ports,
                 f"10.244.0.{i + 10}", tuple(spec["containers"]), tuple(spec.get("volumes", []))))
         self.pods += list(extra_pods)
 

@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from generator.profiles import BUILTIN_PROFILES, find
 from generator.render import RenderResult, render
@@ -169,14 +171,14 @@ def test_datastores_admit_only_their_clients(cluster: Cluster, store: str) -> No
 # ---------------------------------------------------------------------------- wiring
 
 
-def wiring_violations(cluster: Cluster) -> list[str]:
+def wiring_violations(cluster: Cluster, ns: str = NS) -> list[str]:
     """Every host:port in a pod's env and config files that the policies do not allow
     both ways (the caller's egress, the callee's ingress), or that names no Service."""
     problems = []
-    for pod in dify_pods(cluster):
+    for pod in [p for p in cluster.pods if p.namespace == ns]:
         for where, key, text, env in cluster.texts(pod):
             for host, port in endpoints(text, env, key):
-                targets = cluster.resolve(host, NS, port)
+                targets = cluster.resolve(host, ns, port)
                 if targets is None:
                     # Dotted names and addresses are outside the cluster (S3, bind
                     # addresses); a bare name must be one of our Services.
@@ -384,3 +386,66 @@ def test_docs_explain_every_policy_and_setting(built: dict[str, list[Obj]]) -> N
     for key in keys:
         assert f"`networkPolicies.{key}" in profiles_page, key
         assert f"{key}:" in page, key
+
+
+# ---------------------------------------------------------------------------- any profile
+
+
+@st.composite
+def network_profiles(draw: st.DrawFn) -> str:
+    from generator.catalog import CATALOG
+
+    optional = [c.name for c in CATALOG if not c.required]
+    off = draw(st.lists(st.sampled_from(optional), unique=True))
+    if "local-sandbox" in off and "agent-backend" not in off:
+        # agent-backend's env names local-sandbox whether it runs or not (a wiring gap
+        # this test found; reported, fixed with the agent wiring), so keep them together.
+        off.append("agent-backend")
+    ingress = draw(st.sampled_from([
+        "[]", "[{cidr: 198.51.100.0/24}]", "[{podSelector: {}}]",
+        "[{namespaceSelector: {team: edge}, podSelector: {app: gateway}}]"]))
+    lines = [f"extends: {draw(st.sampled_from(BUILTIN_PROFILES))}",
+             f"namespace: {draw(st.sampled_from(['dify', 'ai']))}",
+             "networkPolicies:", f"  ingressFrom: {ingress}"]
+    if draw(st.booleans()):
+        lines.append("  internetExcept: [10.0.0.0/8, 169.254.0.0/16, fd00::/8]")
+    if off:
+        lines.append("components:")
+        lines += [f"  {name}: {{enabled: false}}" for name in off]
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(text=network_profiles())
+def test_any_profile_confines_its_sandboxes_and_allows_its_wiring(tmp_path_factory:
+                                                                  pytest.TempPathFactory,
+                                                                  text: str) -> None:
+    profiles = tmp_path_factory.mktemp("p")
+    (profiles / "custom.yaml").write_text(text, encoding="utf-8")
+    (rendered,) = render([find("custom", profiles)]).profiles
+    objects = rendered.overlay.objects
+    ns = rendered.plan.profile.namespace
+    for obj in objects:
+        if obj["kind"] == "Namespace":
+            obj["metadata"]["labels"]["kubernetes.io/metadata.name"] = ns
+    cluster = Cluster(objects, EXTRA_PODS)
+    pods = [p for p in cluster.pods if p.namespace == ns]
+    # No policy names a component the profile turned off.
+    names = {component(p) for p in pods}
+    for policy in cluster.policies:
+        spec = policy["spec"]
+        for rule in [*spec.get("ingress", []), *spec.get("egress", [])]:
+            for peer in [*rule.get("from", []), *rule.get("to", [])]:
+                labels = peer.get("podSelector", {}).get("matchLabels", {})
+                if COMPONENT in labels and "namespaceSelector" not in peer:
+                    assert labels[COMPONENT] in names, (policy["metadata"]["name"], labels)
+    for pod in pods:
+        if component(pod) in ("sandbox", "local-sandbox"):
+            proxies = {dst.name for key in ("HTTP_PROXY", "HTTPS_PROXY")
+                       for host, port in endpoints(env_of(pod)[key], {}, key)
+                       for dst, _ in cluster.resolve(host, ns, port) or []}
+            assert {dst for dst, _, _ in reachable(cluster, pod)} <= {*proxies, KUBE_DNS.name}
+        for addr in METADATA:
+            assert not cluster.allowed(pod, addr, 80), pod.name
+    assert wiring_violations(cluster, ns) == []
