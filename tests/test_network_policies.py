@@ -449,3 +449,18 @@ def test_any_profile_confines_its_sandboxes_and_allows_its_wiring(tmp_path_facto
         for addr in METADATA:
             assert not cluster.allowed(pod, addr, 80), pod.name
     assert wiring_violations(cluster, ns) == []
+
+
+def test_an_ipv4_only_except_list_gives_ipv4_only_internet(tmp_path: Path, kubectl: str) -> None:
+    objs = _render_custom(tmp_path, "extends: small\nnetworkPolicies:\n  internetExcept: "
+                                    "[10.0.0.0/8, 169.254.0.0/16, 172.16.0.0/12, "
+                                    "192.168.0.0/16]\n", kubectl)
+    cluster = Cluster(objs, EXTRA_PODS)
+    api = next(p for p in dify_pods(cluster) if component(p) == "api")
+    assert cluster.allowed(api, INTERNET[0], 443)
+    assert not cluster.allowed(api, INTERNET[1], 443)
+    assert not cluster.allowed(api, METADATA[1], 80)
+    blocks = [peer["ipBlock"]["cidr"] for p in cluster.policies
+              for rule in p["spec"].get("egress", []) for peer in rule.get("to", [])
+              if "ipBlock" in peer]
+    assert blocks and "::/0" not in blocks

@@ -104,10 +104,17 @@ def _tcp(ports: list[int]) -> list[Obj]:
 
 
 def internet_peers(except_cidrs: tuple[str, ...]) -> list[Obj]:
-    """0.0.0.0/0 and ::/0, each without the profile's excepted ranges of its family."""
+    """0.0.0.0/0 and ::/0, each without the profile's excepted ranges of its family.
+
+    ::/0 only when the list names an IPv6 range: an IPv4-only list means IPv4-only
+    internet (IPv4-only clusters; kube-router releases that stop syncing every policy on
+    an IPv6 ipBlock, kube-router#1245), never IPv6 without its private ranges cut out.
+    """
     out: list[Obj] = []
     for cidr, version in ((INTERNET_V4, 4), (INTERNET_V6, 6)):
         cut = [c for c in except_cidrs if ipaddress.ip_network(c).version == version]
+        if version == 6 and not cut:
+            continue
         block: Obj = {"cidr": cidr}
         if cut:
             block["except"] = cut
