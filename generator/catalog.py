@@ -87,6 +87,11 @@ class Traffic:
     # proxy port (and DNS). Everything it fetches goes through the proxy's URL filter.
     confined_to: Call | None = None
 
+    def __post_init__(self) -> None:
+        if self.confined_to is not None and (self.calls or self.internet or self.entry_point):
+            raise ValueError("a component confined to a proxy calls nothing else, has no "
+                             "internet access of its own and is no entry point")
+
     def callees(self) -> tuple[Call, ...]:
         return (*self.calls, self.confined_to) if self.confined_to else self.calls
 
