@@ -249,8 +249,8 @@ CATALOG: tuple[Component, ...] = (
         name="sandbox", summary="dify-sandbox: runs user code (Python, Node.js) in a jail",
         image="langgenius/dify-sandbox", tag="0.2.15", helm_key="sandbox",
         workload="Deployment", ports=(Port("http", 8194),),
-        # Compose puts the sandbox on an internal network whose only other member is the
-        # proxy; its config and HTTP(S)_PROXY point there.
+        # Compose puts the sandbox only on an internal network (no route out) whose exit
+        # is the proxy; its config and HTTP(S)_PROXY point there.
         traffic=Traffic(confined_to=Call("ssrf-proxy", "proxy")),
         liveness=Check(http_path="/health", port="http"),
         readiness=Check(http_path="/health", port="http"),
