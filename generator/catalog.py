@@ -61,6 +61,42 @@ class Security:
 
 
 @dataclass(frozen=True)
+class Call:
+    """A connection a component opens to another component in the namespace: the callee
+    and the name of the callee's port (the policies open exactly that port)."""
+
+    component: str
+    port: str
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """Who a component talks to: the data the NetworkPolicies are built from.
+
+    Ingress is never declared: a component accepts a port from exactly the components
+    that call it (and, for the entry point, from the profile's ingress source).
+    """
+
+    calls: tuple[Call, ...] = ()
+    # Why it must open connections to the internet (public addresses only: the profile's
+    # `networkPolicies.internetExcept` ranges stay closed); "" means it never does.
+    internet: str = ""
+    # Accepts traffic from outside the namespace (networkPolicies.ingressFrom).
+    entry_point: bool = False
+    # Runs untrusted code (code nodes, agent shells): it may open no connection but this
+    # proxy port (and DNS). Everything it fetches goes through the proxy's URL filter.
+    confined_to: Call | None = None
+
+    def __post_init__(self) -> None:
+        if self.confined_to is not None and (self.calls or self.internet or self.entry_point):
+            raise ValueError("a component confined to a proxy calls nothing else, has no "
+                             "internet access of its own and is no entry point")
+
+    def callees(self) -> tuple[Call, ...]:
+        return (*self.calls, self.confined_to) if self.confined_to else self.calls
+
+
+@dataclass(frozen=True)
 class DefaultSizing:
     requests: tuple[str, str]  # cpu, memory
     limits: tuple[str, str]
@@ -86,6 +122,7 @@ class Component:
     scalable: bool  # may run more than one replica
     stateful: bool  # owns a volume through a StatefulSet volumeClaimTemplate
     defaults: DefaultSizing
+    traffic: Traffic = Traffic()
     emptydirs: tuple[Mount, ...] = ()
     data_mount: Mount | None = None  # where the persistent (or shared) data lives
     mode: str | None = None  # MODE for the dify-api image
@@ -112,6 +149,22 @@ class Component:
 
 _API_SECURITY = Security(user=1001, group=1001, read_only_root=True)
 _API_TMP = (Mount("tmp", "/tmp"),)
+# Everything the dify-api image reaches in the namespace. api, api-websocket, worker and
+# beat read one ConfigMap (DB_HOST, REDIS_HOST, WEAVIATE_*, CODE_EXECUTION_ENDPOINT,
+# PLUGIN_DAEMON_URL, SSRF_PROXY_*, AGENT_BACKEND_BASE_URL), so each may open all of them.
+_API_CALLS = (
+    Call("postgres", "postgres"), Call("redis", "redis"),
+    Call("weaviate", "http"), Call("weaviate", "grpc"),
+    Call("sandbox", "http"), Call("plugin-daemon", "http"),
+    Call("ssrf-proxy", "proxy"), Call("agent-backend", "http"),
+)
+# api and worker call public services directly, not through the SSRF proxy: the plugin
+# marketplace (api/core/helper/marketplace.py uses httpx without a proxy), mail (SMTP,
+# Resend, SendGrid), object storage, OAuth providers, the update check, ops tracing.
+# Model providers are not among them: Dify 1.x invokes models through the plugin daemon
+# (api/core/plugin/impl/model.py).
+_API_INTERNET = ("plugin marketplace, mail, object storage, OAuth login, update check and "
+                 "trace providers are called directly, not through the SSRF proxy")
 _CELERY_PING = ("sh", "-c", "celery -A celery_healthcheck.celery inspect ping "
                 "-d \"celery@$HOSTNAME\" --timeout 10")
 
@@ -120,6 +173,7 @@ CATALOG: tuple[Component, ...] = (
         name="api", summary="Dify API server (gunicorn, gevent workers)",
         image="langgenius/dify-api", tag=DIFY_VERSION, helm_key="api", workload="Deployment",
         ports=(Port("http", 5001),),
+        traffic=Traffic(calls=_API_CALLS, internet=_API_INTERNET),
         liveness=Check(http_path="/health", port="http"),
         readiness=Check(http_path="/health", port="http"),
         # The api runs database migrations on start (MIGRATION_ENABLED), which can take
@@ -136,6 +190,7 @@ CATALOG: tuple[Component, ...] = (
         name="api-websocket", summary="Real-time collaboration (socket.io) on the api image",
         image="langgenius/dify-api", tag=DIFY_VERSION, helm_key="apiWebsocket",
         workload="Deployment", ports=(Port("http", 5001),),
+        traffic=Traffic(calls=_API_CALLS),
         liveness=Check(http_path="/health", port="http"),
         readiness=Check(http_path="/health", port="http"),
         startup=None, security=_API_SECURITY, scalable=True, stateful=False,
@@ -149,6 +204,7 @@ CATALOG: tuple[Component, ...] = (
         name="worker", summary="Celery worker (gevent pool): indexing, mail, workflows",
         image="langgenius/dify-api", tag=DIFY_VERSION, helm_key="worker",
         workload="Deployment", ports=(),
+        traffic=Traffic(calls=_API_CALLS, internet=_API_INTERNET),
         # A celery ping round-trips through Redis to this worker: it fails when the
         # worker is wedged, which is what liveness is for. Dify ships a light
         # celery_healthcheck app for it, so the probe does not load the whole api. The
@@ -169,6 +225,7 @@ CATALOG: tuple[Component, ...] = (
         name="worker-beat", summary="Celery beat scheduler (exactly one)",
         image="langgenius/dify-api", tag=DIFY_VERSION, helm_key="beat",
         workload="Deployment", ports=(),
+        traffic=Traffic(calls=_API_CALLS),
         # Beat answers no ping. It rewrites its schedule file on every tick, so a stale
         # file means a hung scheduler; a missing file after start-up means it never ran.
         liveness=Check(command=("sh", "-c",
@@ -190,6 +247,8 @@ CATALOG: tuple[Component, ...] = (
         name="web", summary="Dify web front end (Next.js)",
         image="langgenius/dify-web", tag=DIFY_VERSION, helm_key="web", workload="Deployment",
         ports=(Port("http", 3000),),
+        # Server-side rendering calls the api (SERVER_CONSOLE_API_URL in Dify's compose).
+        traffic=Traffic(calls=(Call("api", "http"),)),
         liveness=Check(port="http"), readiness=Check(http_path="/apps", port="http"),
         startup=None,
         security=Security(user=1001, group=1001, read_only_root=False,
@@ -205,6 +264,9 @@ CATALOG: tuple[Component, ...] = (
         name="sandbox", summary="dify-sandbox: runs user code (Python, Node.js) in a jail",
         image="langgenius/dify-sandbox", tag="0.2.15", helm_key="sandbox",
         workload="Deployment", ports=(Port("http", 8194),),
+        # Compose puts the sandbox only on an internal network (no route out) whose exit
+        # is the proxy; its config and HTTP(S)_PROXY point there.
+        traffic=Traffic(confined_to=Call("ssrf-proxy", "proxy")),
         liveness=Check(http_path="/health", port="http"),
         readiness=Check(http_path="/health", port="http"),
         # It unpacks Node.js and builds its chroot trees before it listens.
@@ -232,6 +294,12 @@ CATALOG: tuple[Component, ...] = (
         name="plugin-daemon", summary="Plugin runtime: installs and runs Dify plugins",
         image="langgenius/dify-plugin-daemon", tag="0.6.3-local", helm_key="pluginDaemon",
         workload="Deployment", ports=(Port("http", 5002), Port("debug", 5003)),
+        traffic=Traffic(
+            # DIFY_INNER_API_URL (plugins call back into Dify), its own database and Redis.
+            calls=(Call("api", "http"), Call("postgres", "postgres"), Call("redis", "redis")),
+            internet="installs plugins from the marketplace and their Python packages; "
+                     "model, tool and data-source plugins call their providers (compose "
+                     "gives it no proxy)"),
         liveness=Check(http_path="/health/check", port="http"),
         readiness=Check(http_path="/health/check", port="http"),
         # Ready answers before installed plugins have their Python environments back;
@@ -254,6 +322,11 @@ CATALOG: tuple[Component, ...] = (
         name="ssrf-proxy", summary="Squid forward proxy for outbound requests from Dify",
         image="ubuntu/squid", tag="6.10-24.10_beta", helm_key="ssrfProxy",
         workload="Deployment", ports=(Port("proxy", 3128), Port("sandbox", 8194)),
+        traffic=Traffic(
+            # squid's reverse-proxy peer (cache_peer) is the sandbox.
+            calls=(Call("sandbox", "http"),),
+            internet="it is the way out for user-supplied URLs: HTTP request nodes, tools, "
+                     "remote files, code run in the sandboxes"),
         liveness=Check(port="proxy"), readiness=Check(port="proxy"), startup=None,
         # Squid started by a non-root user stays that user; with no disk cache, logs to
         # stdout and the pid file in /tmp it needs no root at all.
@@ -270,6 +343,11 @@ CATALOG: tuple[Component, ...] = (
         name="nginx", summary="Reverse proxy in front of api, web and plugin endpoints",
         image="nginxinc/nginx-unprivileged", tag="1.27-alpine", helm_key="proxy",
         workload="Deployment", ports=(Port("http", 8080),),
+        traffic=Traffic(
+            # Its upstreams (the server block in its ConfigMap).
+            calls=(Call("api", "http"), Call("api-websocket", "http"), Call("web", "http"),
+                   Call("plugin-daemon", "http")),
+            entry_point=True),
         liveness=Check(http_path="/healthz", port="http"),
         readiness=Check(http_path="/healthz", port="http"), startup=None,
         security=Security(user=101, group=101, read_only_root=True),
@@ -283,6 +361,11 @@ CATALOG: tuple[Component, ...] = (
         name="agent-backend", summary="Agent run/stream backend (new in 1.16)",
         image="langgenius/dify-agent-backend", tag=DIFY_VERSION, helm_key="agentBackend",
         workload="Deployment", ports=(Port("http", 5050),),
+        traffic=Traffic(
+            # DIFY_AGENT_INNER_API_URL, DIFY_AGENT_PLUGIN_DAEMON_URL (models go through the
+            # plugin daemon), the shell sandbox, and DIFY_AGENT_REDIS_URL (in the Secret).
+            calls=(Call("api", "http"), Call("plugin-daemon", "http"),
+                   Call("local-sandbox", "http"), Call("redis", "redis"))),
         liveness=Check(port="http"), readiness=Check(port="http"), startup=None,
         security=Security(user=1001, group=1001, read_only_root=False,
                           writable_root_reason="the image's writable paths are not "
@@ -298,6 +381,9 @@ CATALOG: tuple[Component, ...] = (
         name="local-sandbox", summary="Shell sandbox for agents (shellctl, new in 1.16)",
         image="langgenius/dify-agent-local-sandbox", tag=DIFY_VERSION,
         helm_key="localSandbox", workload="Deployment", ports=(Port("http", 5004),),
+        # Agents run arbitrary shell commands here; compose sends its traffic through a
+        # proxy (HTTP_PROXY) and nothing else.
+        traffic=Traffic(confined_to=Call("ssrf-proxy", "proxy")),
         liveness=Check(http_path="/healthz", port="http"),
         readiness=Check(http_path="/healthz", port="http"), startup=None,
         security=Security(user=1001, group=1001, read_only_root=False,

@@ -256,9 +256,10 @@ def validate(
     """Check profiles and the manifests they produce, or any Kubernetes YAML.
 
     Layers: the strict Kubernetes schemas, Pod Security Standards "restricted" and other
-    policy (limits, probes, pinned images, no secret values, no service account tokens),
-    and sizing consistency (DB connection budget at maximum scale, quota fit, Redis
-    maxmemory, ReadWriteOnce sharing, node fit). Rules are documented in docs/rules.md.
+    policy (limits, probes, pinned images, no secret values, no service account tokens,
+    sandboxes confined to their proxy by NetworkPolicies), and sizing consistency (DB
+    connection budget at maximum scale, quota fit, Redis maxmemory, ReadWriteOnce
+    sharing, node fit). Rules are documented in docs/rules.md.
     Exit 0 when clean (warnings allowed), 1 with errors, 2 for bad input.
 
     Examples:

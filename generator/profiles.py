@@ -11,6 +11,7 @@ Merge rules for `extends` (documented in docs/profiles.md):
 from __future__ import annotations
 
 import functools
+import ipaddress
 import json
 import math
 import re
@@ -49,7 +50,9 @@ from generator.sizing import (
     Ingress,
     LimitRangePolicy,
     Monitoring,
+    NetworkPolicySettings,
     NodeCapacity,
+    Peer,
     Persistence,
     PodMetadata,
     Probes,
@@ -597,6 +600,7 @@ def _check_merged(merged: dict[str, Any], origin: _Origin, chain: list[_Loaded],
         _check_component(name, spec, merged, origin, chain, problems)
         _check_pod_metadata(spec, ("components", name), origin, chain, problems)
     _check_worker_pools(merged, origin, chain, problems)
+    _check_network_policies(merged.get("networkPolicies", {}), origin, chain, problems)
 
 
 def _check_worker_pools(merged: dict[str, Any], origin: _Origin, chain: list[_Loaded],
@@ -814,6 +818,64 @@ def _check_ingress(spec: dict[str, Any] | None, origin: _Origin, chain: list[_Lo
                          "cert-manager annotation; keep one of the two")
 
 
+def _check_network_policies(spec: dict[str, Any], origin: _Origin, chain: list[_Loaded],
+                            problems: ProblemList) -> None:
+    """Peers are selectors or an address range, never both; ranges are real networks."""
+    base: KeyPath = ("networkPolicies",)
+    peers: list[tuple[KeyPath, dict[str, Any]]] = [
+        (("ingressFrom", i), p) for i, p in enumerate(spec.get("ingressFrom", []))]
+    peers += [(("dns", "to", i), p)
+              for i, p in enumerate(spec.get("dns", {}).get("to", []))]
+    for where, peer in peers:
+        path = (*base, *where)
+        selectors = [k for k in ("namespaceSelector", "podSelector") if k in peer]
+        if "cidr" in peer and selectors:
+            problems.add(_loc(origin, chain, (*path, selectors[0])),
+                         f"found both cidr and {selectors[0]}; a peer is label selectors "
+                         "or an address range, not both (write two peers)")
+        elif "cidr" not in peer and not selectors:
+            problems.add(_loc(origin, chain, path),
+                         "found no cidr, namespaceSelector or podSelector; a peer needs "
+                         "label selectors or an address range")
+        if "except" in peer and "cidr" not in peer:
+            problems.add(_loc(origin, chain, (*path, "except")),
+                         "except cuts ranges out of a cidr; set cidr too")
+        outer = _network(peer.get("cidr"), (*path, "cidr"), origin, chain, problems)
+        for j, inner_text in enumerate(peer.get("except", [])):
+            inner = _network(inner_text, (*path, "except", j), origin, chain, problems)
+            if outer is not None and inner is not None and not _strictly_inside(inner, outer):
+                problems.add(_loc(origin, chain, (*path, "except", j)),
+                             f"found {inner_text!r}; an except range must lie strictly "
+                             f"inside the peer's cidr {peer['cidr']!r}")
+    for j, text in enumerate(spec.get("internetExcept", [])):
+        _network(text, (*base, "internetExcept", j), origin, chain, problems)
+
+
+def _strictly_inside(inner: ipaddress.IPv4Network | ipaddress.IPv6Network,
+                     outer: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
+    if isinstance(inner, ipaddress.IPv4Network) and isinstance(outer, ipaddress.IPv4Network):
+        return inner != outer and inner.subnet_of(outer)
+    if isinstance(inner, ipaddress.IPv6Network) and isinstance(outer, ipaddress.IPv6Network):
+        return inner != outer and inner.subnet_of(outer)
+    return False
+
+
+def _network(text: Any, path: KeyPath, origin: _Origin, chain: list[_Loaded],
+             problems: ProblemList) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        return ipaddress.ip_network(text, strict=True)
+    except ValueError as exc:
+        try:
+            hint = f"did you mean {str(ipaddress.ip_network(text, strict=False))!r}?"
+        except ValueError:
+            hint = str(exc)
+        problems.add(_loc(origin, chain, path),
+                     f"found {text!r}; not a CIDR network address ({hint})")
+        return None
+
+
 def _check_component(name: str, spec: dict[str, Any], merged: dict[str, Any],
                      origin: _Origin, chain: list[_Loaded], problems: ProblemList) -> None:
     comp = catalog.COMPONENTS[name]
@@ -998,6 +1060,7 @@ def _build(ref: ProfileRef, chain: tuple[str, ...], source: str,
             prometheus_labels=tuple(sorted(
                 merged.get("monitoring", {}).get("prometheusLabels", {}).items())),
         ),
+        network_policies=_network_policies(merged.get("networkPolicies", {})),
     )
 
 
@@ -1097,6 +1160,29 @@ def _extra_env(spec: dict[str, Any]) -> tuple[ExtraEnv, ...]:
         else:
             out.append(ExtraEnv(name, value=value))
     return tuple(out)
+
+
+def _network_policies(spec: dict[str, Any]) -> NetworkPolicySettings:
+    default = NetworkPolicySettings()
+    dns = spec.get("dns", {})
+    return NetworkPolicySettings(
+        enabled=spec.get("enabled", default.enabled),
+        ingress_from=tuple(_peer(p) for p in spec["ingressFrom"])
+        if "ingressFrom" in spec else default.ingress_from,
+        dns_to=tuple(_peer(p) for p in dns["to"]) if "to" in dns else default.dns_to,
+        dns_ports=tuple(dns.get("ports", default.dns_ports)),
+        internet_except=tuple(spec.get("internetExcept", default.internet_except)),
+    )
+
+
+def _peer(spec: dict[str, Any]) -> Peer:
+    def labels(key: str) -> tuple[tuple[str, str], ...] | None:
+        value = spec.get(key)
+        return None if value is None else tuple(sorted(value.items()))
+
+    return Peer(namespace_selector=labels("namespaceSelector"),
+                pod_selector=labels("podSelector"), cidr=spec.get("cidr"),
+                except_cidrs=tuple(spec.get("except", ())))
 
 
 def _cpu_mem(spec: dict[str, Any] | None, default: tuple[str, str]) -> CpuMemory:

@@ -13,6 +13,12 @@ extends: {extends}
 description: {name} environment
 namespace: {name}
 
+# Who may reach nginx, the entry point (docs/network-policies.md); by default the pods
+# of the namespace ingress-nginx.
+# networkPolicies:
+#   ingressFrom:
+#     - namespaceSelector: {{kubernetes.io/metadata.name: ingress-nginx}}
+
 # components:
 #   api:
 #     autoscaling: {{minReplicas: 2, maxReplicas: 6, targetCPUUtilizationPercentage: 70}}

@@ -290,6 +290,48 @@ class Monitoring:
 
 
 @dataclass(frozen=True)
+class Peer:
+    """A NetworkPolicy peer a profile names: label selectors (namespace and/or pod), or an
+    address range with the ranges cut out of it. Selectors are (key, value) pairs; an
+    empty tuple selects everything, None leaves that selector out."""
+
+    namespace_selector: tuple[tuple[str, str], ...] | None = None
+    pod_selector: tuple[tuple[str, str], ...] | None = None
+    cidr: str | None = None
+    except_cidrs: tuple[str, ...] = ()
+
+
+# The ingress controller most clusters run (ingress-nginx, in its own namespace).
+DEFAULT_INGRESS_FROM = (Peer(namespace_selector=(("kubernetes.io/metadata.name",
+                                                  "ingress-nginx"),)),)
+# CoreDNS (and kube-dns before it) carries k8s-app=kube-dns in kube-system on kubeadm,
+# k3s, EKS, GKE and AKS; Kubernetes labels every namespace with its name.
+DEFAULT_DNS_TO = (Peer(namespace_selector=(("kubernetes.io/metadata.name", "kube-system"),),
+                       pod_selector=(("k8s-app", "kube-dns"),)),)
+DEFAULT_DNS_PORTS = (53,)
+# Never "the internet": private (RFC 1918), carrier-grade NAT (often the pod or service
+# range), loopback, link-local (cloud metadata at 169.254.169.254), "this network",
+# multicast and reserved; IPv6 unique-local (fd00:ec2::254 is AWS's metadata address),
+# link-local, loopback, multicast, and the IPv4-mapped and NAT64 ranges that would reach
+# the IPv4 ones.
+DEFAULT_INTERNET_EXCEPT = (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+    "172.16.0.0/12", "192.0.0.0/24", "192.168.0.0/16", "198.18.0.0/15", "224.0.0.0/4",
+    "240.0.0.0/4",
+    "::1/128", "::ffff:0:0/96", "64:ff9b::/96", "fc00::/7", "fe80::/10", "ff00::/8",
+)
+
+
+@dataclass(frozen=True)
+class NetworkPolicySettings:
+    enabled: bool = True
+    ingress_from: tuple[Peer, ...] = DEFAULT_INGRESS_FROM
+    dns_to: tuple[Peer, ...] = DEFAULT_DNS_TO
+    dns_ports: tuple[int, ...] = DEFAULT_DNS_PORTS
+    internet_except: tuple[str, ...] = DEFAULT_INTERNET_EXCEPT
+
+
+@dataclass(frozen=True)
 class ProfileSizing:
     name: str
     source: str  # the file it came from, for messages
@@ -320,6 +362,7 @@ class ProfileSizing:
     @property
     def public_origin(self) -> str | None:
         return self.ingress.public_origin
+    network_policies: NetworkPolicySettings = NetworkPolicySettings()
 
     def enabled_components(self) -> list[ComponentSizing]:
         """Enabled components in catalog order (dict order is catalog order)."""

@@ -39,6 +39,7 @@ from generator.rules.redis_maxmemory import RedisMaxmemory
 from generator.rules.resources_limits import ResourcesLimits
 from generator.rules.rwo_shared import RwoShared
 from generator.rules.sa_token import SaToken
+from generator.rules.sandbox_isolation import SandboxIsolation
 from generator.rules.schema import Schema
 from generator.rules.secret_data import SecretData
 
@@ -52,7 +53,7 @@ RULES: tuple[Rule, ...] = (
     # Pod Security Standards, restricted: warnings under a declared security exception.
     VolumeTypes(), PrivilegeEscalation(), RunAsNonRoot(), RunAsUser(), Seccomp(),
     Capabilities(),
-    ResourcesLimits(), Probes(), ImageTag(), SecretData(), SaToken(),
+    ResourcesLimits(), Probes(), ImageTag(), SecretData(), SaToken(), SandboxIsolation(),
     DbConnectionBudget(), QuotaFit(), LimitsGeRequests(), RwoShared(), RedisMaxmemory(),
     NodeFit(), HpaMemoryTarget(),
 )

@@ -586,4 +586,11 @@ def _policy_gaps(plan: Plan) -> list[str]:
                     + (", Grafana dashboard" if profile.monitoring.grafana_dashboard else "")
                     + ") is not part of the chart; apply those objects from the overlay's "
                     "extra.yaml, with the chart's pod labels in their selectors")
+    if profile.network_policies.enabled:
+        gaps.append("NetworkPolicies (default deny, DNS, one per component, the sandboxes "
+                    "confined to their SSRF proxy) are not part of the chart, whose Dify "
+                    "components render none; without them the SSRF proxy is advisory. The "
+                    "overlay's networkpolicy.yaml selects Kustomize labels, so apply it with "
+                    "the chart's pod labels (component: <name>, app.kubernetes.io/instance: "
+                    "<release>); see docs/network-policies.md")
     return gaps

@@ -216,6 +216,7 @@ def render_overlay(plan: Plan) -> Overlay:
         "ingress.yaml": [o for o in final if o["kind"] == "Ingress"],
         "database.yaml": [o for o in final if o["kind"] == "ConfigMap"
                           and o["metadata"]["name"] == external.DATABASE_CONFIG],
+        "networkpolicy.yaml": [o for o in final if o["kind"] == "NetworkPolicy"],
         "node.yaml": [o for o in final if o["kind"] == "ConfigMap"
                       and o["metadata"]["name"] == m.NODE_CONFIG],
     }

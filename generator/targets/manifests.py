@@ -15,7 +15,16 @@ from generator.catalog import Check, Component
 from generator.plan import Plan
 from generator.quantity import format_cpu, format_memory
 from generator.sizing import ComponentSizing, ProbeTiming
-from generator.targets import autoscaling, configs, external, ingress, keda, monitoring, pod_extras
+from generator.targets import (
+    autoscaling,
+    configs,
+    external,
+    ingress,
+    keda,
+    monitoring,
+    network_policies,
+    pod_extras,
+)
 
 Obj = dict[str, Any]
 
@@ -562,6 +571,7 @@ def namespace_object(plan: Plan) -> Obj:
             "pod-security.kubernetes.io/enforce": enforce,
             "pod-security.kubernetes.io/audit": "restricted",
             "pod-security.kubernetes.io/warn": "restricted",
+            **network_policies.namespace_labels(plan),
         }},
     }
 
@@ -655,5 +665,6 @@ def all_objects(plan: Plan) -> list[Obj]:
             out.append(extra)
     out = keda.apply_worker_pools(plan, out)
     out = monitoring.apply_monitoring(plan, out)
+    out += network_policies.objects(plan)
     return out
 

@@ -1,0 +1,170 @@
+"""Pods that run untrusted code reach nothing but their proxy and DNS."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from generator.catalog import CATALOG, COMPONENTS, Call
+from generator.manifests import Manifest
+from generator.rules.base import (
+    ERROR,
+    WARNING,
+    Context,
+    Finding,
+    Rule,
+    Severity,
+    as_dict,
+    as_list,
+    finding,
+)
+from generator.rules.workloads import Workload, workloads
+from generator.targets.manifests import selector
+from generator.targets.network_policies import DISABLED_LABEL, DISABLED_VALUE
+
+COMPONENT_LABEL = "app.kubernetes.io/component"
+# A rule whose every port is one of these is DNS (its peers are the cluster's resolver).
+_DNS_PORTS = {53, 5353, "dns", "dns-tcp"}
+
+
+def _labels(w: Workload) -> dict[str, str]:
+    return {str(k): str(v) for k, v in as_dict(w.pod_metadata.get("labels")).items()}
+
+
+def selects(sel: Any, labels: dict[str, str]) -> bool:
+    """A Kubernetes label selector (matchLabels and matchExpressions) against labels."""
+    sel = as_dict(sel)
+    for key, value in as_dict(sel.get("matchLabels")).items():
+        if labels.get(str(key)) != str(value):
+            return False
+    for expr in as_list(sel.get("matchExpressions")):
+        expr = as_dict(expr)
+        key, op = str(expr.get("key")), expr.get("operator")
+        values = {str(v) for v in as_list(expr.get("values"))}
+        if op == "In" and labels.get(key) not in values:
+            return False
+        if op == "NotIn" and key in labels and labels[key] in values:
+            return False
+        if op == "Exists" and key not in labels:
+            return False
+        if op == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+def limits_egress(policy: dict[str, Any]) -> bool:
+    spec = as_dict(policy.get("spec"))
+    types = as_list(spec.get("policyTypes"))
+    return "Egress" in types or (not types and "egress" in spec)
+
+
+class SandboxIsolation(Rule):
+    """Sandbox pods may open connections only to their proxy and to DNS.
+
+    dify-sandbox runs the code of workflow code nodes and local-sandbox runs agents' shell
+    commands: whatever they reach, user-supplied code reaches. Dify's compose puts them on
+    an internal network whose only exit is the SSRF proxy; on Kubernetes only a
+    NetworkPolicy does that, and without one `HTTP_PROXY` is advice that code can ignore
+    to reach Postgres, Redis, the plugin daemon (and its debug port) or the cloud metadata
+    address. The components concerned, and the proxy port each is confined to, come from
+    the catalog (`Traffic.confined_to`); their pods are found by their
+    `app.kubernetes.io/name` and `app.kubernetes.io/component` labels.
+
+    For every such workload, the NetworkPolicies of its namespace whose `podSelector`
+    selects its pods and that limit egress are collected. It is an error if there is none
+    (the pods may connect anywhere), or if any of their egress rules allows more than: the
+    proxy's pods (a `podSelector`-only peer that selects no other workload of the
+    namespace and pins `app.kubernetes.io/component` to the proxy) on the proxy's port
+    (by number or name), or DNS (a rule whose every port is 53, 5353, `dns` or
+    `dns-tcp`). A rule with no `to` (every destination), an `ipBlock`, a
+    `namespaceSelector`, an empty `podSelector`, no `ports` or another port is reported at
+    that rule. When the profile turns NetworkPolicies off, the Namespace carries the label
+    `difygen.io/network-policies: disabled`, and a missing policy is a warning instead:
+    the gap stays visible.
+    """
+
+    id = "sandbox-isolation"
+    layer = "policy"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        confined = {c.name: c.traffic.confined_to for c in CATALOG
+                    if c.traffic.confined_to is not None}
+        all_workloads = workloads(ctx)
+        policies = ctx.of_kind("NetworkPolicy")
+        for w in all_workloads:
+            labels = _labels(w)
+            name = next((n for n in confined if selects({"matchLabels": selector(n)}, labels)),
+                        None)
+            if name is None:
+                continue
+            via = confined[name]
+            assert via is not None
+            ns = w.manifest.namespace
+            mine = [p for p in policies if p.namespace == ns and limits_egress(p.obj)
+                    and selects(as_dict(p.obj.get("spec")).get("podSelector"), labels)]
+            if not mine:
+                yield finding(
+                    self.id, self._severity(ctx, ns), w.manifest,
+                    (*w.template_path, "metadata", "labels"),
+                    f"{name} runs untrusted code but no NetworkPolicy limits its egress: it "
+                    f"can reach every address (datastores, the plugin daemon, cloud "
+                    f"metadata) instead of only {via.component} port {via.port!r} and DNS; "
+                    "apply the overlay's networkpolicy.yaml")
+                continue
+            neighbours = [x for x in all_workloads if x.manifest.namespace == ns]
+            for policy in mine:
+                yield from self._check_policy(policy, name, via, neighbours)
+
+    def _severity(self, ctx: Context, ns: str) -> Severity:
+        namespace = ctx.get("Namespace", "", ns)
+        label = as_dict(namespace.metadata.get("labels")).get(DISABLED_LABEL) \
+            if namespace is not None else None
+        return WARNING if label == DISABLED_VALUE else ERROR
+
+    def _check_policy(self, policy: Manifest, name: str, via: Call,
+                      neighbours: list[Workload]) -> Iterator[Finding]:
+        proxy = COMPONENTS.get(via.component)
+        allowed: set[Any] = {via.port}
+        if proxy is not None:
+            allowed |= {p.port for p in proxy.ports if p.name == via.port}
+        proxies = [x for x in neighbours
+                   if selects({"matchLabels": selector(via.component)}, _labels(x))]
+        for i, rule in enumerate(as_list(as_dict(policy.obj.get("spec")).get("egress"))):
+            rule = as_dict(rule)
+            problem = self._rule_problem(rule, via.component, allowed, proxies, neighbours)
+            if problem:
+                yield finding(self.id, ERROR, policy, ("spec", "egress", i),
+                              f"{name} runs untrusted code and may only reach "
+                              f"{via.component} port {via.port!r} and DNS, but this egress "
+                              f"rule {problem}")
+
+    def _rule_problem(self, rule: dict[str, Any], proxy: str, allowed: set[Any],
+                      proxies: list[Workload], neighbours: list[Workload]) -> str:
+        ports = [as_dict(p) for p in as_list(rule.get("ports"))]
+        if ports and all(p.get("port") in _DNS_PORTS and "endPort" not in p for p in ports):
+            return ""
+        peers = [as_dict(p) for p in as_list(rule.get("to"))]
+        if not peers:
+            return "allows every destination (no 'to')"
+        for peer in peers:
+            if "ipBlock" in peer:
+                return f"allows the address range {as_dict(peer['ipBlock']).get('cidr')!r}"
+            if "namespaceSelector" in peer:
+                return "allows pods of other namespaces (namespaceSelector)"
+            pod_sel = peer.get("podSelector")
+            if not as_dict(pod_sel):
+                return "allows every pod of the namespace (empty podSelector)"
+            pinned = as_dict(as_dict(pod_sel).get("matchLabels")).get(COMPONENT_LABEL)
+            if pinned != proxy or not selects(pod_sel, selector(proxy)):
+                return (f"allows pods that are not the proxy (its podSelector must match "
+                        f"{COMPONENT_LABEL}: {proxy})")
+            extra = [x.manifest.name for x in neighbours
+                     if x not in proxies and selects(pod_sel, _labels(x))]
+            if extra:
+                return f"allows pods that are not the proxy: {', '.join(sorted(extra))}"
+        if not ports:
+            return "allows every port of the proxy pods (no 'ports')"
+        for p in ports:
+            if p.get("port") not in allowed or "endPort" in p:
+                return f"allows port {p.get('port')!r}"
+        return ""
