@@ -102,9 +102,15 @@ class Images:
 API_IMAGE_FAMILY = ("api", "api-websocket", "worker", "worker-beat")
 
 
+# The agent sandbox's proxy runs the same squid image as the main SSRF proxy.
+_SHARED_IMAGE = {"agent-ssrf-proxy": "ssrf-proxy"}
+
+
 def image_key(component: str) -> str:
     """The `images.tags` key that sets a component's tag."""
-    return "api" if component in API_IMAGE_FAMILY else component
+    if component in API_IMAGE_FAMILY:
+        return "api"
+    return _SHARED_IMAGE.get(component, component)
 
 
 @dataclass(frozen=True)
@@ -159,6 +165,8 @@ class ProfileSizing:
     secret_name: str
     file_storage: FileStorage
     vector_database: str
+    # Where browsers reach Dify (scheme://host[:port]); "" means same origin, no host known.
+    public_url: str
     node: NodeCapacity | None
     quota: QuotaPolicy
     limit_range: LimitRangePolicy

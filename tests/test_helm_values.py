@@ -281,7 +281,9 @@ def test_tunables_reach_extra_env(rendered: tuple[Plan, HelmValues]) -> None:
     assert f"shared_buffers = {t.postgres_shared_buffers_mb}MB\n" in conf
     redis = helm.values["redis"]
     assert f"maxmemory {t.redis_maxmemory_mb}mb\n" in redis["commonConfiguration"]
-    assert "maxmemory-policy allkeys-lru" in redis["commonConfiguration"]
+    # Never an allkeys-* policy: the same Redis holds the Celery broker's queued tasks.
+    assert "maxmemory-policy volatile-lru" in redis["commonConfiguration"]
+    assert "allkeys" not in redis["commonConfiguration"]
     assert "appendonly yes" in redis["commonConfiguration"]
     assert redis["architecture"] == helm.values["postgresql"]["architecture"] == "standalone"
 

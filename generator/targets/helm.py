@@ -506,7 +506,7 @@ def _redis(plan: Plan, gaps: list[str]) -> dict[str, Any]:
         "architecture": "standalone",
         # AOF on and RDB snapshots off (the chart's choice), plus the derived cap
         "commonConfiguration": (f"appendonly yes\nsave \"\"\nmaxmemory {maxmemory}\n"
-                                "maxmemory-policy allkeys-lru\n"),
+                                f"maxmemory-policy {plan.tunables.redis_maxmemory_policy}\n"),
         "master": master,
     }
 
