@@ -17,6 +17,7 @@ from generator.helm_schema import validate_values
 from generator.plan import Plan
 from generator.quantity import format_cpu, format_memory
 from generator.sizing import ComponentSizing, ProbeTiming, Resources, Scheduling, Toleration
+from generator.targets.manifests import grace_period, public_urls
 from generator.yamlio import dump_yaml
 
 CHART_NAME = "dify"
@@ -135,9 +136,10 @@ _PROBE_KEYS = {"liveness": ("livenessProbe", "customLivenessProbe"),
 def render_values(plan: Plan) -> HelmValues:
     """The chart values for one plan, validated against schemas/helm-values.schema.json."""
     gaps: list[str] = []
-    values: dict[str, Any] = {"image": _images(plan, gaps)}
+    values: dict[str, Any] = {"image": _images(plan, gaps), "global": _public_urls(plan)}
     for name, slot in _SLOTS.items():
         values[slot.key] = _component(plan, COMPONENTS[name], slot, gaps)
+    _wiring(plan, values, gaps)
     storage = plan.profile.file_storage
     if storage.backend == "s3" and storage.s3 is not None:
         s3 = storage.s3
@@ -160,6 +162,54 @@ def render_values(plan: Plan) -> HelmValues:
                             problems)
     text = header(plan.name) + dump_yaml(values)
     return HelmValues(values=values, text=text, gaps=tuple(dict.fromkeys(gaps)))
+
+
+# ---------------------------------------------------------------------------- wiring
+
+
+def _public_urls(plan: Plan) -> dict[str, str]:
+    """The chart's domain settings, all from the one publicUrl ("" is the same origin)."""
+    url = plan.profile.public_url
+    return {key: url for key in ("consoleApiDomain", "consoleWebDomain", "serviceApiDomain",
+                                 "appApiDomain", "appWebDomain", "filesDomain",
+                                 "triggerDomain")}
+
+
+def _wiring(plan: Plan, values: dict[str, Any], gaps: list[str]) -> None:
+    """What issue 9's wiring needs where the chart has a key, and a gap where it has none."""
+    enabled = {c.name for c in plan.profile.enabled_components()}
+    if "api-websocket" in enabled:
+        socket = public_urls(plan).get("socket")
+        if socket:
+            values["apiWebsocket"]["socketUrl"] = socket
+    # The chart has no migration Job: with api.migration it migrates in every api pod at
+    # start (and holds the worker until the api answers). Turning it off would leave no one
+    # to migrate, so it stays on and the difference is stated.
+    values["api"]["migration"] = True
+    gaps.append("api: the chart has no migration Job; its api pods run `flask upgrade-db` at "
+                "start (api.migration: true) instead of one MODE=migration Job before the "
+                "rollout")
+    for comp, _ in plan.components():
+        grace = grace_period(plan, comp)
+        if comp.shutdown.pre_stop_seconds or grace != 30:
+            what = f"terminationGracePeriodSeconds {grace}"
+            if comp.shutdown.pre_stop_seconds:
+                what += f" and a {comp.shutdown.pre_stop_seconds} s preStop delay"
+            gaps.append(f"{comp.name}: the chart has no key for {what}; pods get the "
+                        "chart's defaults")
+    if "agent-ssrf-proxy" in enabled:
+        gaps.append("agent-ssrf-proxy: the chart has no proxy of its own for the agent "
+                    "sandbox (local-sandbox); its HTTP_PROXY, HTTPS_PROXY and NO_PROXY and "
+                    "the allow-list for the agent stub and the api's /files/ are not carried")
+    web = values["web"]
+    if web.get("enabled"):
+        web.setdefault("extraEnv", []).extend(
+            {"name": k, "value": v} for k, v in (("HOME", "/tmp"), ("PM2_HOME", "/tmp/.pm2")))
+    weaviate = values.get("weaviate", {})
+    if weaviate.get("enabled"):
+        weaviate["env"] = dict(plan.tunables.derived_env())
+    gaps.append("postgres: the Bitnami subchart mounts its own /dev/shm (shmVolume) without "
+                f"the derived {plan.tunables.postgres_shm_mb}Mi size limit")
 
 
 # ---------------------------------------------------------------------------- images
