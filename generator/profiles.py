@@ -545,7 +545,7 @@ def _check_component(name: str, spec: dict[str, Any], merged: dict[str, Any],
                      origin: _Origin, chain: list[_Loaded], problems: ProblemList) -> None:
     comp = catalog.COMPONENTS[name]
     base: KeyPath = ("components", name)
-    if spec.get("enabled") is False and comp.required:
+    if spec.get("enabled") is False and comp.required and comp.follows is None:
         problems.add(_loc(origin, chain, (*base, "enabled")),
                      f"found false; {name} is required (only "
                      f"{', '.join(c.name for c in catalog.CATALOG if not c.required)} "

@@ -473,3 +473,21 @@ def test_helm_values_match_the_kustomize_overlay(rendered: tuple[Plan, HelmValue
                 want = (block["persistence"]["storageClass"], block["persistence"]["size"])
             assert (template["storageClassName"],
                     template["resources"]["requests"]["storage"]) == want, comp.name
+
+
+def test_wiring_reaches_the_chart_keys(rendered: tuple[Plan, HelmValues]) -> None:
+    plan, helm = rendered
+    v = helm.values
+    public = plan.profile.public_url
+    assert set(v["global"].values()) == {public}
+    assert v["api"]["migration"] is True
+    assert any("no migration Job" in g for g in helm.gaps)
+    if v["weaviate"].get("enabled"):
+        env = v["weaviate"]["env"]
+        assert env["GOMEMLIMIT"].endswith("MiB") and int(env["GOMAXPROCS"]) >= 1
+        assert v["weaviate"]["terminationGracePeriodSeconds"] == 60
+    if v["apiWebsocket"].get("enabled"):
+        assert v["apiWebsocket"]["socketUrl"].split("://")[1] == public.split("://")[1]
+    web_env = {e["name"]: e["value"] for e in v["web"].get("extraEnv", [])}
+    assert web_env["PM2_HOME"].startswith("/tmp")
+    assert v["web"]["containerSecurityContext"]["readOnlyRootFilesystem"] is True

@@ -139,7 +139,6 @@ def render_values(plan: Plan) -> HelmValues:
     values: dict[str, Any] = {"image": _images(plan, gaps), "global": _public_urls(plan)}
     for name, slot in _SLOTS.items():
         values[slot.key] = _component(plan, COMPONENTS[name], slot, gaps)
-    _wiring(plan, values, gaps)
     storage = plan.profile.file_storage
     if storage.backend == "s3" and storage.s3 is not None:
         s3 = storage.s3
@@ -153,6 +152,7 @@ def render_values(plan: Plan) -> HelmValues:
     values["postgresql"] = _postgresql(plan, gaps)
     values["redis"] = _redis(plan, gaps)
     values["weaviate"] = _weaviate(plan, gaps)
+    _wiring(plan, values, gaps)
     gaps.extend(_policy_gaps(plan))
 
     source = values_path(plan.name)
@@ -189,8 +189,12 @@ def _wiring(plan: Plan, values: dict[str, Any], gaps: list[str]) -> None:
     gaps.append("api: the chart has no migration Job; its api pods run `flask upgrade-db` at "
                 "start (api.migration: true) instead of one MODE=migration Job before the "
                 "rollout")
+    weaviate = values.get("weaviate", {})
     for comp, _ in plan.components():
         grace = grace_period(plan, comp)
+        if comp.name == "weaviate" and weaviate.get("enabled"):
+            weaviate["terminationGracePeriodSeconds"] = grace  # the chart's one such key
+            continue
         if comp.shutdown.pre_stop_seconds or grace != 30:
             what = f"terminationGracePeriodSeconds {grace}"
             if comp.shutdown.pre_stop_seconds:
@@ -205,7 +209,6 @@ def _wiring(plan: Plan, values: dict[str, Any], gaps: list[str]) -> None:
     if web.get("enabled"):
         web.setdefault("extraEnv", []).extend(
             {"name": k, "value": v} for k, v in (("HOME", "/tmp"), ("PM2_HOME", "/tmp/.pm2")))
-    weaviate = values.get("weaviate", {})
     if weaviate.get("enabled"):
         weaviate["env"] = dict(plan.tunables.derived_env())
     gaps.append("postgres: the Bitnami subchart mounts its own /dev/shm (shmVolume) without "
