@@ -109,7 +109,7 @@ def _round_up(value: Fraction, step: Fraction) -> Fraction:
 
 # The migration Job (the api image, `flask upgrade-db`) runs once per release: it asks for
 # little, may use up to the api's limits, and is counted on top of maximum scale.
-MIGRATION_REQUESTS = CpuMemory(Fraction(1, 10), Fraction(512 * 2**20))
+MIGRATION_REQUESTS = CpuMemory(Fraction(1, 10), Fraction(256 * 2**20))
 
 
 def migration_resources(profile: ProfileSizing) -> Resources:
