@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import jinja2
 import pytest
 
@@ -12,7 +14,7 @@ from generator.targets import configs
 def test_every_config_file_of_the_catalog_has_a_template_and_a_context() -> None:
     files = [(c, f) for c in CATALOG for f in c.config_files]
     assert {f.template for _, f in files} == set(configs.CONTEXTS)
-    inp = configs.TemplateInput(frozenset(c.name for c in CATALOG), "dify")
+    inp = configs.TemplateInput(frozenset(c.name for c in CATALOG))
     for comp, f in files:
         text = configs.files(comp, inp)[f.filename]
         assert text.endswith("\n") and "{{" not in text and "{%" not in text, f.template
@@ -31,12 +33,17 @@ def test_the_websocket_route_follows_the_component() -> None:
 
 
 def test_the_agent_proxy_allows_only_its_two_paths_before_denying_private_ranges() -> None:
-    inp = configs.TemplateInput(frozenset({"local-sandbox"}), "team-a")
+    inp = configs.TemplateInput(frozenset({"local-sandbox"}))
     conf = configs.files(COMPONENTS["agent-ssrf-proxy"], inp)["squid.conf"]
     lines = [line for line in conf.splitlines() if line.startswith("http_access")]
     deny_private = lines.index("http_access deny to_private_networks")
     allows = [line for line in lines[:deny_private] if " allow " in line]
     assert allows == ["http_access allow localnet dst_agent_backend path_agent_stub",
                       "http_access allow localnet dst_dify_api path_files"]
-    assert "dify-api.team-a.svc.cluster.local" in conf
+    api = re.search(r"acl dst_dify_api dstdom_regex -n (\S+)", conf)
+    assert api is not None
+    for name in ("dify-api", "dify-api.team-a", "dify-api.team-a.svc.cluster.local"):
+        assert re.match(api.group(1), name), name
+    for name in ("dify-api-websocket", "dify-apix", "evil-dify-api", "dify-api.x.example.com"):
+        assert not re.match(api.group(1), name), name
     assert lines[-1] == "http_access deny all"

@@ -9,6 +9,7 @@ context lacks is an error, never an empty string. Hosts and ports come from the 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -64,13 +65,13 @@ def _squid_common() -> dict[str, Any]:
             "safe_ports": SAFE_PORTS, "request_buffer": REQUEST_BUFFER}
 
 
-def _hosts(component: str, namespace: str | None) -> list[str]:
-    """A Service's names a client may use: short, namespaced and fully qualified."""
-    short = service_host(component)
-    if not namespace:
-        return [short]
-    return [short, f"{short}.{namespace}", f"{short}.{namespace}.svc",
-            f"{short}.{namespace}.svc.cluster.local"]
+def host_regex(component: str) -> str:
+    """A squid dstdom_regex for a Service's names a client may use: short, namespaced and
+    fully qualified. The namespace is a pattern, not a value, so the file is the same in
+    every namespace (fleet environments are copies that differ only in namespace)."""
+    short = service_host(component)  # a DNS label: nothing a regex would read specially
+    assert re.fullmatch(r"[a-z0-9-]+", short), short
+    return rf"^{short}(\.[a-z0-9-]+(\.svc(\.cluster\.local)?)?)?$"
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,6 @@ class TemplateInput:
     """What a template may depend on besides the catalog."""
 
     enabled: frozenset[str]
-    namespace: str | None
     client_max_body_size: str = "100M"
 
 
@@ -102,8 +102,8 @@ def _squid(comp: Component, inp: TemplateInput) -> dict[str, Any]:
 
 def _squid_agent(comp: Component, inp: TemplateInput) -> dict[str, Any]:
     return {"proxy_port": comp.port("proxy").port,
-            "agent_backend_hosts": _hosts("agent-backend", inp.namespace),
-            "api_hosts": _hosts("api", inp.namespace), **_squid_common()}
+            "agent_backend_host": host_regex("agent-backend"),
+            "api_host": host_regex("api"), **_squid_common()}
 
 
 def _sandbox(comp: Component, inp: TemplateInput) -> dict[str, Any]:
@@ -127,5 +127,5 @@ def files(comp: Component, inp: TemplateInput) -> dict[str, str]:
 
 
 def nginx_conf(*, websocket: bool) -> str:
-    inp = TemplateInput(frozenset({"api-websocket"} if websocket else ()), None)
+    inp = TemplateInput(frozenset({"api-websocket"} if websocket else ()))
     return files(COMPONENTS["nginx"], inp)["default.conf"]

@@ -167,7 +167,7 @@ _ENV_CONFIGS: dict[str, Callable[[Plan], dict[str, str]]] = {
 def config_maps(plan: Plan) -> dict[str, dict[str, str]]:
     """Every ConfigMap by component (the one it mounts or reads), profile-dependent data."""
     enabled = enabled_names(plan)
-    inp = configs.TemplateInput(frozenset(enabled), plan.profile.namespace)
+    inp = configs.TemplateInput(frozenset(enabled))
     maps: dict[str, dict[str, str]] = {}
     for comp, _ in plan.components():
         if comp.name in _ENV_CONFIGS:
