@@ -177,8 +177,8 @@ class Component:
     shutdown: Shutdown = Shutdown()
     # Enabled exactly when that component is (a profile cannot switch it on its own).
     follows: str | None = None
-    # Memory-backed /dev/shm of this size share of the memory limit (Postgres).
-    shm_fraction: tuple[int, int] | None = None
+    # A memory-backed /dev/shm, sized by the plan (Tunables.postgres_shm_mb).
+    shm: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -511,7 +511,7 @@ CATALOG: tuple[Component, ...] = (
               "-c", "effective_cache_size=$(POSTGRES_EFFECTIVE_CACHE_SIZE)",
               "-c", "work_mem=$(POSTGRES_WORK_MEM)",
               "-c", "maintenance_work_mem=$(POSTGRES_MAINTENANCE_WORK_MEM)"),
-        shutdown=Shutdown(seconds=60), shm_fraction=(1, 8),
+        shutdown=Shutdown(seconds=60), shm=True,
     ),
     Component(
         name="redis", summary="Redis 6: cache, Celery broker, agent state",

@@ -316,7 +316,7 @@ def container(plan: Plan, comp: Component, sizing: ComponentSizing) -> Obj:
     mounts: list[Obj] = [{"name": m.name, "mountPath": m.path} for m in comp.emptydirs]
     if comp.data_mount is not None:
         mounts.append({"name": comp.data_mount.name, "mountPath": comp.data_mount.path})
-    if comp.shm_fraction is not None:
+    if comp.shm:
         mounts.append({"name": "dshm", "mountPath": "/dev/shm"})
     if comp.config_dir is not None:
         mounts.append({"name": "config", "mountPath": comp.config_dir, "readOnly": True})
@@ -326,7 +326,7 @@ def container(plan: Plan, comp: Component, sizing: ComponentSizing) -> Obj:
 
 def volumes(plan: Plan, comp: Component, sizing: ComponentSizing) -> list[Obj]:
     vols: list[Obj] = [{"name": m.name, "emptyDir": {}} for m in comp.emptydirs]
-    if comp.shm_fraction is not None:
+    if comp.shm:
         # Postgres's parallel workers use /dev/shm; the container default is 64 MiB of
         # disk-backed space. Memory-backed, it counts against the memory limit.
         vols.append({"name": "dshm", "emptyDir": {
