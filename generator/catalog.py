@@ -16,7 +16,76 @@ DIFY_VERSION = "1.16.1"
 @dataclass(frozen=True)
 class Port:
     name: str
-    port: int
+    port: int  # the container port
+    service_port: int | None = None  # the Service port when it differs (nginx: 80)
+
+    @property
+    def exposed(self) -> int:
+        return self.service_port if self.service_port is not None else self.port
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A URL of another component, built from its Service name and declared port."""
+
+    component: str
+    port: str = "http"
+    scheme: str = "http"
+    path: str = ""
+    part: str = "url"  # url | host | port
+
+    def render(self) -> str:
+        if self.part == "host":
+            return service_host(self.component)
+        if self.part == "port":
+            return str(COMPONENTS[self.component].port(self.port).exposed)
+        return endpoint(self.component, self.port, self.scheme, self.path)
+
+
+@dataclass(frozen=True)
+class Env:
+    """One environment variable of a container, as data.
+
+    Exactly one source: a literal `value`, a `secret_key` of the profile's Secret, an
+    `endpoint` of another component, a `public` URL derived from the profile's publicUrl
+    ("url": the URL or "" for same origin; "socket": its ws/wss form, omitted without
+    one), or a `derived` value the plan computes (Tunables.derived_env). `when` names a
+    component that must be enabled for the variable to be set.
+    """
+
+    name: str
+    value: str | None = None
+    secret_key: str | None = None
+    optional: bool = False
+    endpoint: Endpoint | None = None
+    public: str | None = None
+    derived: bool = False
+    when: str | None = None
+
+    def __post_init__(self) -> None:
+        sources = [self.value is not None, self.secret_key is not None,
+                   self.endpoint is not None, self.public is not None, self.derived]
+        if sum(sources) != 1:
+            raise ValueError(f"env {self.name}: exactly one source")
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    """A text file rendered from a jinja2 template in generator/templates/."""
+
+    template: str
+    filename: str
+
+
+@dataclass(frozen=True)
+class Shutdown:
+    """How a pod stops: a preStop delay so Service endpoints drain first, and what the
+    grace period must cover after it ("gunicorn": GUNICORN_TIMEOUT, "celery": the longest
+    task, or a fixed number of seconds)."""
+
+    pre_stop_seconds: int = 0
+    drain: str = "fixed"
+    seconds: int = 30
 
 
 @dataclass(frozen=True)
@@ -130,9 +199,24 @@ class Component:
     # SERVER_WORKER_AMOUNT, "one" a single process, "plugin" the plugin daemon's own pool.
     db_pools: str | None = None
     required: bool = True  # False: a profile may turn it off
+    enabled_by_default: bool = True
     singleton: bool = False  # exactly one replica, Recreate strategy
     entry_point: bool = False  # the Service an Ingress routes to (its first port)
+    command: tuple[str, ...] = ()  # replaces the image's entrypoint when set
     args: tuple[str, ...] = ()
+    env: tuple[Env, ...] = ()
+    # The ConfigMap whose keys become environment (envFrom), by the component that owns
+    # it, and whether the whole Secret is read the same way (the api family only).
+    env_from_config: str | None = None
+    env_from_secret: bool = False
+    # Text files mounted read-only at config_dir from this component's ConfigMap.
+    config_files: tuple[ConfigFile, ...] = ()
+    config_dir: str | None = None
+    shutdown: Shutdown = Shutdown()
+    # Enabled exactly when that component is (a profile cannot switch it on its own).
+    follows: str | None = None
+    # A memory-backed /dev/shm, sized by the plan (Tunables.postgres_shm_mb).
+    shm: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
     # The language runtime that holds the container's memory. "python" processes do not
     # give freed memory back to the OS (CPython's allocator keeps its arenas), so their
@@ -146,6 +230,12 @@ class Component:
     def object_name(self) -> str:
         return f"dify-{self.name}"
 
+    def port(self, name: str) -> Port:
+        for p in self.ports:
+            if p.name == name:
+                return p
+        raise KeyError(f"{self.name} has no port named {name!r}")
+
 
 _API_SECURITY = Security(user=1001, group=1001, read_only_root=True)
 _API_TMP = (Mount("tmp", "/tmp"),)
@@ -157,6 +247,8 @@ _API_CALLS = (
     Call("weaviate", "http"), Call("weaviate", "grpc"),
     Call("sandbox", "http"), Call("plugin-daemon", "http"),
     Call("ssrf-proxy", "proxy"), Call("agent-backend", "http"),
+    # INTERNAL_FILES_URL in the shared ConfigMap names the api itself.
+    Call("api", "http"),
 )
 # api and worker call public services directly, not through the SSRF proxy: the plugin
 # marketplace (api/core/helper/marketplace.py uses httpx without a proxy), mail (SMTP,
@@ -167,6 +259,18 @@ _API_INTERNET = ("plugin marketplace, mail, object storage, OAuth login, update 
                  "trace providers are called directly, not through the SSRF proxy")
 _CELERY_PING = ("sh", "-c", "celery -A celery_healthcheck.celery inspect ping "
                 "-d \"celery@$HOSTNAME\" --timeout 10")
+_SQUID_USER = Security(user=13, group=13, read_only_root=True)
+_SQUID_DIRS = (Mount("tmp", "/tmp"), Mount("spool", "/var/spool/squid"), Mount("run", "/run"))
+_SQUID_CONFIG_DIR = "/etc/squid-difygen"
+# Squid runs in the foreground as the unprivileged user it is started as, with difygen's
+# config file instead of the image's entrypoint (which rewrites /etc/squid at start).
+_SQUID_COMMAND = ("squid", "-N", "-f", f"{_SQUID_CONFIG_DIR}/squid.conf")
+
+
+def _proxy_env(proxy: str) -> tuple[Env, ...]:
+    return (Env("HTTP_PROXY", endpoint=Endpoint(proxy, "proxy")),
+            Env("HTTPS_PROXY", endpoint=Endpoint(proxy, "proxy")))
+
 
 CATALOG: tuple[Component, ...] = (
     Component(
@@ -176,15 +280,17 @@ CATALOG: tuple[Component, ...] = (
         traffic=Traffic(calls=_API_CALLS, internet=_API_INTERNET),
         liveness=Check(http_path="/health", port="http"),
         readiness=Check(http_path="/health", port="http"),
-        # The api runs database migrations on start (MIGRATION_ENABLED), which can take
-        # minutes on an upgrade; the startup probe holds liveness off until it is done.
+        # Start-up loads every provider and plugin client before gunicorn answers.
         startup=Check(http_path="/health", port="http"),
         security=_API_SECURITY, scalable=True, stateful=False,
-        defaults=DefaultSizing(("250m", "1Gi"), ("1", "2Gi"), (0, 15, 5, 4), (0, 10, 5, 3),
+        # Liveness is lenient: /health shares gevent's SERVER_WORKER_CONNECTIONS with
+        # streaming chats, so a busy pod answers late; 6 x 20 s before a restart, 10 s each.
+        defaults=DefaultSizing(("250m", "1Gi"), ("1", "2Gi"), (0, 20, 10, 6), (0, 10, 5, 3),
                                (10, 10, 5, 30), storage="10Gi"),
         emptydirs=_API_TMP, data_mount=Mount("storage", "/app/api/storage"), mode="api",
-        db_pools="api",
         runtime="python",
+        db_pools="api", env=(Env("MODE", "api"),), env_from_config="api", env_from_secret=True,
+        shutdown=Shutdown(pre_stop_seconds=10, drain="gunicorn"),
     ),
     Component(
         name="api-websocket", summary="Real-time collaboration (socket.io) on the api image",
@@ -194,9 +300,16 @@ CATALOG: tuple[Component, ...] = (
         liveness=Check(http_path="/health", port="http"),
         readiness=Check(http_path="/health", port="http"),
         startup=None, security=_API_SECURITY, scalable=True, stateful=False,
-        defaults=DefaultSizing(("50m", "256Mi"), ("500m", "512Mi"), (0, 15, 5, 4),
+        defaults=DefaultSizing(("50m", "256Mi"), ("500m", "512Mi"), (0, 20, 10, 6),
                                (0, 10, 5, 3)),
         emptydirs=_API_TMP, mode="api", db_pools="one", required=False,
+        # Dify's compose default: collaboration mode off (ENABLE_COLLABORATION_MODE=false).
+        enabled_by_default=False,
+        env=(Env("MODE", "api"), Env("SERVER_WORKER_AMOUNT", "1"),
+             Env("SERVER_WORKER_CLASS", "geventwebsocket.gunicorn.workers.GeventWebSocketWorker"),
+             Env("SERVER_WORKER_CONNECTIONS", "1000")),
+        env_from_config="api", env_from_secret=True,
+        shutdown=Shutdown(pre_stop_seconds=10, drain="gunicorn"),
         notes=("Runs the api image with the gevent-websocket worker class, one process.",),
         runtime="python",
     ),
@@ -216,10 +329,12 @@ CATALOG: tuple[Component, ...] = (
         defaults=DefaultSizing(("250m", "1Gi"), ("1", "2Gi"), (0, 60, 30, 3), (0, 60, 30, 3),
                                (20, 15, 30, 20)),
         emptydirs=_API_TMP, data_mount=Mount("storage", "/app/api/storage"), mode="worker",
-        db_pools="one",
         # A Celery task being indexed is lost work when its pod goes: remove workers slowly.
         scale_down_window_seconds=600,
         runtime="python",
+        db_pools="one", env=(Env("MODE", "worker"),), env_from_config="api", env_from_secret=True,
+        # Celery's warm shutdown finishes the running tasks on SIGTERM.
+        shutdown=Shutdown(drain="celery"),
     ),
     Component(
         name="worker-beat", summary="Celery beat scheduler (exactly one)",
@@ -242,6 +357,9 @@ CATALOG: tuple[Component, ...] = (
         # /tmp emptyDir keeps the root filesystem read-only and gives liveness a heartbeat.
         args=(),
         runtime="python",
+        command=("celery", "-A", "app.celery", "beat", "--loglevel", "INFO",
+                 "--schedule", "/tmp/celerybeat-schedule"),
+        env=(Env("MODE", "beat"),), env_from_config="api", env_from_secret=True,
     ),
     Component(
         name="web", summary="Dify web front end (Next.js)",
@@ -251,14 +369,28 @@ CATALOG: tuple[Component, ...] = (
         traffic=Traffic(calls=(Call("api", "http"),)),
         liveness=Check(port="http"), readiness=Check(http_path="/apps", port="http"),
         startup=None,
-        security=Security(user=1001, group=1001, read_only_root=False,
-                          writable_root_reason="the entrypoint rewrites Next.js public "
-                          "runtime config inside the app directory at start"),
+        # The entrypoint only exports variables and starts the server under pm2: pm2's
+        # home and Next.js's cache are the only paths written at run time.
+        security=Security(user=1001, group=1001, read_only_root=True),
         scalable=True, stateful=False,
         defaults=DefaultSizing(("100m", "256Mi"), ("500m", "512Mi"), (0, 15, 5, 4),
                                (0, 10, 5, 3)),
-        emptydirs=_API_TMP,
         runtime="node",
+        emptydirs=(Mount("tmp", "/tmp"), Mount("next-cache", "/app/web/.next/cache")),
+        env=(
+            Env("HOME", "/tmp"), Env("PM2_HOME", "/tmp/.pm2"),
+            Env("NEXT_TELEMETRY_DISABLED", "1"),
+            Env("PORT", endpoint=Endpoint("web", part="port")),
+            # The browser's API prefixes: empty means the same origin (nginx routes
+            # /console/api and /api to the api), never the image's 127.0.0.1 default.
+            Env("CONSOLE_API_URL", public="url"), Env("APP_API_URL", public="url"),
+            Env("CONSOLE_WEB_URL", public="url"), Env("APP_WEB_URL", public="url"),
+            # Server-side rendering calls the api directly inside the cluster.
+            Env("SERVER_CONSOLE_API_URL", endpoint=Endpoint("api")),
+            Env("NEXT_PUBLIC_SOCKET_URL", public="socket", when="api-websocket"),
+            Env("NEXT_PUBLIC_ENABLE_AGENT_V2", "true", when="agent-backend"),
+        ),
+        shutdown=Shutdown(pre_stop_seconds=10),
     ),
     Component(
         name="sandbox", summary="dify-sandbox: runs user code (Python, Node.js) in a jail",
@@ -289,6 +421,12 @@ CATALOG: tuple[Component, ...] = (
                                (5, 5, 5, 60)),
         emptydirs=(Mount("tmp", "/tmp"), Mount("dependencies", "/dependencies")),
         runtime="go",
+        env=(Env("API_KEY", secret_key="CODE_EXECUTION_API_KEY"), Env("GIN_MODE", "release"),
+             Env("SANDBOX_PORT", endpoint=Endpoint("sandbox", part="port")),
+             Env("WORKER_TIMEOUT", "15"), Env("ENABLE_NETWORK", "true"),
+             *_proxy_env("ssrf-proxy")),
+        config_files=(ConfigFile("sandbox-config.yaml.j2", "config.yaml"),),
+        config_dir="/conf",
     ),
     Component(
         name="plugin-daemon", summary="Plugin runtime: installs and runs Dify plugins",
@@ -313,6 +451,26 @@ CATALOG: tuple[Component, ...] = (
                                (10, 10, 5, 90), storage="10Gi"),
         emptydirs=_API_TMP, data_mount=Mount("plugin-storage", "/app/storage"),
         db_pools="plugin",
+        env=(
+            Env("HOME", "/tmp"),
+            Env("SERVER_PORT", endpoint=Endpoint("plugin-daemon", part="port")),
+            Env("SERVER_KEY", secret_key="PLUGIN_DAEMON_KEY"),
+            Env("DIFY_INNER_API_URL", endpoint=Endpoint("api")),
+            Env("DIFY_INNER_API_KEY", secret_key="INNER_API_KEY_FOR_PLUGIN"),
+            # Database and Redis addresses come from its ConfigMap (targets/external.py:
+            # in the cluster or outside it); only the passwords are set here.
+            Env("DB_PASSWORD", secret_key="DB_PASSWORD"),
+            Env("REDIS_PASSWORD", secret_key="REDIS_PASSWORD"),
+            Env("AWS_ACCESS_KEY", secret_key="S3_ACCESS_KEY", optional=True),
+            Env("AWS_SECRET_KEY", secret_key="S3_SECRET_KEY", optional=True),
+            Env("PLUGIN_WORKING_PATH", "/app/storage/cwd"),
+            Env("PLUGIN_REMOTE_INSTALLING_HOST", "0.0.0.0"),
+            Env("PLUGIN_REMOTE_INSTALLING_PORT",
+                endpoint=Endpoint("plugin-daemon", "debug", part="port")),
+            Env("PYTHON_ENV_INIT_TIMEOUT", "120"), Env("PLUGIN_MAX_EXECUTION_TIMEOUT", "600"),
+            Env("FORCE_VERIFYING_SIGNATURE", "true"),
+        ),
+        env_from_config="plugin-daemon",
         notes=("The image has no USER; it runs as uid 1000 with fsGroup so /app/storage "
                "and HOME=/tmp are writable.",),
         # The daemon's memory is its long-lived Python plugin processes, not the Go binary.
@@ -330,19 +488,37 @@ CATALOG: tuple[Component, ...] = (
         liveness=Check(port="proxy"), readiness=Check(port="proxy"), startup=None,
         # Squid started by a non-root user stays that user; with no disk cache, logs to
         # stdout and the pid file in /tmp it needs no root at all.
-        security=Security(user=13, group=13, read_only_root=True),
-        scalable=True, stateful=False,
+        security=_SQUID_USER, scalable=True, stateful=False,
         defaults=DefaultSizing(("50m", "64Mi"), ("250m", "256Mi"), (0, 15, 5, 4),
                                (0, 10, 5, 3)),
-        emptydirs=(Mount("tmp", "/tmp"), Mount("spool", "/var/spool/squid"),
-                   Mount("run", "/run")),
-        args=("-N", "-f", "/etc/squid/conf.d/difygen.conf"),
+        emptydirs=_SQUID_DIRS, command=_SQUID_COMMAND,
+        config_files=(ConfigFile("squid.conf.j2", "squid.conf"),),
+        config_dir=_SQUID_CONFIG_DIR,
         runtime="c",
+    ),
+    Component(
+        name="agent-ssrf-proxy",
+        summary="Squid forward proxy for the agent shell sandbox (its only way out)",
+        image="ubuntu/squid", tag="6.10-24.10_beta", helm_key="agentSsrfProxy",
+        workload="Deployment", ports=(Port("proxy", 3128),),
+        traffic=Traffic(
+            # squid-agent.conf allows the agent stub and the api's /files/ by name.
+            calls=(Call("agent-backend", "http"), Call("api", "http")),
+            internet="it is the agent shell sandbox's way out (package installs, fetches)"),
+        liveness=Check(port="proxy"), readiness=Check(port="proxy"), startup=None,
+        security=_SQUID_USER, scalable=False, stateful=False,
+        defaults=DefaultSizing(("25m", "64Mi"), ("250m", "256Mi"), (0, 15, 5, 4),
+                               (0, 10, 5, 3)),
+        emptydirs=_SQUID_DIRS, command=_SQUID_COMMAND,
+        config_files=(ConfigFile("squid-agent.conf.j2", "squid.conf"),),
+        config_dir=_SQUID_CONFIG_DIR, follows="local-sandbox", runtime="c",
+        notes=("Like compose's agent_ssrf_proxy: the agent sandbox may reach the agent "
+               "stub and the api's /files/, the internet, and nothing else internal.",),
     ),
     Component(
         name="nginx", summary="Reverse proxy in front of api, web and plugin endpoints",
         image="nginxinc/nginx-unprivileged", tag="1.27-alpine", helm_key="proxy",
-        workload="Deployment", ports=(Port("http", 8080),),
+        workload="Deployment", ports=(Port("http", 8080, service_port=80),),
         traffic=Traffic(
             # Its upstreams (the server block in its ConfigMap).
             calls=(Call("api", "http"), Call("api-websocket", "http"), Call("web", "http"),
@@ -356,6 +532,9 @@ CATALOG: tuple[Component, ...] = (
                                (0, 10, 5, 3)),
         emptydirs=(Mount("tmp", "/tmp"), Mount("cache", "/var/cache/nginx")),
         runtime="c",
+        config_files=(ConfigFile("nginx.conf.j2", "default.conf"),),
+        config_dir="/etc/nginx/conf.d",
+        shutdown=Shutdown(pre_stop_seconds=10),
     ),
     Component(
         name="agent-backend", summary="Agent run/stream backend (new in 1.16)",
@@ -376,6 +555,24 @@ CATALOG: tuple[Component, ...] = (
         emptydirs=_API_TMP,
         # Its image and sources are not in the 1.16.1 tree we read: runtime unknown.
         runtime="unknown",
+        env=(
+            Env("HOME", "/tmp"),
+            Env("DIFY_AGENT_API_TOKEN", secret_key="AGENT_BACKEND_API_TOKEN"),
+            Env("DIFY_AGENT_SERVER_SECRET_KEY", secret_key="DIFY_AGENT_SERVER_SECRET_KEY"),
+            Env("DIFY_AGENT_REDIS_URL", secret_key="DIFY_AGENT_REDIS_URL"),
+            Env("DIFY_AGENT_PLUGIN_DAEMON_API_KEY", secret_key="PLUGIN_DAEMON_KEY"),
+            Env("DIFY_AGENT_PLUGIN_DAEMON_URL", endpoint=Endpoint("plugin-daemon")),
+            Env("DIFY_AGENT_INNER_API_KEY", secret_key="INNER_API_KEY_FOR_PLUGIN"),
+            Env("DIFY_AGENT_INNER_API_URL", endpoint=Endpoint("api")),
+            Env("DIFY_AGENT_LOCAL_SANDBOX_ENDPOINT", endpoint=Endpoint("local-sandbox"),
+                when="local-sandbox"),
+            Env("DIFY_AGENT_LOCAL_SANDBOX_AUTH_TOKEN",
+                secret_key="DIFY_AGENT_SHELLCTL_AUTH_TOKEN", optional=True,
+                when="local-sandbox"),
+            # Shell jobs in the local sandbox call back here through their own proxy.
+            Env("DIFY_AGENT_STUB_API_BASE_URL",
+                endpoint=Endpoint("agent-backend", path="/agent-stub")),
+        ),
     ),
     Component(
         name="local-sandbox", summary="Shell sandbox for agents (shellctl, new in 1.16)",
@@ -383,16 +580,25 @@ CATALOG: tuple[Component, ...] = (
         helm_key="localSandbox", workload="Deployment", ports=(Port("http", 5004),),
         # Agents run arbitrary shell commands here; compose sends its traffic through a
         # proxy (HTTP_PROXY) and nothing else.
-        traffic=Traffic(confined_to=Call("ssrf-proxy", "proxy")),
+        traffic=Traffic(confined_to=Call("agent-ssrf-proxy", "proxy")),
         liveness=Check(http_path="/healthz", port="http"),
         readiness=Check(http_path="/healthz", port="http"), startup=None,
-        security=Security(user=1001, group=1001, read_only_root=False,
+        # The image's user is created by `useradd dify` without -u: uid 1000.
+        security=Security(user=1000, group=1000, read_only_root=False,
                           writable_root_reason="agents run shell commands that may write "
                                                "anywhere their user can"),
         scalable=False, stateful=False, required=False, singleton=True,
         defaults=DefaultSizing(("100m", "256Mi"), ("1", "1Gi"), (0, 15, 5, 4), (0, 10, 5, 3)),
-        emptydirs=(Mount("tmp", "/tmp"), Mount("home", "/home/dify")),
         runtime="unknown",
+        emptydirs=(Mount("tmp", "/tmp"), Mount("home", "/home/dify"),
+                   Mount("workspace", "/workspace")),
+        env=(
+            Env("HOME", "/home/dify"),
+            Env("SHELLCTL_AUTH_TOKEN", secret_key="DIFY_AGENT_SHELLCTL_AUTH_TOKEN",
+                optional=True),
+            *_proxy_env("agent-ssrf-proxy"),
+            Env("NO_PROXY", "localhost,127.0.0.1"),
+        ),
     ),
     Component(
         name="postgres", summary="PostgreSQL 15: Dify's and the plugin daemon's database",
@@ -404,11 +610,22 @@ CATALOG: tuple[Component, ...] = (
         startup=None,
         security=Security(user=70, group=70, read_only_root=True),
         scalable=False, stateful=True,
-        defaults=DefaultSizing(("250m", "512Mi"), ("1", "1Gi"), (30, 15, 5, 6), (5, 10, 5, 3),
+        # Guaranteed QoS: memory and CPU requests equal the limits.
+        defaults=DefaultSizing(("1", "1Gi"), ("1", "1Gi"), (30, 15, 5, 6), (5, 10, 5, 3),
                                storage="10Gi"),
         emptydirs=(Mount("tmp", "/tmp"), Mount("run", "/var/run/postgresql")),
         data_mount=Mount("data", "/var/lib/postgresql/data"),
         runtime="c",
+        env=(Env("PGDATA", "/var/lib/postgresql/data/pgdata"), Env("POSTGRES_DB", "dify"),
+             Env("POSTGRES_USER", "postgres"),
+             Env("POSTGRES_PASSWORD", secret_key="DB_PASSWORD")),
+        env_from_config="postgres",
+        args=("-c", "max_connections=$(POSTGRES_MAX_CONNECTIONS)",
+              "-c", "shared_buffers=$(POSTGRES_SHARED_BUFFERS)",
+              "-c", "effective_cache_size=$(POSTGRES_EFFECTIVE_CACHE_SIZE)",
+              "-c", "work_mem=$(POSTGRES_WORK_MEM)",
+              "-c", "maintenance_work_mem=$(POSTGRES_MAINTENANCE_WORK_MEM)"),
+        shutdown=Shutdown(seconds=60), shm=True,
     ),
     Component(
         name="redis", summary="Redis 6: cache, Celery broker, agent state",
@@ -421,10 +638,18 @@ CATALOG: tuple[Component, ...] = (
         startup=None,
         security=Security(user=999, group=999, read_only_root=True),
         scalable=False, stateful=True,
-        defaults=DefaultSizing(("50m", "128Mi"), ("250m", "256Mi"), (10, 15, 5, 4),
+        defaults=DefaultSizing(("250m", "256Mi"), ("250m", "256Mi"), (10, 15, 5, 4),
                                (5, 10, 5, 3), storage="2Gi"),
         emptydirs=(Mount("tmp", "/tmp"),), data_mount=Mount("data", "/data"),
         runtime="c",
+        env=(Env("REDIS_PASSWORD", secret_key="REDIS_PASSWORD"),),
+        env_from_config="redis",
+        command=("redis-server",),
+        args=("--requirepass", "$(REDIS_PASSWORD)",
+              "--maxmemory", "$(REDIS_MAXMEMORY)",
+              "--maxmemory-policy", "$(REDIS_MAXMEMORY_POLICY)",
+              "--appendonly", "yes",
+              "--dir", "/data"),
     ),
     Component(
         name="weaviate", summary="Weaviate: the default vector database",
@@ -436,9 +661,25 @@ CATALOG: tuple[Component, ...] = (
         startup=Check(http_path="/v1/.well-known/live", port="http"),
         security=Security(user=1000, group=1000, read_only_root=True),
         scalable=False, stateful=True,
-        defaults=DefaultSizing(("200m", "512Mi"), ("1", "1536Mi"), (0, 15, 5, 4),
+        defaults=DefaultSizing(("1", "1536Mi"), ("1", "1536Mi"), (0, 15, 5, 4),
                                (0, 10, 5, 3), (5, 10, 5, 60), storage="10Gi"),
         emptydirs=(Mount("tmp", "/tmp"),), data_mount=Mount("data", "/var/lib/weaviate"),
+        env=(
+            Env("PERSISTENCE_DATA_PATH", "/var/lib/weaviate"),
+            Env("QUERY_DEFAULTS_LIMIT", "25"),
+            Env("DEFAULT_VECTORIZER_MODULE", "none"),
+            Env("CLUSTER_HOSTNAME", "node1"),
+            Env("AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED", "false"),
+            Env("AUTHENTICATION_APIKEY_ENABLED", "true"),
+            Env("AUTHENTICATION_APIKEY_ALLOWED_KEYS", secret_key="WEAVIATE_API_KEY"),
+            Env("AUTHENTICATION_APIKEY_USERS", "hello@dify.ai"),
+            Env("AUTHORIZATION_ADMINLIST_ENABLED", "true"),
+            Env("AUTHORIZATION_ADMINLIST_USERS", "hello@dify.ai"),
+            # The Go runtime sees the node, not the container: bound its heap below the
+            # limit and its threads to the CPUs the pod may use.
+            Env("GOMEMLIMIT", derived=True), Env("GOMAXPROCS", derived=True),
+        ),
+        shutdown=Shutdown(seconds=60),
         notes=("The Go binary needs no particular user; it runs as 1000 with fsGroup so the "
                "data volume is writable.",),
         runtime="go",
@@ -473,6 +714,25 @@ ADDONS: tuple[Component, ...] = (
     ),
 )
 
+# Components that must run Guaranteed QoS (requests equal limits): losing them to
+# eviction or CPU starvation under node pressure takes all of Dify down.
+GUARANTEED_QOS: tuple[str, ...] = tuple(c.name for c in CATALOG if c.stateful)
+
 COMPONENTS: dict[str, Component] = {c.name: c for c in CATALOG}
 COMPONENT_NAMES: tuple[str, ...] = tuple(COMPONENTS)
 ENTRY_POINT: Component = next(c for c in CATALOG if c.entry_point)
+
+
+def service_host(component: str) -> str:
+    return COMPONENTS[component].object_name
+
+
+def endpoint(component: str, port: str = "http", scheme: str = "http", path: str = "") -> str:
+    """The in-cluster URL of a component's Service port: endpoint("api") is
+    http://dify-api:5001. Never type a host or port twice."""
+    p = COMPONENTS[component].port(port)
+    return f"{scheme}://{service_host(component)}:{p.exposed}{path}"
+
+
+def host_port(component: str, port: str) -> tuple[str, int]:
+    return service_host(component), COMPONENTS[component].port(port).exposed

@@ -42,6 +42,8 @@ def explain(plan: Plan, helm_gaps: tuple[str, ...] = ()) -> str:
         f"chain: {' -> '.join(p.chain)}",
         f"kubernetes {p.kubernetes_version}, namespace {p.namespace}, files in "
         f"{p.file_storage.backend} storage, vector database {p.vector_database}",
+        f"public URL: {p.public_url}" if p.public_url else
+        "public URL: none (same origin: the browser calls the host it loaded Dify from)",
         "",
     ]
     rows = [["component", "replicas", "hpa target", "requests", "limits", "storage"]]
@@ -134,11 +136,23 @@ def explain(plan: Plan, helm_gaps: tuple[str, ...] = ()) -> str:
     # Server settings only for servers difygen runs.
     server_env = {**(tun.postgres_env() if p.components["postgres"].enabled else {}),
                   **(tun.redis_env() if p.components["redis"].enabled else {})}
-    for key, value in {**tun.api_env(), **tun.plugin_env(), **server_env}.items():
+    for key, value in {**tun.api_env(), **tun.plugin_env(), **server_env,
+                       **tun.derived_env()}.items():
         lines.append(f"  {key}={value}")
+    lines.append(f"  postgres /dev/shm: {tun.postgres_shm_mb}Mi (memory-backed)")
+    lines += ["", "shutdown (terminationGracePeriodSeconds, preStop):"]
+    for comp, _ in plan.components():
+        sd = comp.shutdown
+        grace = tun.grace_seconds(sd.drain, sd.pre_stop_seconds, sd.seconds)
+        if grace != 30 or sd.pre_stop_seconds:
+            stop = f", preStop sleep {sd.pre_stop_seconds}s" if sd.pre_stop_seconds else ""
+            lines.append(f"  {comp.name}: {grace}s{stop}")
+    lines += ["", "migrations: one Job per release (MODE=migration) before the rollout; "
+                  "migrations are off in the api (docs/migrations.md)"]
     if plan.quota is not None:
         q = plan.quota
-        lines += ["", f"resource quota (maximum scale + one surge pod per rolling update + "
+        lines += ["", f"resource quota (maximum scale + one surge pod per rolling update + the "
+                      f"migration Job + "
                       f"{p.quota.headroom_percent}%): requests {format_cpu(q.requests_cpu)} / "
                       f"{format_memory(q.requests_memory)}, limits {format_cpu(q.limits_cpu)} "
                       f"/ {format_memory(q.limits_memory)}, {q.pods} pods, "

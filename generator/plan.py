@@ -6,14 +6,14 @@ never compute a number themselves.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from math import ceil
 
 from generator import addons, rollout
 from generator.catalog import COMPONENTS, Component
 from generator.profiles import ProfileRef, load
-from generator.sizing import ComponentSizing, CpuMemory, ProfileSizing
+from generator.sizing import ComponentSizing, CpuMemory, ProfileSizing, Resources
 from generator.tunables import ConnectionBudget, Tunables, derive
 
 
@@ -45,7 +45,8 @@ class Plan:
     at_min: Totals
     at_max: Totals
     # Rolling updates start a new pod before the old one stops: the quota must hold the
-    # largest pod of every rolling Deployment on top of maximum scale.
+    # largest pod of every rolling Deployment on top of maximum scale, and the pod of the
+    # migration Job.
     surge: Totals
     storage: Fraction
     volume_claims: int
@@ -101,6 +102,18 @@ def _round_up(value: Fraction, step: Fraction) -> Fraction:
     return Fraction(ceil(value / step)) * step
 
 
+# The migration Job (the api image, `flask upgrade-db`) runs once per release: it asks for
+# little, may use up to the api's limits, and is counted on top of maximum scale.
+MIGRATION_REQUESTS = CpuMemory(Fraction(1, 10), Fraction(256 * 2**20))
+
+
+def migration_resources(profile: ProfileSizing) -> Resources:
+    api = profile.components["api"].resources
+    return Resources(requests=CpuMemory(min(MIGRATION_REQUESTS.cpu, api.limits.cpu),
+                                        min(MIGRATION_REQUESTS.memory, api.limits.memory)),
+                     limits=api.limits)
+
+
 def build(profile: ProfileSizing) -> Plan:
     tunables, budget = derive(profile)
     enabled = profile.enabled_components()
@@ -111,8 +124,11 @@ def build(profile: ProfileSizing) -> Plan:
     at_max = _totals([(s, s.scaling.max_replicas) for s in enabled]
                      + [(s, 1) for s in extra])
     draft = Plan(profile, tunables, budget, at_min, at_max, at_min, Fraction(0), 0, None)
+    job = replace(profile.components["api"], name="migration",
+                  resources=migration_resources(profile))
     surge = _totals([(s, rollout.surge_pods(profile, s.name)) for s in enabled
-                     if draft.rolls(s.name)] + [(s, rollout.MAX_SURGE) for s in extra])
+                     if draft.rolls(s.name)] + [(s, rollout.MAX_SURGE) for s in extra]
+                    + [(job, 1)])
     volumes = [s.persistence for s in enabled if s.persistence is not None
                and (COMPONENTS[s.name].stateful or draft.shared_volume_for(s.name) == s.name)]
     storage = sum((v.size for v in volumes), Fraction(0))

@@ -595,12 +595,25 @@ def _check_merged(merged: dict[str, Any], origin: _Origin, chain: list[_Loaded],
     _check_external(merged, origin, chain, problems)
     _check_ingress(merged.get("ingress"), origin, chain, problems)
     _check_pod_metadata(merged, (), origin, chain, problems)
+    public_url = merged.get("publicUrl")
+    if public_url is not None:
+        why = public_url_problem(public_url)
+        if why:
+            problems.add(_loc(origin, chain, ("publicUrl",)), why)
     components = merged.get("components", {})
     for name, spec in components.items():
         _check_component(name, spec, merged, origin, chain, problems)
         _check_pod_metadata(spec, ("components", name), origin, chain, problems)
     _check_worker_pools(merged, origin, chain, problems)
     _check_network_policies(merged.get("networkPolicies", {}), origin, chain, problems)
+    websocket = components.get("api-websocket", {})
+    origin_from_ingress = _ingress(merged.get("ingress")).public_origin
+    if _enabled(catalog.COMPONENTS["api-websocket"], websocket) and not (
+            public_url or origin_from_ingress):
+        problems.add(_loc(origin, chain, ("components", "api-websocket", "enabled")),
+                     "api-websocket needs publicUrl: browsers connect to "
+                     "wss://<host>/socket.io, and no host is known without it (set "
+                     "publicUrl or an ingress host, or turn api-websocket off)")
 
 
 def _check_worker_pools(merged: dict[str, Any], origin: _Origin, chain: list[_Loaded],
@@ -876,15 +889,54 @@ def _network(text: Any, path: KeyPath, origin: _Origin, chain: list[_Loaded],
         return None
 
 
+def public_url_problem(value: Any) -> str:
+    """Why a publicUrl is not usable ("" when it is): http(s), a host, no user-info,
+    no path, query or fragment (Dify appends its own paths)."""
+    if not isinstance(value, str):
+        return f"found {value!r}; publicUrl is a string like https://dify.example.com"
+    m = _PUBLIC_URL.match(value)
+    if m is None:
+        return (f"found {value!r}; publicUrl is scheme://host[:port] with scheme http or "
+                "https, e.g. https://dify.example.com")
+    if "@" in m.group("authority"):
+        return f"found {value!r}; publicUrl must not carry user-info (user:password@)"
+    if m.group("rest") not in (None, "", "/"):
+        return (f"found {value!r}; publicUrl has no path, query or fragment: Dify serves "
+                "its own paths below it (found "
+                f"{m.group('rest')!r})")
+    host = m.group("host")
+    if not _HOST.match(host):
+        return f"found {value!r}; {host!r} is not a DNS name or IP address"
+    port = m.group("port")
+    if port is not None and not 0 < int(port) < 65536:
+        return f"found {value!r}; port {port} is outside 1-65535"
+    return ""
+
+
+_PUBLIC_URL = re.compile(
+    r"^(?P<scheme>https?)://(?P<authority>(?:[^/?#@]*@)?(?P<host>\[[0-9a-fA-F:.]+\]|[^/?#:@]+)"
+    r"(?::(?P<port>[0-9]{1,5}))?)(?P<rest>[/?#].*)?$", re.DOTALL)
+_HOST = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
+                   r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*\.?)$")
+
+
+def _enabled(comp: catalog.Component, spec: dict[str, Any]) -> bool:
+    return bool(spec.get("enabled", comp.enabled_by_default))
+
+
 def _check_component(name: str, spec: dict[str, Any], merged: dict[str, Any],
                      origin: _Origin, chain: list[_Loaded], problems: ProblemList) -> None:
     comp = catalog.COMPONENTS[name]
     base: KeyPath = ("components", name)
-    if spec.get("enabled") is False and comp.required:
+    if spec.get("enabled") is False and comp.required and comp.follows is None:
         problems.add(_loc(origin, chain, (*base, "enabled")),
                      f"found false; {name} is required (only "
                      f"{', '.join(c.name for c in catalog.CATALOG if not c.required)} "
                      "may be turned off)")
+    if comp.follows is not None and "enabled" in spec:
+        problems.add(_loc(origin, chain, (*base, "enabled")),
+                     f"{name} runs exactly when {comp.follows} does; set "
+                     f"components.{comp.follows}.enabled instead")
     if "replicas" in spec and "autoscaling" in spec:
         problems.add(_loc(origin, chain, (*base, "autoscaling")),
                      "set either replicas or autoscaling, not both")
@@ -932,6 +984,16 @@ def _check_component(name: str, spec: dict[str, Any], merged: dict[str, Any],
                 _loc(origin, chain, (*base, "resources", "limits", key)),
                 f"limit {_fmt(res, 'limits', key, comp)} is below the request "
                 f"{_fmt(res, 'requests', key, comp)}; a limit must be at least the request")
+    if name in catalog.GUARANTEED_QOS:
+        # Strict on purpose: a stateful component whose request is below its limit is
+        # the first pod evicted or starved under node pressure, and with it all of Dify.
+        for key, req, lim in (("cpu", req_cpu, lim_cpu), ("memory", req_mem, lim_mem)):
+            if req is not None and lim is not None and req != lim:
+                problems.add(
+                    _loc(origin, chain, (*base, "resources", "requests", key)),
+                    f"request {_fmt(res, 'requests', key, comp)} differs from the limit "
+                    f"{_fmt(res, 'limits', key, comp)}; {name} runs with Guaranteed QoS, "
+                    f"so its {key} request must equal its limit")
     probes = spec.get("probes", {})
     if "startup" in probes and comp.startup is None:
         problems.add(_loc(origin, chain, (*base, "probes", "startup")),
@@ -992,7 +1054,9 @@ def _fmt(res: dict[str, Any], kind: str, key: str, comp: catalog.Component) -> s
 
 def neutral() -> ProfileSizing:
     """Catalog defaults, every component on, local storage: the sizing of the shared base."""
-    return _build(ProfileRef("base", Path("catalog"), True), ("base",), "catalog", {})
+    every = {c.name: {"enabled": True} for c in catalog.CATALOG if c.follows is None}
+    return _build(ProfileRef("base", Path("catalog"), True), ("base",), "catalog",
+                  {"components": every})
 
 
 def _build(ref: ProfileRef, chain: tuple[str, ...], source: str,
@@ -1006,11 +1070,16 @@ def _build(ref: ProfileRef, chain: tuple[str, ...], source: str,
     limit_range = merged.get("limitRange", {})
     pdb = merged.get("podDisruptionBudgets", {})
     external = external_components(merged)
-    components = {
-        comp.name: _build_component(comp, merged.get("components", {}).get(comp.name, {}),
-                                    outside=comp.name in external)
-        for comp in catalog.CATALOG
-    }
+    specs = merged.get("components", {})
+    components = {}
+    for comp in catalog.CATALOG:
+        spec = specs.get(comp.name, {})
+        leader = comp.follows
+        enabled = _enabled(catalog.COMPONENTS[leader], specs.get(leader, {})) if leader \
+            else _enabled(comp, spec)
+        # An external service replaces the in-cluster component.
+        components[comp.name] = _build_component(comp, spec,
+                                                 enabled and comp.name not in external)
     pools = _worker_pools(merged.get("workerPools"))
     if pools is not None:
         # The pools replace the worker Deployment: its replica range is theirs, summed,
@@ -1036,6 +1105,9 @@ def _build(ref: ProfileRef, chain: tuple[str, ...], source: str,
         secret_name=merged.get("secretName", "dify-secrets"),
         file_storage=_file_storage(storage, s3),
         vector_database=merged.get("vectorDatabase", {}).get("type", "weaviate"),
+        # publicUrl wins; without it an Ingress's first host is where browsers come from.
+        public_url=(merged.get("publicUrl")
+                    or _ingress(merged.get("ingress")).public_origin or "").rstrip("/"),
         node=NodeCapacity(parse_quantity(node["cpu"]), parse_quantity(node["memory"]),
                           node.get("reservedPercent", 10)) if node else None,
         quota=QuotaPolicy(quota.get("enabled", True), quota.get("headroomPercent", 20)),
@@ -1203,8 +1275,7 @@ def _timing(spec: dict[str, Any] | None, default: tuple[int, int, int, int]) -> 
 
 
 def _build_component(comp: catalog.Component, spec: dict[str, Any],
-                     outside: bool = False) -> ComponentSizing:
-    """`outside`: the profile points Dify at an external service instead of this one."""
+                     enabled: bool) -> ComponentSizing:
     d = comp.defaults
     res = spec.get("resources", {})
     auto = spec.get("autoscaling")
@@ -1234,7 +1305,7 @@ def _build_component(comp: catalog.Component, spec: dict[str, Any],
     sched = spec.get("scheduling", {})
     return ComponentSizing(
         name=comp.name,
-        enabled=False if outside else spec.get("enabled", True),
+        enabled=enabled,
         scaling=scaling,
         resources=Resources(
             requests=CpuMemory(parse_quantity(res.get("requests", {}).get("cpu", d.requests[0])),

@@ -125,9 +125,15 @@ class Images:
 API_IMAGE_FAMILY = ("api", "api-websocket", "worker", "worker-beat")
 
 
+# The agent sandbox's proxy runs the same squid image as the main SSRF proxy.
+_SHARED_IMAGE = {"agent-ssrf-proxy": "ssrf-proxy"}
+
+
 def image_key(component: str) -> str:
     """The `images.tags` key that sets a component's tag."""
-    return "api" if component in API_IMAGE_FAMILY else component
+    if component in API_IMAGE_FAMILY:
+        return "api"
+    return _SHARED_IMAGE.get(component, component)
 
 
 @dataclass(frozen=True)
@@ -343,6 +349,8 @@ class ProfileSizing:
     secret_name: str
     file_storage: FileStorage
     vector_database: str  # weaviate | qdrant | pgvector
+    # Where browsers reach Dify (scheme://host[:port]); "" means same origin, no host known.
+    public_url: str
     node: NodeCapacity | None
     quota: QuotaPolicy
     limit_range: LimitRangePolicy
@@ -359,10 +367,11 @@ class ProfileSizing:
     # Added to every pod; a component's own pod metadata wins on the same key.
     pod_metadata: PodMetadata = PodMetadata()
 
+    network_policies: NetworkPolicySettings = NetworkPolicySettings()
+
     @property
     def public_origin(self) -> str | None:
         return self.ingress.public_origin
-    network_policies: NetworkPolicySettings = NetworkPolicySettings()
 
     def enabled_components(self) -> list[ComponentSizing]:
         """Enabled components in catalog order (dict order is catalog order)."""

@@ -50,6 +50,20 @@ CELERY_MEMORY_PER_TASK = 256 * MIB
 REDIS_MAXMEMORY_SHARE = Fraction(75, 100)
 SERVER_WORKER_CONNECTIONS = 10  # Dify's default requests served at once per api process
 GUNICORN_TIMEOUT = 360
+# Redis holds the Celery broker (queued tasks are lists without a TTL), results and locks
+# next to the cache. volatile-lru evicts only keys that carry a TTL (cache entries,
+# Celery results), least recently used first, so queued tasks are never dropped; when
+# nothing evictable is left Redis refuses writes instead of losing work. allkeys-* would
+# evict the broker; volatile-ttl would evict the shortest-lived keys first, which are
+# Dify's locks.
+REDIS_MAXMEMORY_POLICY = "volatile-lru"
+# Dify stops a workflow run after APP_MAX_EXECUTION_TIME (its default, 1200 s): a worker
+# being stopped gets that long to finish its tasks (Celery's warm shutdown) plus a margin.
+APP_MAX_EXECUTION_TIME = 1200
+SHUTDOWN_MARGIN_SECONDS = 30
+# Go runtimes see the node's memory: keep Weaviate's heap target at 85% of its limit
+# (Weaviate's docs ask for 80-90%), leaving room for off-heap memory and page cache.
+GOMEMLIMIT_SHARE = Fraction(85, 100)
 
 
 @dataclass(frozen=True)
@@ -98,6 +112,11 @@ class Tunables:
     postgres_work_mem_mb: int
     postgres_maintenance_work_mem_mb: int
     redis_maxmemory_mb: int
+    postgres_shm_mb: int
+    weaviate_gomemlimit_mb: int
+    weaviate_gomaxprocs: int
+    app_max_execution_time: int = APP_MAX_EXECUTION_TIME
+    redis_maxmemory_policy: str = REDIS_MAXMEMORY_POLICY
 
     def api_env(self) -> dict[str, str]:
         """Settings the dify-api image reads (api, websocket, worker, beat)."""
@@ -105,6 +124,10 @@ class Tunables:
             "SERVER_WORKER_AMOUNT": str(self.server_worker_amount),
             "SERVER_WORKER_CONNECTIONS": str(self.server_worker_connections),
             "GUNICORN_TIMEOUT": str(self.gunicorn_timeout),
+            # gunicorn (not Dify) reads extra flags here: on SIGTERM it lets requests
+            # run as long as GUNICORN_TIMEOUT allows them instead of its default 30 s.
+            "GUNICORN_CMD_ARGS": f"--graceful-timeout {self.gunicorn_timeout}",
+            "APP_MAX_EXECUTION_TIME": str(self.app_max_execution_time),
             "CELERY_WORKER_AMOUNT": str(self.celery_worker_amount),
             "SQLALCHEMY_POOL_SIZE": str(self.sqlalchemy_pool_size),
             "SQLALCHEMY_MAX_OVERFLOW": str(self.sqlalchemy_max_overflow),
@@ -126,7 +149,21 @@ class Tunables:
         }
 
     def redis_env(self) -> dict[str, str]:
-        return {"REDIS_MAXMEMORY": f"{self.redis_maxmemory_mb}mb"}
+        return {"REDIS_MAXMEMORY": f"{self.redis_maxmemory_mb}mb",
+                "REDIS_MAXMEMORY_POLICY": self.redis_maxmemory_policy}
+
+    def derived_env(self) -> dict[str, str]:
+        """Values of the catalog's `derived` env entries."""
+        return {"GOMEMLIMIT": f"{self.weaviate_gomemlimit_mb}MiB",
+                "GOMAXPROCS": str(self.weaviate_gomaxprocs)}
+
+    def grace_seconds(self, drain: str, pre_stop: int, fixed: int) -> int:
+        """terminationGracePeriodSeconds: the preStop delay plus what must finish."""
+        if drain == "gunicorn":
+            return pre_stop + self.gunicorn_timeout + SHUTDOWN_MARGIN_SECONDS
+        if drain == "celery":
+            return pre_stop + self.app_max_execution_time + SHUTDOWN_MARGIN_SECONDS
+        return pre_stop + fixed
 
 
 def _clamp(value: int, low: int, high: int) -> int:
@@ -241,6 +278,16 @@ def derive(profile: ProfileSizing) -> tuple[Tunables, ConnectionBudget]:
 
     pg_mib = mebibytes(pg_memory)
     redis_mib = floor(mebibytes(comps["redis"].resources.limits.memory) * REDIS_MAXMEMORY_SHARE)
+    # shared_buffers a quarter of memory: the usual start for a dedicated Postgres. The
+    # per-operation memory comes out of what is left after it (and after /dev/shm, which
+    # is memory-backed and counts against the same limit), not out of the whole limit.
+    shared_buffers = max(16, pg_mib // 4)
+    shm = max(64, pg_mib // 8)
+    rest = max(64, pg_mib - shared_buffers - shm)
+    # Each connection may run a few sorts or hashes at once: half of the rest spread over
+    # max_connections, three per connection, between 1 and 64 MB.
+    work_mem = max(1, min(64, rest // 2 // (max_connections * 3)))
+    weaviate = comps["weaviate"].resources.limits
     tunables = Tunables(
         server_worker_amount=server_workers,
         server_worker_connections=worker_connections,
@@ -251,12 +298,15 @@ def derive(profile: ProfileSizing) -> tuple[Tunables, ConnectionBudget]:
         plugin_db_max_open_conns=per_pool,
         plugin_db_max_idle_conns=max(1, per_pool // 4),
         postgres_max_connections=max_connections,
-        # shared_buffers a quarter of memory, the planner's cache estimate three quarters:
-        # the usual starting point for a dedicated Postgres.
-        postgres_shared_buffers_mb=max(16, pg_mib // 4),
-        postgres_effective_cache_size_mb=max(64, pg_mib * 3 // 4),
-        postgres_work_mem_mb=4,
-        postgres_maintenance_work_mem_mb=max(64, min(1024, pg_mib // 16)),
+        postgres_shared_buffers_mb=shared_buffers,
+        # The planner's estimate of cached data: shared_buffers plus the page cache the
+        # container's memory leaves for it.
+        postgres_effective_cache_size_mb=max(64, shared_buffers + rest // 2),
+        postgres_work_mem_mb=work_mem,
+        postgres_maintenance_work_mem_mb=max(16, min(1024, rest // 8)),
         redis_maxmemory_mb=max(16, redis_mib),
+        postgres_shm_mb=shm,
+        weaviate_gomemlimit_mb=floor(mebibytes(weaviate.memory) * GOMEMLIMIT_SHARE),
+        weaviate_gomaxprocs=max(1, ceil(weaviate.cpu)),
     )
     return tunables, ConnectionBudget(max_connections, allowed, uses)

@@ -58,11 +58,11 @@ components:
   plugin-daemon:
     autoscaling: {minReplicas: 1, maxReplicas: 3, targetCPUUtilizationPercentage: 80}
   postgres:
-    resources: {limits: {cpu: "2", memory: 4Gi}}
+    resources: {requests: {cpu: "2", memory: 4Gi}, limits: {cpu: "2", memory: 4Gi}}
     persistence: {storageClass: fast-ssd, size: 50Gi}
     probes: {liveness: {initialDelaySeconds: 40, periodSeconds: 20}}
   redis:
-    resources: {limits: {cpu: 500m, memory: 1Gi}}
+    resources: {requests: {cpu: 500m, memory: 1Gi}, limits: {cpu: 500m, memory: 1Gi}}
   weaviate:
     persistence: {storageClass: fast-ssd, size: 30Gi}
 """,
@@ -237,8 +237,12 @@ def test_resources_equal_the_plan(rendered: tuple[Plan, HelmValues]) -> None:
             got = helm.values["postgresql"]["primary"]["resources"]
         elif comp.name == "redis":
             got = helm.values["redis"]["master"]["resources"]
-        else:
+        elif comp.name == "weaviate":
             got = helm.values["weaviate"]["resources"]
+        else:
+            # No slot in the chart: the gap list must say so.
+            assert any(g.startswith(f"{comp.name}:") for g in helm.gaps), comp.name
+            continue
         assert got == want, comp.name
         for kind in ("requests", "limits"):
             assert parse_quantity(got[kind]["cpu"]) == getattr(
@@ -284,7 +288,9 @@ def test_tunables_reach_extra_env(rendered: tuple[Plan, HelmValues]) -> None:
     assert f"shared_buffers = {t.postgres_shared_buffers_mb}MB\n" in conf
     redis = helm.values["redis"]
     assert f"maxmemory {t.redis_maxmemory_mb}mb\n" in redis["commonConfiguration"]
-    assert "maxmemory-policy allkeys-lru" in redis["commonConfiguration"]
+    # Never an allkeys-* policy: the same Redis holds the Celery broker's queued tasks.
+    assert "maxmemory-policy volatile-lru" in redis["commonConfiguration"]
+    assert "allkeys" not in redis["commonConfiguration"]
     assert "appendonly yes" in redis["commonConfiguration"]
     assert redis["architecture"] == helm.values["postgresql"]["architecture"] == "standalone"
 
@@ -423,6 +429,10 @@ def test_helm_values_match_the_kustomize_overlay(rendered: tuple[Plan, HelmValue
             block = helm.values["weaviate"]
             resources = block["resources"]
             probes = {kind: block.get(f"{kind}Probe") for kind in PROBE_KINDS}
+        elif comp.name not in ("postgres", "redis"):
+            # No slot in the chart (agent-ssrf-proxy): named in the gaps instead.
+            assert any(g.startswith(f"{comp.name}:") for g in helm.gaps), comp.name
+            continue
         else:
             sub = helm.values["postgresql"]["primary"] if comp.name == "postgres" else \
                 helm.values["redis"]["master"]
@@ -466,3 +476,21 @@ def test_helm_values_match_the_kustomize_overlay(rendered: tuple[Plan, HelmValue
                 want = (block["persistence"]["storageClass"], block["persistence"]["size"])
             assert (template["storageClassName"],
                     template["resources"]["requests"]["storage"]) == want, comp.name
+
+
+def test_wiring_reaches_the_chart_keys(rendered: tuple[Plan, HelmValues]) -> None:
+    plan, helm = rendered
+    v = helm.values
+    public = plan.profile.public_url
+    assert set(v["global"].values()) == {public}
+    assert v["api"]["migration"] is True
+    assert any("no migration Job" in g for g in helm.gaps)
+    if v["weaviate"].get("enabled"):
+        env = v["weaviate"]["env"]
+        assert env["GOMEMLIMIT"].endswith("MiB") and int(env["GOMAXPROCS"]) >= 1
+        assert v["weaviate"]["terminationGracePeriodSeconds"] == 60
+    if v["apiWebsocket"].get("enabled"):
+        assert v["apiWebsocket"]["socketUrl"].split("://")[1] == public.split("://")[1]
+    web_env = {e["name"]: e["value"] for e in v["web"].get("extraEnv", [])}
+    assert web_env["PM2_HOME"].startswith("/tmp")
+    assert v["web"]["containerSecurityContext"]["readOnlyRootFilesystem"] is True

@@ -38,7 +38,15 @@ def component(obj: Obj) -> str:
     return label
 
 
+def catalog_entry(obj: Obj) -> Any:
+    """The catalog component a workload runs (the migration Job runs the api image)."""
+    name = component(obj)
+    return COMPONENTS["api" if name == "migration" else name]
+
+
 def max_replicas(rendered: RenderedProfile, workload: Obj) -> int:
+    if workload["kind"] == "Job":
+        return int(workload["spec"].get("parallelism", 1))
     for hpa in objs(rendered, "HorizontalPodAutoscaler"):
         if hpa["spec"]["scaleTargetRef"]["name"] == workload["metadata"]["name"]:
             return int(hpa["spec"]["maxReplicas"])
@@ -59,6 +67,9 @@ def test_every_container_has_requests_and_limits(rendered: RenderedProfile) -> N
 
 def test_every_container_is_probed(rendered: RenderedProfile) -> None:
     for w in workloads(objs(rendered)):
+        if w["kind"] == "Job":
+            # A run-to-completion pod: no Service, nothing to probe.
+            continue
         comp = COMPONENTS[component(w)]
         for c in containers(w):
             assert "livenessProbe" in c and "readinessProbe" in c, w["metadata"]["name"]
@@ -77,7 +88,7 @@ def test_every_pod_is_non_root_or_a_declared_exception(rendered: RenderedProfile
     for w in workloads(objs(rendered)):
         pod = pod_spec(w)
         assert pod is not None
-        comp = COMPONENTS[component(w)]
+        comp = catalog_entry(w)
         annotations = w["spec"]["template"]["metadata"].get("annotations", {})
         for c in containers(w):
             ctx = c["securityContext"]
@@ -179,6 +190,9 @@ def test_connection_budget_holds_at_maximum_scale_plus_surge(
     total = 0
     surged = 0
     for w in workloads(objs(rendered)):
+        if w["kind"] == "Job":
+            # The migration opens one connection, inside the 20% kept for migrations.
+            continue
         c = w["spec"]["template"]["spec"]["containers"][0]
         env = {e["name"]: e.get("value") for e in c.get("env", [])}
         uses_api_config = any(ref.get("configMapRef", {}).get("name") == "dify-config"
@@ -298,7 +312,7 @@ def test_edge_fits_its_node(builtin_render: RenderResult) -> None:
     assert not objs(edge, "HorizontalPodAutoscaler")
     cpu = mem = Fraction(0)
     for w in workloads(objs(edge)):
-        assert w["spec"]["replicas"] == 1
+        assert w["spec"].get("replicas", w["spec"].get("parallelism", 1)) == 1
         for c in containers(w):
             cpu += parse_quantity(c["resources"]["requests"]["cpu"])
             mem += parse_quantity(c["resources"]["requests"]["memory"])
@@ -358,3 +372,233 @@ def test_edge_reserves_what_k3s_documents_for_a_server_with_a_workload(
     # docs.k3s.io/reference/resource-profiling: 1596 M (SQLite), 30% of a Pi 4 core
     assert reserve >= 1596 * 10**6
     assert parse_quantity(node["cpu"]) * int(node["reservedPercent"]) / 100 >= Fraction(3, 10)
+
+
+# ---------------------------------------------------------------------------- wiring
+# Properties from Dify 1.16.1's own sources (issue 9), read off the built objects.
+
+LOOPBACK = ("127.", "localhost", "[::1]", "0.0.0.0")
+BROWSER_FACING = ("CONSOLE_API_URL", "APP_API_URL", "CONSOLE_WEB_URL", "APP_WEB_URL",
+                  "SERVICE_API_URL", "FILES_URL", "TRIGGER_URL", "NEXT_PUBLIC_SOCKET_URL")
+
+
+def env_of(rendered: RenderedProfile, c: Obj) -> dict[str, str]:
+    """A container's literal env, with its envFrom ConfigMaps (Secrets are unknowable)."""
+    out: dict[str, str] = {}
+    for ref in c.get("envFrom", []):
+        name = ref.get("configMapRef", {}).get("name")
+        if name:
+            out.update(_config(rendered, name))
+    for e in c.get("env", []):
+        if "value" in e:
+            out[e["name"]] = e["value"]
+    return out
+
+
+def first(workload: Obj) -> Obj:
+    c: Obj = next(iter(containers(workload)))
+    return c
+
+
+def workload_named(rendered: RenderedProfile, name: str) -> Obj:
+    return next(w for w in workloads(objs(rendered)) if w["metadata"]["name"] == name)
+
+
+def test_no_browser_facing_url_points_at_loopback(rendered: RenderedProfile) -> None:
+    seen = 0
+    for w in workloads(objs(rendered)):
+        for c in containers(w):
+            env = env_of(rendered, c)
+            for name in BROWSER_FACING:
+                if name in env:
+                    seen += 1
+                    assert not any(bad in env[name] for bad in LOOPBACK), (
+                        w["metadata"]["name"], name, env[name])
+    assert seen
+
+
+def test_web_calls_the_api_on_the_same_origin_or_the_public_url(
+        rendered: RenderedProfile) -> None:
+    web = first(workload_named(rendered, "dify-web"))
+    env = env_of(rendered, web)
+    public = rendered.plan.profile.public_url
+    # The image bakes http://127.0.0.1:5001; both must be set, empty for the same origin.
+    assert env["CONSOLE_API_URL"] == public and env["APP_API_URL"] == public
+    assert env["SERVER_CONSOLE_API_URL"] == "http://dify-api:5001"
+    websocket = rendered.plan.profile.components["api-websocket"].enabled
+    if websocket:
+        assert env["NEXT_PUBLIC_SOCKET_URL"].startswith(("ws://", "wss://"))
+        assert env["NEXT_PUBLIC_SOCKET_URL"].split("://")[1] == public.split("://")[1]
+    else:
+        assert "NEXT_PUBLIC_SOCKET_URL" not in env
+    agents = rendered.plan.profile.components["agent-backend"].enabled
+    assert (env.get("NEXT_PUBLIC_ENABLE_AGENT_V2") == "true") == agents
+
+
+def test_api_public_urls_follow_the_one_setting(rendered: RenderedProfile) -> None:
+    cfg = _config(rendered, "dify-config")
+    public = rendered.plan.profile.public_url
+    for name in ("CONSOLE_WEB_URL", "CONSOLE_API_URL", "SERVICE_API_URL", "APP_WEB_URL",
+                 "APP_API_URL", "FILES_URL"):
+        assert cfg[name] == public, name
+    assert cfg["INTERNAL_FILES_URL"] == "http://dify-api:5001"
+
+
+def test_agent_tier_is_wired(rendered: RenderedProfile) -> None:
+    backend = env_of(rendered, first(workload_named(rendered, "dify-agent-backend")))
+    assert backend["DIFY_AGENT_LOCAL_SANDBOX_ENDPOINT"] == "http://dify-local-sandbox:5004"
+    assert "DIFY_AGENT_LOCAL_SANDBOX_URL" not in backend
+    assert backend["DIFY_AGENT_INNER_API_URL"] == "http://dify-api:5001"
+    assert backend["DIFY_AGENT_STUB_API_BASE_URL"] == (
+        "http://dify-agent-backend:5050/agent-stub")
+    sandbox_w = workload_named(rendered, "dify-local-sandbox")
+    sandbox = env_of(rendered, first(sandbox_w))
+    assert sandbox["HTTP_PROXY"] == sandbox["HTTPS_PROXY"] == "http://dify-agent-ssrf-proxy:3128"
+    assert sandbox["NO_PROXY"] == "localhost,127.0.0.1"
+    # The image's user comes from `useradd dify` without -u: uid 1000.
+    assert pod_spec(sandbox_w)["securityContext"]["runAsUser"] == 1000
+    proxy = workload_named(rendered, "dify-agent-ssrf-proxy")
+    conf = _config(rendered, "dify-agent-ssrf-proxy-config")["squid.conf"]
+    assert "urlpath_regex -i ^/agent-stub/" in conf and "urlpath_regex -i ^/files/" in conf
+    assert "dify-agent-backend" in conf and "dify-api" in conf
+    allow_stub = conf.index("path_agent_stub\n")
+    assert allow_stub < conf.index("http_access deny to_private_networks")
+    assert [p["containerPort"] for p in first(proxy)["ports"]] == [3128]
+
+
+def _service_ports(rendered: RenderedProfile) -> set[tuple[str, int]]:
+    return {(svc["metadata"]["name"], p["port"]) for svc in objs(rendered, "Service")
+            for p in svc["spec"]["ports"]}
+
+
+def test_every_host_port_the_config_reaches_is_a_rendered_service(
+        rendered: RenderedProfile) -> None:
+    import re
+
+    ports = _service_ports(rendered)
+    url = re.compile(r"(?:https?|grpc|wss?)://(dify-[a-z0-9-]+):([0-9]+)")
+    reached: set[tuple[str, int]] = set()
+    for cm in objs(rendered, "ConfigMap"):
+        for value in cm.get("data", {}).values():
+            reached |= {(h, int(p)) for h, p in url.findall(value)}
+            for h, p in re.findall(r"cache_peer (dify-[a-z0-9-]+) parent ([0-9]+)", value):
+                reached.add((h, int(p)))
+    for w in workloads(objs(rendered)):
+        for c in containers(w):
+            env = env_of(rendered, c)
+            for value in env.values():
+                reached |= {(h, int(p)) for h, p in url.findall(value)}
+            for host_key, port_key in (("DB_HOST", "DB_PORT"), ("REDIS_HOST", "REDIS_PORT")):
+                if host_key in env:
+                    reached.add((env[host_key], int(env[port_key])))
+    assert reached
+    assert reached <= ports, reached - ports
+
+
+def test_squid_configs_match_upstream(rendered: RenderedProfile) -> None:
+    for name in ("dify-ssrf-proxy-config", "dify-agent-ssrf-proxy-config"):
+        conf = _config(rendered, name)["squid.conf"]
+        assert "client_request_buffer_max_size 100 MB" in conf
+        assert "acl localnet src 100.64.0.0/10" in conf
+        for net in ("0.0.0.0/8", "224.0.0.0/4", "::ffff:0:0/96", "169.254.0.0/16",
+                    "100.64.0.0/10", "127.0.0.0/8"):
+            assert f"acl to_private_networks dst {net}" in conf, (name, net)
+        assert conf.rstrip().endswith("http_access deny all")
+
+
+def test_migrations_run_in_a_job_before_the_rollout(rendered: RenderedProfile) -> None:
+    jobs = objs(rendered, "Job")
+    assert len(jobs) == 1
+    job = jobs[0]
+    c = first(job)
+    env = {e["name"]: e["value"] for e in c["env"]}
+    assert env == {"MODE": "migration", "MIGRATION_ENABLED": "true"}
+    assert c["image"] == rendered.plan.image("api")
+    tag = rendered.plan.profile.images.tag("api").replace(".", "-")
+    assert job["metadata"]["name"].startswith(f"dify-migrate-{tag}-")
+    ann = job["metadata"]["annotations"]
+    assert ann["argocd.argoproj.io/hook"] == "Sync"
+    assert int(ann["argocd.argoproj.io/sync-wave"]) < 0
+    waves = {(o["kind"], o["metadata"]["name"]): int(o["metadata"].get("annotations", {}).get(
+        "argocd.argoproj.io/sync-wave", "0")) for o in objs(rendered)}
+    job_wave = int(ann["argocd.argoproj.io/sync-wave"])
+    # What the migration needs comes before it; every workload of Dify after it.
+    for key in (("StatefulSet", "dify-postgres"), ("StatefulSet", "dify-redis"),
+                ("ConfigMap", "dify-config"), ("ServiceAccount", "dify-api")):
+        assert waves[key] < job_wave, key
+    for w in objs(rendered, "Deployment"):
+        assert waves[("Deployment", w["metadata"]["name"])] > job_wave
+    # The api itself never migrates.
+    assert _config(rendered, "dify-config")["MIGRATION_ENABLED"] == "false"
+    for w in workloads(objs(rendered)):
+        if w["kind"] != "Job":
+            assert env_of(rendered, first(w)).get("MIGRATION_ENABLED") != "true"
+
+
+def test_redis_never_evicts_the_broker(rendered: RenderedProfile) -> None:
+    redis = first(workload_named(rendered, "dify-redis"))
+    env = env_of(rendered, redis)
+    args = redis["args"]
+    policy = args[args.index("--maxmemory-policy") + 1].replace(
+        "$(REDIS_MAXMEMORY_POLICY)", env.get("REDIS_MAXMEMORY_POLICY", ""))
+    assert policy in ("noeviction", "volatile-lru", "volatile-lfu", "volatile-random")
+    assert "--maxmemory" in args
+
+
+def test_grace_periods_cover_the_timeouts(rendered: RenderedProfile) -> None:
+    cfg = _config(rendered, "dify-config")
+    gunicorn = int(cfg["GUNICORN_TIMEOUT"])
+    assert cfg["GUNICORN_CMD_ARGS"] == f"--graceful-timeout {gunicorn}"
+    api = workload_named(rendered, "dify-api")
+    spec = pod_spec(api)
+    pre_stop = int(first(api)["lifecycle"]["preStop"]["exec"]["command"][1])
+    assert spec["terminationGracePeriodSeconds"] > gunicorn + pre_stop
+    worker = pod_spec(workload_named(rendered, "dify-worker"))
+    assert worker["terminationGracePeriodSeconds"] > int(cfg["APP_MAX_EXECUTION_TIME"])
+    for name in ("dify-web", "dify-nginx"):
+        w = workload_named(rendered, name)
+        assert "preStop" in first(w)["lifecycle"]
+        assert pod_spec(w)["terminationGracePeriodSeconds"] > 30
+    live = first(api)["livenessProbe"]
+    # Lenient: a busy api (all gevent connections streaming) is not killed for a slow
+    # /health; at least a minute of failures before a restart.
+    assert live["timeoutSeconds"] >= 10
+    assert live["periodSeconds"] * live["failureThreshold"] >= 60
+
+
+def test_stateful_components_are_guaranteed_qos(rendered: RenderedProfile) -> None:
+    for sts in objs(rendered, "StatefulSet"):
+        for c in containers(sts):
+            res = c["resources"]
+            for key in ("cpu", "memory"):
+                assert parse_quantity(res["requests"][key]) == parse_quantity(
+                    res["limits"][key]), (sts["metadata"]["name"], key)
+
+
+def test_stateful_runtime_settings(rendered: RenderedProfile) -> None:
+    weaviate = first(workload_named(rendered, "dify-weaviate"))
+    env = env_of(rendered, weaviate)
+    limit = parse_quantity(weaviate["resources"]["limits"]["memory"])
+    gomem = parse_quantity(env["GOMEMLIMIT"].replace("MiB", "Mi"))
+    assert Fraction(8, 10) * limit <= gomem <= Fraction(9, 10) * limit
+    assert int(env["GOMAXPROCS"]) >= 1
+    pg = workload_named(rendered, "dify-postgres")
+    shm = next(v for v in pod_spec(pg)["volumes"] if v["name"] == "dshm")
+    assert shm["emptyDir"]["medium"] == "Memory"
+    assert {"name": "dshm", "mountPath": "/dev/shm"} in first(pg)["volumeMounts"]
+    cfg = _config(rendered, "dify-postgres-config")
+    mib = parse_quantity(first(pg)["resources"]["limits"]["memory"]) / 2**20
+    shared = int(cfg["POSTGRES_SHARED_BUFFERS"].removesuffix("MB"))
+    work = int(cfg["POSTGRES_WORK_MEM"].removesuffix("MB"))
+    conns = int(cfg["POSTGRES_MAX_CONNECTIONS"])
+    # Per-operation memory comes out of what shared_buffers leaves.
+    assert shared + work * conns <= mib
+
+
+def test_web_root_filesystem_is_read_only(rendered: RenderedProfile) -> None:
+    web = workload_named(rendered, "dify-web")
+    c = first(web)
+    assert c["securityContext"]["readOnlyRootFilesystem"] is True
+    mounts = {m["mountPath"] for m in c["volumeMounts"]}
+    assert {"/tmp", "/app/web/.next/cache"} <= mounts
+    assert env_of(rendered, c)["PM2_HOME"].startswith("/tmp/")

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from generator import cli
-from generator.catalog import CATALOG
+from generator.catalog import CATALOG, COMPONENTS
 from generator.errors import GeneratorError, SizingError
 from generator.profiles import ProfileRef
 from generator.quantity import parse_quantity
@@ -55,11 +55,12 @@ def _mem(mebi: int) -> str:
 
 
 @st.composite
-def resources(draw: st.DrawFn, min_memory_mi: int = 32) -> dict[str, Any]:
+def resources(draw: st.DrawFn, min_memory_mi: int = 32,
+              guaranteed: bool = False) -> dict[str, Any]:
     req_cpu = draw(st.integers(10, 4000))
-    lim_cpu = draw(st.integers(req_cpu, 8000))
+    lim_cpu = req_cpu if guaranteed else draw(st.integers(req_cpu, 8000))
     req_mem = draw(st.integers(min_memory_mi, 8192))
-    lim_mem = draw(st.integers(req_mem, 16384))
+    lim_mem = req_mem if guaranteed else draw(st.integers(req_mem, 16384))
     return {"requests": {"cpu": _cpu(req_cpu), "memory": _mem(req_mem)},
             "limits": {"cpu": _cpu(lim_cpu), "memory": _mem(lim_mem)}}
 
@@ -80,11 +81,15 @@ def component(draw: st.DrawFn, name: str, storage_class: str) -> dict[str, Any]:
     spec: dict[str, Any] = {}
     if draw(st.booleans()):
         # Postgres' memory limit sets max_connections: keep it large enough for the pools
-        spec["resources"] = draw(resources(4096 if name == "postgres" else 32))
+        # and stateful components run Guaranteed QoS (requests equal limits)
+        spec["resources"] = draw(resources(4096 if name == "postgres" else 32,
+                                           guaranteed=name in STATEFUL))
         if name == "postgres":
             # 10Gi and more give max_connections 1000: room for every pool at maximum
             # scale plus surge with the largest api process counts drawn here
-            spec["resources"]["limits"]["memory"] = _mem(draw(st.integers(10240, 16384)))
+            memory = _mem(draw(st.integers(10240, 16384)))
+            spec["resources"]["limits"]["memory"] = memory
+            spec["resources"]["requests"]["memory"] = memory
     if name in SCALABLE and draw(st.booleans()):
         if draw(st.booleans()):
             spec["replicas"] = draw(st.integers(1, 5))
@@ -250,7 +255,9 @@ def test_valid_profiles_render_and_keep_our_properties(data: dict[str, Any]) -> 
     # the profile's numbers reach the main container unchanged
     by_name = {o["metadata"]["name"]: o for o in _workloads(objects)}
     for name, spec in data["components"].items():
-        if "resources" not in spec or spec.get("enabled") is False:
+        leader = COMPONENTS[name].follows
+        if "resources" not in spec or spec.get("enabled") is False or (
+                leader and data["components"].get(leader, {}).get("enabled") is False):
             continue
         main = by_name[f"dify-{name}"]["spec"]["template"]["spec"]["containers"][0]
         for kind in ("requests", "limits"):

@@ -67,10 +67,19 @@ class NodeFit(Rule):
                 need = totals[(section, resource)]
                 if need <= allocatable:
                     continue
-                show = format_cpu if resource == "cpu" else format_memory
+                show = format_cpu if resource == "cpu" else _approx_memory
                 severity = ERROR if section == "requests" else WARNING
                 yield finding(self.id, severity, cm, ("data", resource),
                               f"{section}.{resource} at maximum scale plus rollout surge "
                               f"is {show(need)}, above the node's allocatable "
                               f"{show(allocatable)} ({show(capacity[resource])} less "
                               f"{reserved}% reserved)")
+
+
+def _approx_memory(value: Fraction) -> str:
+    """Memory for a person: a whole unit when exact, else MiB (a share of a node is rarely
+    a whole number of bytes, and 6871947674 reads as noise)."""
+    exact = format_memory(value)
+    if exact[-1].isalpha():
+        return exact
+    return f"{float(value / 2**20):.0f}Mi"

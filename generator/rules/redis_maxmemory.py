@@ -1,4 +1,5 @@
-"""Redis maxmemory between 60% and 80% of its memory limit."""
+"""Redis maxmemory between 60% and 80% of its memory limit, with a policy that never
+evicts the Celery broker."""
 
 from __future__ import annotations
 
@@ -41,6 +42,11 @@ class RedisMaxmemory(Rule):
     queue. Below 60% memory is paid for and never used. A Redis with a memory limit but no
     maxmemory grows until it is killed: a warning. A value that cannot be resolved is a
     warning too.
+
+    The same Redis holds Dify's Celery broker: queued tasks are lists without a TTL. An
+    `allkeys-*` `--maxmemory-policy` evicts them under memory pressure and tasks vanish
+    silently: an error. `volatile-*` policies evict only keys with a TTL (cache, results)
+    and `noeviction` (Redis' default) refuses writes instead; both keep the broker.
     """
 
     id = "redis-maxmemory"
@@ -69,6 +75,25 @@ class RedisMaxmemory(Rule):
                                   f"redis container {c.name!r} sets no --maxmemory; it will "
                                   f"grow until its {format_memory(limit)} limit kills it")
                     continue
+                for i, word in enumerate(words):
+                    policy = None
+                    if word == "--maxmemory-policy" and i + 1 < len(words):
+                        policy, at = words[i + 1], i + 1
+                    elif word.startswith("--maxmemory-policy="):
+                        policy, at = word.split("=", 1)[1], i
+                    if policy is None:
+                        continue
+                    where: KeyPath = ((*c.path, "command", at) if at < n_command
+                                      else (*c.path, "args", at - n_command))
+                    if policy.lower().startswith("allkeys-"):
+                        yield finding(self.id, ERROR, w.manifest, where,
+                                      f"maxmemory-policy {policy} may evict the Celery "
+                                      "broker's queued tasks; use volatile-lru (evicts only "
+                                      "keys with a TTL) or noeviction")
+                    elif policy.startswith("$("):
+                        yield finding(self.id, WARNING, w.manifest, where,
+                                      f"maxmemory-policy {policy!r} cannot be resolved from "
+                                      "the manifests; not checked")
                 text, index = found
                 path: KeyPath = ((*c.path, "command", index) if index < n_command
                                  else (*c.path, "args", index - n_command))

@@ -1,15 +1,39 @@
-"""Configuration files difygen writes into ConfigMaps (nginx, squid, sandbox).
+"""Configuration files difygen writes into ConfigMaps (nginx, both squids, the sandbox).
 
 Written by difygen rather than taken from Dify's compose setup: the compose files are
 templates for a shell entrypoint that rewrites them at start, which needs a writable root
-filesystem; ConfigMaps mounted read-only do not.
+filesystem; ConfigMaps mounted read-only do not. The files are jinja2 templates shipped in
+generator/templates/ and rendered with StrictUndefined: a name the template uses and the
+context lacks is an error, never an empty string. Hosts and ports come from the catalog.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import jinja2
+
+from generator.catalog import COMPONENTS, Component, endpoint, host_port, service_host
+
 # Paths the api serves, from Dify's nginx routing: console and service APIs, files,
 # MCP and trigger webhooks. Everything else goes to the web front end.
 API_PATHS = ("/console/api", "/api", "/v1", "/files", "/mcp", "/triggers")
+
+# From Dify's docker/ssrf_proxy/squid-common.conf.template: who may use the proxy (every
+# private range a pod network may use, CGNAT included) and the destinations it refuses.
+CLIENT_NETWORKS = ("0.0.0.1-0.255.255.255", "10.0.0.0/8", "100.64.0.0/10", "169.254.0.0/16",
+                   "172.16.0.0/12", "192.168.0.0/16", "fc00::/7", "fe80::/10")
+PRIVATE_NETWORKS = ("0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8",
+                    "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16", "224.0.0.0/4",
+                    "240.0.0.0/4", "::/128", "::1/128", "::ffff:0:0/96", "::/96", "fc00::/7",
+                    "fe80::/10")
+SAFE_PORTS = ("80", "21", "443", "70", "210", "1025-65535", "280", "488", "591", "777")
+REQUEST_BUFFER = "100 MB"
+SANDBOX_WORKER_TIMEOUT = 15
 
 _PROXY = """    proxy_set_header Host $host;
     proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
@@ -19,102 +43,89 @@ _PROXY = """    proxy_set_header Host $host;
     proxy_set_header Connection "";
     proxy_buffering off;
     proxy_read_timeout 3600s;
-    proxy_send_timeout 3600s;
-"""
+    proxy_send_timeout 3600s;"""
 
 
-def nginx_conf(*, websocket: bool, client_max_body_size: str = "100M") -> str:
-    """The one server block: routes to api, web, plugin daemon (and websocket if on)."""
-    blocks = [
-        "server {",
-        "  listen 8080;",
-        "  server_name _;",
-        f"  client_max_body_size {client_max_body_size};",
-        "",
-        "  location = /healthz {",
-        "    access_log off;",
-        "    default_type text/plain;",
-        '    return 200 "ok\\n";',
-        "  }",
-    ]
-    for path in API_PATHS:
-        blocks += ["", f"  location {path} {{", "    proxy_pass http://dify-api:5001;",
-                   _PROXY.rstrip("\n"), "  }"]
-    blocks += ["", "  location /e/ {", "    proxy_pass http://dify-plugin-daemon:5002;",
-               _PROXY.rstrip("\n"), "  }"]
-    if websocket:
-        blocks += [
-            "", "  location /socket.io/ {", "    proxy_pass http://dify-api-websocket:5001;",
-            "    proxy_http_version 1.1;",
-            "    proxy_set_header Upgrade $http_upgrade;",
-            '    proxy_set_header Connection "upgrade";',
-            "    proxy_set_header Host $host;",
-            "    proxy_read_timeout 3600s;",
-            "  }",
-        ]
-    blocks += ["", "  location / {", "    proxy_pass http://dify-web:3000;",
-               _PROXY.rstrip("\n"), "  }", "}"]
-    return "\n".join(blocks) + "\n"
+@cache
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("generator", "templates"),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
 
 
-def squid_conf() -> str:
-    """An SSRF guard: Dify's outbound requests may reach the internet, never the cluster.
-
-    It runs as an unprivileged user: no disk cache, logs to stdout, pid file in /tmp.
-    """
-    return """# difygen: SSRF proxy for Dify (api, worker, sandbox, plugins, agents)
-http_port 3128
-# Reverse proxy to the sandbox, as in Dify's compose setup.
-http_port 8194 accel vhost
-cache_peer dify-sandbox parent 8194 0 no-query originserver name=sandbox
-cache_peer_access sandbox allow all
-
-acl localnet src 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 fc00::/7 fe80::/10 127.0.0.0/8
-# Never let user-supplied URLs reach internal addresses or cloud metadata endpoints.
-acl to_internal dst 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 127.0.0.0/8 169.254.0.0/16
-acl to_internal dst 100.64.0.0/10 ::1 fc00::/7 fe80::/10
-acl SSL_ports port 443
-acl Safe_ports port 80 443 1025-65535
-acl CONNECT method CONNECT
-acl sandbox_port myport 8194
-
-http_access allow sandbox_port localnet
-http_access deny !Safe_ports
-http_access deny CONNECT !SSL_ports
-http_access deny to_internal
-http_access allow localnet
-http_access deny all
-
-cache deny all
-cache_mem 16 MB
-pid_filename /tmp/squid.pid
-coredump_dir /tmp
-access_log stdio:/dev/stdout
-cache_log stdio:/dev/stderr
-cache_store_log none
-logfile_rotate 0
-shutdown_lifetime 3 seconds
-"""
+def render(template: str, **context: Any) -> str:
+    return _env().get_template(template).render(**context)
 
 
-def sandbox_conf() -> str:
-    """dify-sandbox reads /conf/config.yaml at start and panics without it.
+def _squid_common() -> dict[str, Any]:
+    return {"client_networks": CLIENT_NETWORKS, "private_networks": PRIVATE_NETWORKS,
+            "safe_ports": SAFE_PORTS, "request_buffer": REQUEST_BUFFER}
 
-    The API key is not here: the API_KEY environment variable (from the Secret)
-    overrides it.
-    """
-    return """app:
-  port: 8194
-  debug: false
-  key: ""
-max_workers: 4
-max_requests: 50
-worker_timeout: 15
-python_path: /opt/python/bin/python3
-enable_network: true
-allowed_syscalls: []
-proxy:
-  socks5: ""
-  http: http://dify-ssrf-proxy:3128
-  https: http://dify-ssrf-proxy:3128
-"""
+
+def host_regex(component: str) -> str:
+    """A squid dstdom_regex for a Service's names a client may use: short, namespaced and
+    fully qualified. The namespace is a pattern, not a value, so the file is the same in
+    every namespace (fleet environments are copies that differ only in namespace)."""
+    short = service_host(component)  # a DNS label: nothing a regex would read specially
+    assert re.fullmatch(r"[a-z0-9-]+", short), short
+    return rf"^{short}(\.[a-z0-9-]+(\.svc(\.cluster\.local)?)?)?$"
+
+
+@dataclass(frozen=True)
+class TemplateInput:
+    """What a template may depend on besides the catalog."""
+
+    enabled: frozenset[str]
+    client_max_body_size: str = "100M"
+
+
+def _nginx(comp: Component, inp: TemplateInput) -> dict[str, Any]:
+    return {
+        "listen_port": comp.port("http").port,
+        "client_max_body_size": inp.client_max_body_size,
+        "api_paths": API_PATHS, "proxy": _PROXY,
+        "api": endpoint("api"), "web": endpoint("web"),
+        "plugin_daemon": endpoint("plugin-daemon"),
+        "websocket": endpoint("api-websocket") if "api-websocket" in inp.enabled else "",
+    }
+
+
+def _squid(comp: Component, inp: TemplateInput) -> dict[str, Any]:
+    sandbox_host, sandbox_port = host_port("sandbox", "http")
+    return {"proxy_port": comp.port("proxy").port, "sandbox_port": comp.port("sandbox").port,
+            "sandbox_host": sandbox_host, "sandbox_target_port": sandbox_port,
+            **_squid_common()}
+
+
+def _squid_agent(comp: Component, inp: TemplateInput) -> dict[str, Any]:
+    return {"proxy_port": comp.port("proxy").port,
+            "agent_backend_host": host_regex("agent-backend"),
+            "api_host": host_regex("api"), **_squid_common()}
+
+
+def _sandbox(comp: Component, inp: TemplateInput) -> dict[str, Any]:
+    return {"port": comp.port("http").port, "worker_timeout": SANDBOX_WORKER_TIMEOUT,
+            "proxy": endpoint("ssrf-proxy", "proxy")}
+
+
+# Each template's context, by template: the catalog says which component uses which file.
+CONTEXTS: dict[str, Callable[[Component, TemplateInput], dict[str, Any]]] = {
+    "nginx.conf.j2": _nginx,
+    "squid.conf.j2": _squid,
+    "squid-agent.conf.j2": _squid_agent,
+    "sandbox-config.yaml.j2": _sandbox,
+}
+
+
+def files(comp: Component, inp: TemplateInput) -> dict[str, str]:
+    """The rendered configuration files of one component, by file name."""
+    return {f.filename: render(f.template, **CONTEXTS[f.template](comp, inp))
+            for f in comp.config_files}
+
+
+def nginx_conf(*, websocket: bool) -> str:
+    inp = TemplateInput(frozenset({"api-websocket"} if websocket else ()))
+    return files(COMPONENTS["nginx"], inp)["default.conf"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from generator.catalog import endpoint, host_port
 from generator.plan import Plan
 
 Obj = dict[str, Any]
@@ -21,14 +22,11 @@ DB_NAME = "dify"
 PLUGIN_DB_NAME = "dify_plugin"
 
 
-def _host(component: str) -> str:
-    return f"dify-{component}"
-
-
 def _database(plan: Plan) -> tuple[dict[str, str], dict[str, str]]:
     ext = plan.profile.external_postgres
     if ext is None:
-        common = {"DB_HOST": _host("postgres"), "DB_PORT": "5432", "DB_USERNAME": "postgres"}
+        host, port = host_port("postgres", "postgres")
+        common = {"DB_HOST": host, "DB_PORT": str(port), "DB_USERNAME": "postgres"}
         return ({**common, "DB_DATABASE": DB_NAME},
                 {**common, "DB_DATABASE": PLUGIN_DB_NAME})
     common = {"DB_HOST": ext.host, "DB_PORT": str(ext.port), "DB_USERNAME": ext.username}
@@ -45,8 +43,9 @@ def _database(plan: Plan) -> tuple[dict[str, str], dict[str, str]]:
 def _redis(plan: Plan) -> tuple[dict[str, str], dict[str, str]]:
     ext = plan.profile.external_redis
     if ext is None:
-        return ({"REDIS_HOST": _host("redis"), "REDIS_PORT": "6379", "REDIS_DB": "0"},
-                {"REDIS_HOST": _host("redis"), "REDIS_PORT": "6379"})
+        host, port = host_port("redis", "redis")
+        return ({"REDIS_HOST": host, "REDIS_PORT": str(port), "REDIS_DB": "0"},
+                {"REDIS_HOST": host, "REDIS_PORT": str(port)})
     common = {"REDIS_PORT": str(ext.port), "REDIS_DB": str(ext.db),
               "REDIS_USE_SSL": "true" if ext.tls else "false"}
     if ext.host:
@@ -72,8 +71,8 @@ def _vector_store(plan: Plan) -> dict[str, str]:
     out = {"VECTOR_STORE": kind}
     if kind == "weaviate":
         if ext is None:
-            out.update({"WEAVIATE_ENDPOINT": f"http://{_host('weaviate')}:8080",
-                        "WEAVIATE_GRPC_ENDPOINT": f"grpc://{_host('weaviate')}:50051"})
+            out.update({"WEAVIATE_ENDPOINT": endpoint("weaviate"),
+                        "WEAVIATE_GRPC_ENDPOINT": endpoint("weaviate", "grpc", scheme="grpc")})
         else:
             out["WEAVIATE_ENDPOINT"] = ext.endpoint or ""
             if ext.grpc_endpoint:

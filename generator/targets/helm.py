@@ -18,6 +18,7 @@ from generator.plan import Plan
 from generator.quantity import format_cpu, format_memory
 from generator.sizing import ComponentSizing, ProbeTiming, Resources, Scheduling, Toleration
 from generator.targets import autoscaling, helm_extras
+from generator.targets.manifests import grace_period, public_urls
 from generator.yamlio import dump_yaml
 
 CHART_NAME = "dify"
@@ -136,7 +137,7 @@ _PROBE_KEYS = {"liveness": ("livenessProbe", "customLivenessProbe"),
 def render_values(plan: Plan) -> HelmValues:
     """The chart values for one plan, validated against schemas/helm-values.schema.json."""
     gaps: list[str] = []
-    values: dict[str, Any] = {"image": _images(plan, gaps)}
+    values: dict[str, Any] = {"image": _images(plan, gaps), "global": _public_urls(plan)}
     for name, slot in _SLOTS.items():
         values[slot.key] = _component(plan, COMPONENTS[name], slot, gaps)
     storage = plan.profile.file_storage
@@ -152,6 +153,7 @@ def render_values(plan: Plan) -> HelmValues:
     values["postgresql"] = _postgresql(plan, gaps)
     values["redis"] = _redis(plan, gaps)
     values["weaviate"] = _weaviate(plan, gaps)
+    _wiring(plan, values, gaps)
     gaps.extend(_policy_gaps(plan))
     helm_extras.apply(plan, values, {name: slot.key for name, slot in _SLOTS.items()}, gaps)
 
@@ -162,6 +164,57 @@ def render_values(plan: Plan) -> HelmValues:
                             problems)
     text = header(plan.name) + dump_yaml(values)
     return HelmValues(values=values, text=text, gaps=tuple(dict.fromkeys(gaps)))
+
+
+# ---------------------------------------------------------------------------- wiring
+
+
+def _public_urls(plan: Plan) -> dict[str, str]:
+    """The chart's domain settings, all from the one publicUrl ("" is the same origin)."""
+    url = plan.profile.public_url
+    return {key: url for key in ("consoleApiDomain", "consoleWebDomain", "serviceApiDomain",
+                                 "appApiDomain", "appWebDomain", "filesDomain",
+                                 "triggerDomain")}
+
+
+def _wiring(plan: Plan, values: dict[str, Any], gaps: list[str]) -> None:
+    """What issue 9's wiring needs where the chart has a key, and a gap where it has none."""
+    enabled = {c.name for c in plan.profile.enabled_components()}
+    if "api-websocket" in enabled:
+        socket = public_urls(plan).get("socket")
+        if socket:
+            values["apiWebsocket"]["socketUrl"] = socket
+    # The chart has no migration Job: with api.migration it migrates in every api pod at
+    # start (and holds the worker until the api answers). Turning it off would leave no one
+    # to migrate, so it stays on and the difference is stated.
+    values["api"]["migration"] = True
+    gaps.append("api: the chart has no migration Job; its api pods run `flask upgrade-db` at "
+                "start (api.migration: true) instead of one MODE=migration Job before the "
+                "rollout")
+    weaviate = values.get("weaviate", {})
+    for comp, _ in plan.components():
+        grace = grace_period(plan, comp)
+        if comp.name == "weaviate" and weaviate.get("enabled"):
+            weaviate["terminationGracePeriodSeconds"] = grace  # the chart's one such key
+            continue
+        if comp.shutdown.pre_stop_seconds or grace != 30:
+            what = f"terminationGracePeriodSeconds {grace}"
+            if comp.shutdown.pre_stop_seconds:
+                what += f" and a {comp.shutdown.pre_stop_seconds} s preStop delay"
+            gaps.append(f"{comp.name}: the chart has no key for {what}; pods get the "
+                        "chart's defaults")
+    if "agent-ssrf-proxy" in enabled:
+        gaps.append("agent-ssrf-proxy: the chart has no proxy of its own for the agent "
+                    "sandbox (local-sandbox); its HTTP_PROXY, HTTPS_PROXY and NO_PROXY and "
+                    "the allow-list for the agent stub and the api's /files/ are not carried")
+    web = values["web"]
+    if web.get("enabled"):
+        web.setdefault("extraEnv", []).extend(
+            {"name": k, "value": v} for k, v in (("HOME", "/tmp"), ("PM2_HOME", "/tmp/.pm2")))
+    if weaviate.get("enabled"):
+        weaviate["env"] = dict(plan.tunables.derived_env())
+    gaps.append("postgres: the Bitnami subchart mounts its own /dev/shm (shmVolume) without "
+                f"the derived {plan.tunables.postgres_shm_mb}Mi size limit")
 
 
 # ---------------------------------------------------------------------------- images
@@ -514,7 +567,7 @@ def _redis(plan: Plan, gaps: list[str]) -> dict[str, Any]:
         "architecture": "standalone",
         # AOF on and RDB snapshots off (the chart's choice), plus the derived cap
         "commonConfiguration": (f"appendonly yes\nsave \"\"\nmaxmemory {maxmemory}\n"
-                                "maxmemory-policy allkeys-lru\n"),
+                                f"maxmemory-policy {plan.tunables.redis_maxmemory_policy}\n"),
         "master": master,
     }
 

@@ -219,6 +219,7 @@ def render_overlay(plan: Plan) -> Overlay:
         "networkpolicy.yaml": [o for o in final if o["kind"] == "NetworkPolicy"],
         "node.yaml": [o for o in final if o["kind"] == "ConfigMap"
                       and o["metadata"]["name"] == m.NODE_CONFIG],
+        "migration.yaml": [o for o in final if o["kind"] == "Job"],
     }
     grouped = {_key(o) for objs in extra_groups.values() for o in objs}
     new_in_final = [o for k, o in final_by.items() if k not in base and k not in grouped]

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
 
-from generator.catalog import Check, Component
-from generator.plan import Plan
+from generator.catalog import COMPONENTS, Check, Component, Env, endpoint
+from generator.plan import Plan, migration_resources
 from generator.quantity import format_cpu, format_memory
-from generator.sizing import ComponentSizing, ProbeTiming
+from generator.sizing import ComponentSizing, ProbeTiming, Resources
 from generator.targets import (
     autoscaling,
     configs,
@@ -32,7 +33,6 @@ PART_OF = "dify"
 EXCEPTION_ANNOTATION = "difygen.io/security-exception"
 CONFIG_HASH_ANNOTATION = "difygen.io/config-hash"
 SINGLE_NODE_ANNOTATION = "difygen.io/single-node"
-API_FAMILY = ("api", "api-websocket", "worker", "worker-beat")
 DB_NAME = external.DB_NAME
 
 
@@ -71,24 +71,55 @@ def secret_ref(plan: Plan, key: str, optional: bool = False) -> Obj:
     return {"secretKeyRef": ref}
 
 
+def enabled_names(plan: Plan) -> set[str]:
+    return {c.name for c in plan.profile.enabled_components()}
+
+
+def public_urls(plan: Plan) -> dict[str, str]:
+    """The public URL kinds an Env may ask for: "url" is the profile's publicUrl ("" means
+    same origin: the browser calls the host it loaded Dify from, and nginx routes by
+    path); "socket" its ws/wss form (absent without a publicUrl)."""
+    url = plan.profile.public_url
+    out = {"url": url}
+    if url:
+        scheme, rest = url.split("://", 1)
+        out["socket"] = f"{'wss' if scheme == 'https' else 'ws'}://{rest}"
+    return out
+
+
 def dify_config(plan: Plan) -> dict[str, str]:
     """Non-secret settings of the dify-api image (api, websocket, worker, beat)."""
-    enabled = {c.name for c in plan.profile.enabled_components()}
+    enabled = enabled_names(plan)
+    public = plan.profile.public_url
     data: dict[str, str] = {
         "DEPLOY_ENV": "PRODUCTION",
         "LOG_LEVEL": "INFO",
+        # Migrations run once per release in the migration Job (MODE=migration), never in
+        # the api pods an HPA multiplies.
         "MIGRATION_ENABLED": "false",
         "DB_TYPE": "postgresql",
         "CELERY_BACKEND": "redis",
-        "CODE_EXECUTION_ENDPOINT": f"http://{host('sandbox')}:8194",
-        "PLUGIN_DAEMON_URL": f"http://{host('plugin-daemon')}:5002",
-        "SSRF_PROXY_HTTP_URL": f"http://{host('ssrf-proxy')}:3128",
-        "SSRF_PROXY_HTTPS_URL": f"http://{host('ssrf-proxy')}:3128",
+        "CODE_EXECUTION_ENDPOINT": endpoint("sandbox"),
+        "PLUGIN_DAEMON_URL": endpoint("plugin-daemon"),
+        "SSRF_PROXY_HTTP_URL": endpoint("ssrf-proxy", "proxy"),
+        "SSRF_PROXY_HTTPS_URL": endpoint("ssrf-proxy", "proxy"),
         "ENABLE_COLLABORATION_MODE": "true" if "api-websocket" in enabled else "false",
         "HOME": "/tmp",
+        # Public URLs, all from the one publicUrl: empty means same origin (relative
+        # links), which nginx serves by path.
+        "CONSOLE_WEB_URL": public,
+        "CONSOLE_API_URL": public,
+        "SERVICE_API_URL": public,
+        "APP_WEB_URL": public,
+        "APP_API_URL": public,
+        "FILES_URL": public,
+        # Plugins and the agent sandbox fetch files from inside the cluster.
+        "INTERNAL_FILES_URL": endpoint("api"),
     }
+    if public:
+        data["TRIGGER_URL"] = public
     if "agent-backend" in enabled:
-        data["AGENT_BACKEND_BASE_URL"] = f"http://{host('agent-backend')}:5050"
+        data["AGENT_BACKEND_BASE_URL"] = endpoint("agent-backend")
     # Postgres, Redis, the vector store and file storage, in the cluster or outside it
     data.update(external.wiring(plan)["api"])
     data.update(plan.tunables.api_env())
@@ -101,17 +132,25 @@ def plugin_config(plan: Plan) -> dict[str, str]:
     return dict(sorted(data.items()))
 
 
+# ConfigMaps read as environment (envFrom), by the component that owns them.
+_ENV_CONFIGS: dict[str, Callable[[Plan], dict[str, str]]] = {
+    "api": dify_config,
+    "plugin-daemon": plugin_config,
+    "postgres": lambda plan: dict(sorted(plan.tunables.postgres_env().items())),
+    "redis": lambda plan: dict(sorted(plan.tunables.redis_env().items())),
+}
+
+
 def config_maps(plan: Plan) -> dict[str, dict[str, str]]:
     """Every ConfigMap by component (the one it mounts or reads), profile-dependent data."""
-    enabled = {c.name for c in plan.profile.enabled_components()}
-    maps: dict[str, dict[str, str]] = {"api": dify_config(plan)}
-    if "plugin-daemon" in enabled:
-        maps["plugin-daemon"] = plugin_config(plan)
-    maps["postgres"] = dict(sorted(plan.tunables.postgres_env().items()))
-    maps["redis"] = plan.tunables.redis_env()
-    maps["nginx"] = {"default.conf": configs.nginx_conf(websocket="api-websocket" in enabled)}
-    maps["ssrf-proxy"] = {"squid.conf": configs.squid_conf()}
-    maps["sandbox"] = {"config.yaml": configs.sandbox_conf()}
+    enabled = enabled_names(plan)
+    inp = configs.TemplateInput(frozenset(enabled))
+    maps: dict[str, dict[str, str]] = {}
+    for comp, _ in plan.components():
+        if comp.name in _ENV_CONFIGS:
+            maps[comp.name] = _ENV_CONFIGS[comp.name](plan)
+        if comp.config_files:
+            maps[comp.name] = configs.files(comp, inp)
     return maps
 
 
@@ -119,138 +158,51 @@ def config_map_name(component: str) -> str:
     return "dify-config" if component == "api" else f"dify-{component}-config"
 
 
-def _config_owner(component: str) -> str | None:
-    if component in API_FAMILY:
-        return "api"
-    if component in ("plugin-daemon", "postgres", "redis", "nginx", "ssrf-proxy", "sandbox"):
-        return component
+def _config_owner(comp: Component) -> str | None:
+    """The component whose ConfigMap this one reads or mounts."""
+    if comp.env_from_config is not None:
+        return comp.env_from_config
+    if comp.config_files:
+        return comp.name
     return None
 
 
 # ---------------------------------------------------------------------------- containers
 
 
-def _static_env(plan: Plan, comp: Component) -> list[Obj]:
-    """Environment that does not depend on sizing (secrets by reference only)."""
-    def v(name: str, value: str) -> Obj:
-        return {"name": name, "value": value}
+def env_value(plan: Plan, env: Env) -> Obj | None:
+    """One catalog Env as a container env entry (None when it does not apply)."""
+    if env.when is not None and env.when not in enabled_names(plan):
+        return None
+    if env.secret_key is not None:
+        return {"name": env.name, "valueFrom": secret_ref(plan, env.secret_key, env.optional)}
+    value: str | None
+    if env.value is not None:
+        value = env.value
+    elif env.endpoint is not None:
+        value = env.endpoint.render()
+    elif env.public is not None:
+        value = public_urls(plan).get(env.public)
+    else:
+        value = plan.tunables.derived_env()[env.name]
+    if value is None:
+        return None
+    return {"name": env.name, "value": value}
 
-    def s(name: str, key: str, optional: bool = False) -> Obj:
-        return {"name": name, "valueFrom": secret_ref(plan, key, optional)}
 
-    n = comp.name
-    if n in API_FAMILY:
-        env = [v("MODE", comp.mode or "api")]
-        if n == "api":
-            # Migrations run in the api only: one place, guarded by Dify's own lock.
-            env.append(v("MIGRATION_ENABLED", "true"))
-        if n == "api-websocket":
-            env += [v("SERVER_WORKER_AMOUNT", "1"),
-                    v("SERVER_WORKER_CLASS",
-                      "geventwebsocket.gunicorn.workers.GeventWebSocketWorker"),
-                    v("SERVER_WORKER_CONNECTIONS", "1000")]
-        return env
-    if n == "web":
-        return [v("HOME", "/tmp"), v("NEXT_TELEMETRY_DISABLED", "1"), v("PORT", "3000")]
-    if n == "sandbox":
-        return [s("API_KEY", "CODE_EXECUTION_API_KEY"), v("GIN_MODE", "release"),
-                v("SANDBOX_PORT", "8194"), v("WORKER_TIMEOUT", "15"),
-                v("ENABLE_NETWORK", "true"),
-                v("HTTP_PROXY", f"http://{host('ssrf-proxy')}:3128"),
-                v("HTTPS_PROXY", f"http://{host('ssrf-proxy')}:3128")]
-    if n == "plugin-daemon":
-        return [
-            v("HOME", "/tmp"), v("SERVER_PORT", "5002"), s("SERVER_KEY", "PLUGIN_DAEMON_KEY"),
-            v("DIFY_INNER_API_URL", f"http://{host('api')}:5001"),
-            s("DIFY_INNER_API_KEY", "INNER_API_KEY_FOR_PLUGIN"),
-            s("DB_PASSWORD", "DB_PASSWORD"), s("REDIS_PASSWORD", "REDIS_PASSWORD"),
-            s("AWS_ACCESS_KEY", "S3_ACCESS_KEY", optional=True),
-            s("AWS_SECRET_KEY", "S3_SECRET_KEY", optional=True),
-            v("PLUGIN_WORKING_PATH", "/app/storage/cwd"),
-            v("PLUGIN_REMOTE_INSTALLING_HOST", "0.0.0.0"),
-            v("PLUGIN_REMOTE_INSTALLING_PORT", "5003"),
-            v("PYTHON_ENV_INIT_TIMEOUT", "120"), v("PLUGIN_MAX_EXECUTION_TIMEOUT", "600"),
-            v("FORCE_VERIFYING_SIGNATURE", "true"),
-        ]
-    if n == "ssrf-proxy":
-        return []
-    if n == "nginx":
-        return []
-    if n == "agent-backend":
-        return [
-            v("HOME", "/tmp"),
-            s("DIFY_AGENT_API_TOKEN", "AGENT_BACKEND_API_TOKEN"),
-            s("DIFY_AGENT_SERVER_SECRET_KEY", "DIFY_AGENT_SERVER_SECRET_KEY"),
-            s("DIFY_AGENT_REDIS_URL", "DIFY_AGENT_REDIS_URL"),
-            s("DIFY_AGENT_PLUGIN_DAEMON_API_KEY", "PLUGIN_DAEMON_KEY"),
-            s("DIFY_AGENT_INNER_API_KEY", "INNER_API_KEY_FOR_PLUGIN"),
-            v("DIFY_AGENT_PLUGIN_DAEMON_URL", f"http://{host('plugin-daemon')}:5002"),
-            v("DIFY_AGENT_LOCAL_SANDBOX_URL", f"http://{host('local-sandbox')}:5004"),
-            s("DIFY_AGENT_SHELLCTL_AUTH_TOKEN", "DIFY_AGENT_SHELLCTL_AUTH_TOKEN", optional=True),
-        ]
-    if n == "local-sandbox":
-        return [
-            v("HOME", "/home/dify"),
-            s("SHELLCTL_AUTH_TOKEN", "DIFY_AGENT_SHELLCTL_AUTH_TOKEN", optional=True),
-            v("HTTP_PROXY", f"http://{host('ssrf-proxy')}:3128"),
-            v("HTTPS_PROXY", f"http://{host('ssrf-proxy')}:3128"),
-        ]
-    if n == "postgres":
-        return [v("PGDATA", "/var/lib/postgresql/data/pgdata"), v("POSTGRES_DB", DB_NAME),
-                v("POSTGRES_USER", "postgres"), s("POSTGRES_PASSWORD", "DB_PASSWORD")]
-    if n == "redis":
-        return [s("REDIS_PASSWORD", "REDIS_PASSWORD")]
-    if n == "weaviate":
-        return [
-            v("PERSISTENCE_DATA_PATH", "/var/lib/weaviate"),
-            v("QUERY_DEFAULTS_LIMIT", "25"),
-            v("DEFAULT_VECTORIZER_MODULE", "none"),
-            v("CLUSTER_HOSTNAME", "node1"),
-            v("AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED", "false"),
-            v("AUTHENTICATION_APIKEY_ENABLED", "true"),
-            s("AUTHENTICATION_APIKEY_ALLOWED_KEYS", "WEAVIATE_API_KEY"),
-            v("AUTHENTICATION_APIKEY_USERS", "hello@dify.ai"),
-            v("AUTHORIZATION_ADMINLIST_ENABLED", "true"),
-            v("AUTHORIZATION_ADMINLIST_USERS", "hello@dify.ai"),
-        ]
-    raise AssertionError(f"no environment defined for {n}")
+def container_env(plan: Plan, comp: Component) -> list[Obj]:
+    """Environment set on the container itself (secrets by reference only)."""
+    return [e for e in (env_value(plan, env) for env in comp.env) if e is not None]
 
 
 def _env_from(plan: Plan, comp: Component) -> list[Obj]:
-    owner = _config_owner(comp.name)
     out: list[Obj] = []
-    if owner in ("api", "plugin-daemon", "postgres", "redis"):
-        out.append({"configMapRef": {"name": config_map_name(owner)}})
-    if comp.name in API_FAMILY:
+    if comp.env_from_config is not None:
+        out.append({"configMapRef": {"name": config_map_name(comp.env_from_config)}})
+    if comp.env_from_secret:
         # The api family reads almost every key of the Secret under its own name.
         out.append({"secretRef": {"name": plan.profile.secret_name}})
     return out
-
-
-def _command_args(comp: Component) -> tuple[list[str] | None, list[str] | None]:
-    if comp.name == "worker-beat":
-        # The image's entrypoint would write the schedule into the read-only /app/api.
-        return (["celery", "-A", "app.celery", "beat", "--loglevel", "INFO",
-                 "--schedule", "/tmp/celerybeat-schedule"], None)
-    if comp.name == "ssrf-proxy":
-        return (["squid", "-N", "-f", "/etc/squid-difygen/squid.conf"], None)
-    if comp.name == "postgres":
-        return (None, [
-            "-c", "max_connections=$(POSTGRES_MAX_CONNECTIONS)",
-            "-c", "shared_buffers=$(POSTGRES_SHARED_BUFFERS)",
-            "-c", "effective_cache_size=$(POSTGRES_EFFECTIVE_CACHE_SIZE)",
-            "-c", "work_mem=$(POSTGRES_WORK_MEM)",
-            "-c", "maintenance_work_mem=$(POSTGRES_MAINTENANCE_WORK_MEM)",
-        ])
-    if comp.name == "redis":
-        return (["redis-server"], [
-            "--requirepass", "$(REDIS_PASSWORD)",
-            "--maxmemory", "$(REDIS_MAXMEMORY)",
-            "--maxmemory-policy", "allkeys-lru",
-            "--appendonly", "yes",
-            "--dir", "/data",
-        ])
-    return None, None
 
 
 def probe(check: Check, timing: ProbeTiming) -> Obj:
@@ -272,7 +224,10 @@ def probe(check: Check, timing: ProbeTiming) -> Obj:
 
 
 def resources(sizing: ComponentSizing) -> Obj:
-    r = sizing.resources
+    return resources_obj(sizing.resources)
+
+
+def resources_obj(r: Resources) -> Obj:
     return {
         "requests": {"cpu": format_cpu(r.requests.cpu), "memory": format_memory(r.requests.memory)},
         "limits": {"cpu": format_cpu(r.limits.cpu), "memory": format_memory(r.limits.memory)},
@@ -311,15 +266,14 @@ def container_security(comp: Component) -> Obj:
 def container(plan: Plan, comp: Component, sizing: ComponentSizing) -> Obj:
     c: Obj = {"name": comp.name, "image": plan.image(comp.name),
               "imagePullPolicy": plan.profile.images.pull_policy}
-    command, args = _command_args(comp)
-    if command:
-        c["command"] = command
-    if args:
-        c["args"] = args
+    if comp.command:
+        c["command"] = list(comp.command)
+    if comp.args:
+        c["args"] = list(comp.args)
     if comp.ports:
         c["ports"] = [{"name": p.name, "containerPort": p.port, "protocol": "TCP"}
                       for p in comp.ports]
-    env = (_static_env(plan, comp) + external.secret_env(plan, comp.name)
+    env = (container_env(plan, comp) + external.secret_env(plan, comp.name)
            + pod_extras.extra_env(plan, sizing))
     if env:
         c["env"] = env
@@ -331,30 +285,31 @@ def container(plan: Plan, comp: Component, sizing: ComponentSizing) -> Obj:
         c["startupProbe"] = probe(comp.startup, sizing.probes.startup)
     c["livenessProbe"] = probe(comp.liveness, sizing.probes.liveness)
     c["readinessProbe"] = probe(comp.readiness, sizing.probes.readiness)
+    if comp.shutdown.pre_stop_seconds:
+        # Endpoints controllers and proxies learn of a terminating pod a few seconds
+        # late: keep serving until they have, then let the process drain.
+        c["lifecycle"] = {"preStop": {"exec": {"command": [
+            "sleep", str(comp.shutdown.pre_stop_seconds)]}}}
     c["securityContext"] = container_security(comp)
-    mounts = [{"name": m.name, "mountPath": m.path} for m in comp.emptydirs]
+    mounts: list[Obj] = [{"name": m.name, "mountPath": m.path} for m in comp.emptydirs]
     if comp.data_mount is not None:
         mounts.append({"name": comp.data_mount.name, "mountPath": comp.data_mount.path})
-    for cm_mount in _config_mounts(comp):
-        mounts.append(cm_mount)
+    if comp.shm:
+        mounts.append({"name": "dshm", "mountPath": "/dev/shm"})
+    if comp.config_dir is not None:
+        mounts.append({"name": "config", "mountPath": comp.config_dir, "readOnly": True})
     c["volumeMounts"] = mounts
     return c
 
 
-def _config_mounts(comp: Component) -> list[Obj]:
-    if comp.name == "nginx":
-        return [{"name": "config", "mountPath": "/etc/nginx/conf.d", "readOnly": True}]
-    if comp.name == "ssrf-proxy":
-        return [{"name": "config", "mountPath": "/etc/squid-difygen", "readOnly": True}]
-    if comp.name == "sandbox":
-        return [{"name": "config", "mountPath": "/conf", "readOnly": True}]
-    return []
-
-
 def volumes(plan: Plan, comp: Component, sizing: ComponentSizing) -> list[Obj]:
     vols: list[Obj] = [{"name": m.name, "emptyDir": {}} for m in comp.emptydirs]
-    if comp.data_mount is not None and not comp.stateful and comp.name in (
-            "api", "worker", "plugin-daemon"):
+    if comp.shm:
+        # Postgres's parallel workers use /dev/shm; the container default is 64 MiB of
+        # disk-backed space. Memory-backed, it counts against the memory limit.
+        vols.append({"name": "dshm", "emptyDir": {
+            "medium": "Memory", "sizeLimit": f"{plan.tunables.postgres_shm_mb}Mi"}})
+    if comp.data_mount is not None and not comp.stateful and comp.workload == "Deployment":
         owner = plan.shared_volume_for(comp.name)
         if owner is not None:
             vols.append({"name": comp.data_mount.name,
@@ -362,7 +317,7 @@ def volumes(plan: Plan, comp: Component, sizing: ComponentSizing) -> list[Obj]:
         else:
             # Files live in object storage; local disk is scratch space only.
             vols.append({"name": comp.data_mount.name, "emptyDir": {}})
-    if _config_mounts(comp):
+    if comp.config_dir is not None:
         vols.append({"name": "config", "configMap": {"name": config_map_name(comp.name)}})
     return vols
 
@@ -408,7 +363,7 @@ def tolerations(sizing: ComponentSizing) -> list[Obj]:
 
 
 def config_hash(plan: Plan, comp: Component) -> str | None:
-    owner = _config_owner(comp.name)
+    owner = _config_owner(comp)
     if owner is None:
         return None
     data = config_maps(plan).get(owner)
@@ -452,9 +407,13 @@ def pod_template(plan: Plan, comp: Component, sizing: ComponentSizing) -> Obj:
         spec["affinity"] = affinity
     if sched.priority_class_name:
         spec["priorityClassName"] = sched.priority_class_name
-    if comp.name in ("postgres", "weaviate"):
-        spec["terminationGracePeriodSeconds"] = 60
+    spec["terminationGracePeriodSeconds"] = grace_period(plan, comp)
     return pod_extras.decorate(plan, sizing, {"metadata": md, "spec": spec}, selector(comp.name))
+
+
+def grace_period(plan: Plan, comp: Component) -> int:
+    sd = comp.shutdown
+    return plan.tunables.grace_seconds(sd.drain, sd.pre_stop_seconds, sd.seconds)
 
 
 def workload(plan: Plan, comp: Component, sizing: ComponentSizing, ns: str | None) -> Obj:
@@ -493,8 +452,8 @@ def workload(plan: Plan, comp: Component, sizing: ComponentSizing, ns: str | Non
 def service(comp: Component, ns: str | None) -> Obj | None:
     if not comp.ports:
         return None
-    ports = [{"name": p.name, "port": 80 if comp.name == "nginx" else p.port,
-              "targetPort": p.name, "protocol": "TCP"} for p in comp.ports]
+    ports = [{"name": p.name, "port": p.exposed, "targetPort": p.name, "protocol": "TCP"}
+             for p in comp.ports]
     return {"apiVersion": "v1", "kind": "Service", "metadata": meta(host(comp.name), comp.name, ns),
             "spec": {"type": "ClusterIP", "selector": selector(comp.name), "ports": ports}}
 
@@ -565,7 +524,8 @@ def namespace_object(plan: Plan) -> Obj:
     enforce = "baseline" if exceptions else "restricted"
     return {
         "apiVersion": "v1", "kind": "Namespace",
-        "metadata": {"name": plan.profile.namespace, "labels": {
+        "metadata": {"name": plan.profile.namespace,
+                     "annotations": {ARGO_WAVE: WAVE_NAMESPACE}, "labels": {
             "app.kubernetes.io/part-of": PART_OF,
             "app.kubernetes.io/managed-by": "difygen",
             "pod-security.kubernetes.io/enforce": enforce,
@@ -640,7 +600,7 @@ def component_objects(plan: Plan, ns: str | None) -> list[Obj]:
         if svc:
             out.append(svc)
         out.append(workload(plan, comp, sizing, ns))
-    return out
+    return with_sync_waves(out)
 
 
 def scaling_objects(plan: Plan, ns: str | None) -> list[Obj]:
@@ -654,10 +614,94 @@ def scaling_objects(plan: Plan, ns: str | None) -> list[Obj]:
     return out
 
 
+# ---------------------------------------------------------------------------- migration
+
+MIGRATION = "migration"
+ARGO_HOOK = "argocd.argoproj.io/hook"
+ARGO_HOOK_DELETE = "argocd.argoproj.io/hook-delete-policy"
+ARGO_WAVE = "argocd.argoproj.io/sync-wave"
+# Argo CD sync waves: the namespace, then what the migration needs (datastores, every
+# ConfigMap and ServiceAccount), then the migration Job, then everything else (wave 0).
+# A PreSync hook would run before Postgres exists on a first install and never succeed;
+# a Sync hook in wave -1 runs after the datastores are healthy, before the rollout.
+WAVE_NAMESPACE, WAVE_PREREQUISITES, WAVE_MIGRATION = "-3", "-2", "-1"
+MIGRATION_PREREQUISITES = ("postgres", "redis")
+
+
+def migration_job(plan: Plan, ns: str | None) -> Obj:
+    """The api image in pure migration mode (MODE=migration, MIGRATION_ENABLED=true: the
+    entrypoint runs `flask upgrade-db` and exits). Its name carries the Dify version and a
+    hash of its pod template, so an upgrade creates a new Job instead of patching the
+    immutable template of a finished one."""
+    comp = COMPONENTS["api"]
+    sizing = plan.profile.components["api"]
+    c = container(plan, comp, sizing)
+    c["name"] = MIGRATION
+    c["resources"] = resources_obj(migration_resources(plan.profile))
+    c["env"] = [{"name": "MODE", "value": "migration"},
+                {"name": "MIGRATION_ENABLED", "value": "true"}]
+    for key in ("ports", "startupProbe", "livenessProbe", "readinessProbe", "lifecycle"):
+        c.pop(key, None)
+    c["volumeMounts"] = [{"name": m.name, "mountPath": m.path} for m in comp.emptydirs]
+    annotations = {EXCEPTION_ANNOTATION: comp.security.exception.reason} \
+        if comp.security.exception else {}
+    digest = config_hash(plan, comp)
+    if digest:
+        annotations[CONFIG_HASH_ANNOTATION] = digest
+    template: Obj = {
+        "metadata": {"labels": labels(MIGRATION),
+                     **({"annotations": dict(sorted(annotations.items()))}
+                        if annotations else {})},
+        "spec": {
+            "serviceAccountName": host("api"),
+            "automountServiceAccountToken": False,
+            "enableServiceLinks": False,
+            # A failed attempt gets a fresh pod; on a first install the datastores may
+            # need a few minutes, which the back-off (10 tries) covers.
+            "restartPolicy": "Never",
+            "securityContext": pod_security(comp),
+            "containers": [c],
+            "volumes": [{"name": m.name, "emptyDir": {}} for m in comp.emptydirs],
+        },
+    }
+    sched = sizing.scheduling
+    if sched.node_selector:
+        template["spec"]["nodeSelector"] = dict(sched.node_selector)
+    tol = tolerations(sizing)
+    if tol:
+        template["spec"]["tolerations"] = tol
+    blob = json.dumps(template, sort_keys=True, separators=(",", ":")).encode()
+    version = plan.profile.images.tag("api").replace(".", "-").replace("_", "-").lower()
+    name = f"dify-migrate-{version}-{hashlib.sha256(blob).hexdigest()[:8]}"[:63].rstrip("-")
+    md = meta(name, MIGRATION, ns)
+    md["annotations"] = {ARGO_HOOK: "Sync", ARGO_HOOK_DELETE: "BeforeHookCreation",
+                         ARGO_WAVE: WAVE_MIGRATION}
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": md,
+            "spec": {"backoffLimit": 10, "template": template}}
+
+
+def with_sync_waves(objs: list[Obj]) -> list[Obj]:
+    """Argo CD sync-wave annotations (other tools ignore them)."""
+    for obj in objs:
+        kind = obj["kind"]
+        component = obj["metadata"].get("labels", {}).get("app.kubernetes.io/component")
+        wave = None
+        if kind == "Namespace":
+            wave = WAVE_NAMESPACE
+        elif kind in ("ConfigMap", "ServiceAccount") or (
+                component in MIGRATION_PREREQUISITES
+                and kind in ("StatefulSet", "Service", "PersistentVolumeClaim")):
+            wave = WAVE_PREREQUISITES
+        if wave is not None:
+            obj["metadata"].setdefault("annotations", {})[ARGO_WAVE] = wave
+    return objs
+
+
 def all_objects(plan: Plan) -> list[Obj]:
     """Everything an overlay of this plan deploys, namespaced: the in-memory truth."""
     ns = plan.profile.namespace
-    out = [namespace_object(plan), *component_objects(plan, ns), *scaling_objects(plan, ns)]
+    out = [namespace_object(plan), *component_objects(plan, ns), migration_job(plan, ns),
+           *scaling_objects(plan, ns)]
     for extra in (quota(plan, ns), limit_range(plan, ns), node_config(plan, ns),
                   ingress.ingress(plan, ns, labels("ingress")),
                   external.database_config(plan, ns, labels("database"))):
