@@ -220,7 +220,7 @@ def test_merge_keys_in_a_fleet_file_with_positions(tmp_path: Path) -> None:
     (tmp_path / "fleet.yaml").write_text(
         "environments:\n"
         "  - &e {name: one, profile: edge, storageClass: fast}\n"
-        "  - {<<: *e, name: two, replicas: {web: 2}}\n"
+        "  - {<<: *e, name: two, replicas: {nginx: 2}}\n"
         "  - <<: *e\n"
         "    name: three\n"
         "    namespace: kube-system\n")
