@@ -43,7 +43,8 @@ ProfilesDir = Annotated[
                  file_okay=False),
 ]
 OutDir = Annotated[
-    Path, typer.Option("--out", help="Output directory (the tree you commit).",
+    Path, typer.Option("--out", help="Output directory (the tree you commit). It may be a "
+                       "symbolic link (resolved once); links inside it are refused.",
                        file_okay=False),
 ]
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -62,16 +61,13 @@ def test_concurrent_renders_never_interleave(tmp_path: Path) -> None:
             (out / rel).parent.mkdir(parents=True, exist_ok=True)
             (out / rel).write_bytes(data)
 
-        finished: dict[str, float] = {}
         results: dict[str, subprocess.CompletedProcess[str]] = {}
 
         def go(label: str, args: list[str], out: Path = out,
-               finished: dict[str, float] = finished,
                results: dict[str, subprocess.CompletedProcess[str]] = results) -> None:
             results[label] = subprocess.run([*CLI, "render", *args, "--out", str(out)],
-                                            capture_output=True, text=True, timeout=120,
+                                            capture_output=True, text=True, timeout=300,
                                             check=False)
-            finished[label] = time.monotonic()
 
         threads = [threading.Thread(target=go, args=("a", args_a)),
                    threading.Thread(target=go, args=("b", args_b))]
@@ -80,7 +76,7 @@ def test_concurrent_renders_never_interleave(tmp_path: Path) -> None:
         for t in threads:
             t.start()
         for t in threads:
-            t.join(timeout=180)
+            t.join(timeout=400)
         for label in ("a", "b"):
             assert results[label].returncode == 0, results[label].stderr
 
@@ -88,7 +84,5 @@ def test_concurrent_renders_never_interleave(tmp_path: Path) -> None:
         a_last = final_when_last(alone_a, alone_b)
         b_last = final_when_last(alone_b, alone_a)
         assert final in (a_last, b_last), "the output mixes two renders"
-        gap = finished["a"] - finished["b"]
-        if abs(gap) > 0.3:  # clearly ordered: the later one swapped its tree in last
-            assert final == (a_last if gap > 0 else b_last)
         assert not list(tmp_path.glob(f".{out.name}.difygen-*"))
+        assert not list(out.glob(".difygen-staging-*"))

@@ -180,11 +180,19 @@ def test_out_dot_in_a_git_work_tree_keeps_the_directory_and_everything_else(
     custom = tmp_path / "profiles"
     custom.mkdir()
     (custom / "edge.yaml").write_text("extends: edge\nnamespace: dify-edge-2\n")
-    second = run("render", "edge", "--profiles-dir", custom, "--out", ".", cwd=repo)
-    assert second.returncode == 0, second.stderr
-
-    # the directory was never swapped: same inode, so a shell inside it stays valid
+    # a second render that changes the overlay, from a shell that stays in the directory
+    # and uses it afterwards: had the directory been swapped, the shell would sit in a
+    # deleted one and find nothing there
+    shell = subprocess.run(
+        ["sh", "-c", f"{sys.executable} -m generator render edge --profiles-dir {custom} "
+                     "--out . >/dev/null 2>&1 && "
+                     "grep -q dify-edge-2 ./kustomize/overlays/edge/namespace.yaml && "
+                     "test -f ./README.md && echo still-here"],
+        cwd=repo, capture_output=True, text=True, timeout=300, check=False,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    # the directory was never swapped: same inode
     assert repo.stat().st_ino == inode
+    assert shell.stdout.strip() == "still-here", shell.stderr
     assert snapshot(repo / ".git") == git_before
     after = snapshot(repo)
     for rel, data in unmanaged.items():
