@@ -222,6 +222,11 @@ def validate(
         "--kube-version", help="Kubernetes minor version of the schemas (default: the "
         "profile's, or 1.35 for --manifests).")] = None,
     profiles_dir: ProfilesDir = None,
+    exceptions: Annotated[Path | None, typer.Option(
+        "--exceptions", help="With --manifests: a SecurityExceptions file declaring which "
+        "images may run as root or add which capabilities (see docs/validate.md); only "
+        "these and the catalog's exceptions are honoured, never a manifest's own "
+        "annotation.", dir_okay=False)] = None,
 ) -> None:
     """Check profiles and the manifests they produce, or any Kubernetes YAML.
 
@@ -229,7 +234,9 @@ def validate(
     policy (limits, probes, pinned images, no secret values, no service account tokens),
     and sizing consistency (DB connection budget at maximum scale, quota fit, Redis
     maxmemory, ReadWriteOnce sharing, node fit). Rules are documented in docs/rules.md.
-    Exit 0 when clean (warnings allowed), 1 with errors, 2 for bad input.
+    Exit 0 when clean (warnings allowed), 1 with errors, 2 for bad input (including an
+    input that holds no Kubernetes object: an empty pipe never passes). A directory that
+    holds kustomizations (difygen's output tree) is validated one overlay at a time.
 
     Examples:
       difygen validate small production
@@ -245,9 +252,13 @@ def validate(
     if manifests:
         if all_ or not targets:
             raise UsageError("--manifests needs files, directories or - (stdin)")
-        stdin_text = sys.stdin.read() if "-" in targets else None
-        result = validate_manifests(targets, kube_version or DEFAULT_KUBE, stdin_text=stdin_text)
+        stdin_text = _read_stdin() if "-" in targets else None
+        result = validate_manifests(targets, kube_version or DEFAULT_KUBE,
+                                    stdin_text=stdin_text, exceptions_file=exceptions)
     else:
+        if exceptions is not None:
+            raise UsageError("--exceptions applies to --manifests; for profiles the "
+                             "catalog declares the exceptions")
         from generator.manifests import in_memory
         from generator.plan import plan_for
         from generator.render import overlay_prefix
@@ -266,6 +277,13 @@ def validate(
         result = combine(results)
     typer.echo(report.render(result, chosen), nl=False)
     raise typer.Exit(result.exit_code)
+
+
+def _read_stdin() -> str:
+    from generator.manifests import MAX_MANIFEST_BYTES
+    from generator.yamlio import decode
+
+    return decode(sys.stdin.buffer.read(), "<stdin>", MAX_MANIFEST_BYTES)
 
 
 @app.command()

@@ -34,7 +34,8 @@ MAX_DEPTH = 200
 # Aliases may repeat a subtree; beyond this many values past the file's own size an alias
 # is expanding exponentially (a "billion laughs"), not sharing a snippet.
 MAX_ALIAS_EXPANSION = 1_000_000
-YAML_SUFFIXES = (".yaml", ".yml")
+# JSON is read by the same parser (a JSON text is a YAML flow document), with positions.
+YAML_SUFFIXES = (".yaml", ".yml", ".json")
 STDIN = "<stdin>"
 
 _STR = "tag:yaml.org,2002:str"
@@ -70,6 +71,10 @@ class Manifest:
     col: int = 1
     # None for objects built in memory: positions then fall back to the object's start.
     node: yaml.MappingNode | None = field(default=None, repr=False, compare=False)
+    # Patches applied on top (a Kustomize overlay built in memory), last applied first:
+    # a field a patch set is placed in the patch file.
+    layers: tuple[tuple[str, yaml.MappingNode], ...] = field(default=(), repr=False,
+                                                            compare=False)
 
     @property
     def api_version(self) -> str:
@@ -96,30 +101,45 @@ class Manifest:
     def ref(self) -> ObjectRef:
         return ObjectRef(self.kind, self.namespace, self.name)
 
+    def place(self, path: KeyPath) -> tuple[str, int, int]:
+        """File, line and column of `path`: the patch that set it, else `locate`."""
+        for file, layer in self.layers:
+            found = _walk(layer, path)
+            if found[1] == len(path):
+                return file, *found[0]
+        return self.file, *self.locate(path)
+
     def locate(self, path: KeyPath) -> tuple[int, int]:
         """Line and column of `path` (a key's own position), or of its deepest ancestor
         present in the file; the object's start when it has no nodes."""
-        node: yaml.Node | None = self.node
-        if node is None:
+        if self.node is None:
             return self.line, self.col
-        best = (node.start_mark.line + 1, node.start_mark.column + 1)
-        for part in path:
-            nxt: yaml.Node | None = None
-            mark = None
-            if isinstance(node, yaml.MappingNode) and isinstance(part, str):
-                for key, value in node.value:
-                    if isinstance(key, yaml.ScalarNode) and key.value == part:
-                        nxt, mark = value, key.start_mark
-                        break
-            elif (isinstance(node, yaml.SequenceNode) and isinstance(part, int)
-                  and 0 <= part < len(node.value)):
-                nxt = node.value[part]
-                mark = nxt.start_mark
-            if nxt is None or mark is None:
-                break
-            best = (mark.line + 1, mark.column + 1)
-            node = nxt
-        return best
+        return _walk(self.node, path)[0]
+
+
+def _walk(node: yaml.Node, path: KeyPath) -> tuple[tuple[int, int], int]:
+    """The position of `path` under `node` or of its deepest present ancestor, and how
+    many parts of the path were found."""
+    best = (node.start_mark.line + 1, node.start_mark.column + 1)
+    depth = 0
+    for part in path:
+        nxt: yaml.Node | None = None
+        mark = None
+        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value == part:
+                    nxt, mark = value, key.start_mark
+                    break
+        elif (isinstance(node, yaml.SequenceNode) and isinstance(part, int)
+              and 0 <= part < len(node.value)):
+            nxt = node.value[part]
+            mark = nxt.start_mark
+        if nxt is None or mark is None:
+            break
+        best = (mark.line + 1, mark.column + 1)
+        node = nxt
+        depth += 1
+    return best, depth
 
 
 def in_memory(obj: dict[str, Any], file: str, line: int | None = None) -> Manifest:
@@ -190,6 +210,20 @@ def load_paths(paths: Sequence[str | Path], stdin_text: str | None = None) -> li
     return manifests
 
 
+def load_file(path: Path, source: str, problems: list[Problem]) -> list[Manifest]:
+    """The objects of one file; what is wrong with it goes to `problems`."""
+    try:
+        text = _read(path, source)
+    except InputError as exc:
+        problems.extend(exc.problems or [Problem(Location(source), exc.message)])
+        return []
+    return _load(text, source, problems)
+
+
+def load_stdin(text: str, problems: list[Problem]) -> list[Manifest]:
+    return _load(text, STDIN, problems)
+
+
 def _read(path: Path, source: str) -> str:
     try:
         size = path.stat().st_size
@@ -235,9 +269,7 @@ def _load(text: str, source: str, problems: list[Problem]) -> list[Manifest]:
             except _BuildError as exc:
                 problems.append(exc.problem)
                 return manifests
-            manifest = _as_manifest(node, data, source, problems)
-            if manifest is not None:
-                manifests.append(manifest)
+            manifests.extend(_as_manifests(node, data, source, problems))
     except yaml.MarkedYAMLError as exc:
         problems.append(_syntax_problem(exc, source, text))
     except yaml.YAMLError as exc:
@@ -247,6 +279,33 @@ def _load(text: str, source: str, problems: list[Problem]) -> list[Manifest]:
         if gc_was_on:
             gc.enable()
     return manifests
+
+
+def _as_manifests(node: yaml.Node, data: Any, source: str,
+                  problems: list[Problem]) -> list[Manifest]:
+    """The object a document holds, or the items of a `kind: List` (or any `*List` kind
+    with `items`, as `kubectl get -o yaml` prints): kubectl applies each item, so each is
+    validated, at its own position."""
+    manifest = _as_manifest(node, data, source, problems)
+    if manifest is None or not _is_list(data):
+        return [] if manifest is None else [manifest]
+    items_node = next((v for k, v in node.value
+                       if isinstance(k, yaml.ScalarNode) and k.value == "items"), None)
+    if not isinstance(items_node, yaml.SequenceNode):
+        return []
+    item_kind = "" if data["kind"] == "List" else data["kind"][:-len("List")]
+    out: list[Manifest] = []
+    for item_node, item in zip(items_node.value, data["items"], strict=True):
+        if isinstance(item, dict) and item_kind:
+            # Typed lists (DeploymentList) may leave the kind and version to the list.
+            item.setdefault("kind", item_kind)
+            item.setdefault("apiVersion", data["apiVersion"])
+        out.extend(_as_manifests(item_node, item, source, problems))
+    return out
+
+
+def _is_list(data: dict[str, Any]) -> bool:
+    return data["kind"].endswith("List") and isinstance(data.get("items"), list)
 
 
 def _as_manifest(node: yaml.Node, data: Any, source: str,
