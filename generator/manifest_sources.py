@@ -232,11 +232,8 @@ class _OwnBuilder:
             if target.kind == patch.kind and target.name == patch.name:
                 if patch.obj.get("$patch") == "delete":
                     return objects[:i] + objects[i + 1:]
-                layers = target.layers
-                if patch.node is not None:
-                    layers = ((patch.file, patch.node), *layers)
                 objects[i] = replace(target, obj=_merge(target.obj, patch.obj),
-                                     layers=layers)
+                                     layers=((patch.file, patch), *target.layers))
                 return objects
         self.problems.append(Problem(Location(patch.file, patch.line, patch.col),
                                      f"patch for {patch.kind} {patch.name}: the resources "

@@ -12,11 +12,11 @@ from generator.rules.base import ERROR, WARNING, Context, Finding, Rule, finding
 from generator.rules.workloads import (
     Container,
     Workload,
+    by_namespace,
     command_line,
     container_env,
     image_name,
     max_replicas,
-    workloads,
 )
 from generator.yamlio import KeyPath
 
@@ -26,6 +26,8 @@ POSTGRES_DEFAULT_MAX_CONNECTIONS = 100
 API_DEFAULTS = {"SERVER_WORKER_AMOUNT": 1, "SQLALCHEMY_POOL_SIZE": 30,
                 "SQLALCHEMY_MAX_OVERFLOW": 10}
 PLUGIN_DEFAULT_MAX_OPEN_CONNS = 30
+# How many users of the database a finding names; the rest are counted.
+_DETAIL = 12
 _SETTING = re.compile(r"^(?:-c|--)?max[_-]connections=(.*)$")
 _SERVER_KINDS = ("Deployment", "StatefulSet", "ReplicaSet", "ReplicationController", "Pod",
                  "DaemonSet")
@@ -88,9 +90,7 @@ class DbConnectionBudget(Rule):
     layer = "sizing"
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        by_ns: dict[str, list[Workload]] = {}
-        for w in workloads(ctx):
-            by_ns.setdefault(w.manifest.namespace, []).append(w)
+        by_ns = by_namespace(ctx)
         for ns in sorted(by_ns):
             members = by_ns[ns]
             servers = [(w, c) for w in members if w.kind in _SERVER_KINDS
@@ -106,8 +106,15 @@ class DbConnectionBudget(Rule):
                     use = self._use(ctx, w, c, unknown)
                     if use is not None:
                         uses.append(use)
+            # What the clients open is a property of the namespace: summed once, however
+            # many servers share it.
+            used = sum(u.total for u in uses)
+            ordered = sorted(uses, key=str)
+            detail = ", ".join(f"{u}={u.total}" for u in ordered[:_DETAIL])
+            if len(ordered) > _DETAIL:
+                detail += f", and {len(ordered) - _DETAIL} more"
             for w, c in servers:
-                yield from self._judge(ctx, w, c, uses, unknown)
+                yield from self._judge(ctx, w, c, used, detail, unknown)
 
     def _use(self, ctx: Context, w: Workload, c: Container, unknown: list[str]) -> Use | None:
         image = image_name(str(c.spec.get("image", "")))
@@ -128,7 +135,7 @@ class DbConnectionBudget(Rule):
         per = values["SQLALCHEMY_POOL_SIZE"] + values["SQLALCHEMY_MAX_OVERFLOW"]
         return Use(label, max_replicas(ctx, w), processes, per)
 
-    def _judge(self, ctx: Context, w: Workload, c: Container, uses: list[Use],
+    def _judge(self, ctx: Context, w: Workload, c: Container, used: int, detail: str,
                unknown: list[str]) -> Iterator[Finding]:
         env = container_env(ctx, w, c)
         words = command_line(c, env)
@@ -150,12 +157,12 @@ class DbConnectionBudget(Rule):
                 return
         if unknown:
             yield finding(self.id, WARNING, w.manifest, path,
-                          "pool settings of " + ", ".join(sorted(unknown)) + " cannot be "
+                          "pool settings of " + ", ".join(sorted(unknown)[:_DETAIL]) +
+                          (f" and {len(unknown) - _DETAIL} more" if len(unknown) > _DETAIL
+                           else "") + " cannot be "
                           "resolved from the manifests; they are left out of the budget")
         allowed = floor(BUDGET * limit)
-        used = sum(u.total for u in uses)
         if used > allowed:
-            detail = ", ".join(f"{u}={u.total}" for u in sorted(uses, key=str))
             yield finding(self.id, ERROR, w.manifest, path,
                           f"at maximum scale Dify may open {used} database connections "
                           f"(replicas x processes x pool: {detail}); the budget is {allowed}, "

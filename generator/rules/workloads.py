@@ -273,6 +273,42 @@ def pod_resources(w: Workload, section: str, resource: str) -> Fraction:
     return max([running, *inits])
 
 
+RESOURCES = (("requests", "cpu"), ("requests", "memory"), ("limits", "cpu"),
+             ("limits", "memory"))
+
+
+@dataclass(frozen=True)
+class PodFigures:
+    """A workload at maximum scale: its replicas, pods (with rollout surge) and one pod's
+    requests and limits. Computed once per workload per run and shared by the rules."""
+
+    replicas: int
+    pods: int
+    per_pod: dict[tuple[str, str], Fraction]
+
+
+def pod_figures(ctx: Context, w: Workload) -> PodFigures:
+    memo: dict[int, PodFigures] = ctx.memo.setdefault("pod_figures", {})
+    found = memo.get(id(w))
+    if found is None:
+        top = max_replicas(ctx, w)
+        found = PodFigures(top, top + surge(w, top),
+                           {key: pod_resources(w, *key) for key in RESOURCES})
+        memo[id(w)] = found
+    return found
+
+
+def by_namespace(ctx: Context) -> dict[str, list[Workload]]:
+    """Workloads grouped by namespace, once per run."""
+    grouped: dict[str, list[Workload]] | None = ctx.memo.get("by_namespace")
+    if grouped is None:
+        grouped = {}
+        for w in workloads(ctx):
+            grouped.setdefault(w.manifest.namespace, []).append(w)
+        ctx.memo["by_namespace"] = grouped
+    return grouped
+
+
 def image_name(image: str) -> str:
     """The repository's last segment without tag or digest: 'bitnami/redis:7' -> 'redis'."""
     repo = image.split("@", 1)[0]
