@@ -28,7 +28,7 @@ import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 
 from generator.errors import InputError, Location, Problem
-from generator.positions import locate_lines
+from generator.positions import Lines, locate_lines
 from generator.yamlio import KeyPath, decode
 
 try:
@@ -85,6 +85,7 @@ class Manifest:
     # The document's text, for `node`, and the number of lines before it in its file.
     text: str | None = field(default=None, repr=False, compare=False)
     line_offset: int = field(default=0, repr=False, compare=False)
+    lines: Lines | None = field(default=None, repr=False, compare=False)
     # Patches applied on top (a Kustomize overlay built in memory), last applied first:
     # a field a patch set is placed in the patch file.
     layers: tuple[tuple[str, Manifest], ...] = field(default=(), repr=False, compare=False)
@@ -135,7 +136,9 @@ class Manifest:
         """The position of `path` or of its deepest present ancestor, and how many parts
         were found: from the lines when that is sure, else from the composed nodes."""
         if self.yaml_node is None and self.text is not None:
-            quick = locate_lines(self.text, path, self.line_offset)
+            if self.lines is None:
+                self.lines = Lines(self.text)
+            quick = locate_lines(self.lines, path, self.line_offset)
             if quick is not None:
                 return quick
         node = self.node

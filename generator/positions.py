@@ -18,12 +18,28 @@ from generator.yamlio import KeyPath
 _KEY = re.compile(r"([A-Za-z0-9_./$-][^:#'\"{}\[\],&*!|>%@`]*?):(?:[ \t]|$)")
 
 
-def locate_lines(text: str, path: KeyPath, line_offset: int
+class Lines:
+    """A document's lines with their indentation, computed once per document: -1 for a
+    blank or comment line, -2 for one this reader does not handle (a tab, a CR)."""
+
+    def __init__(self, text: str) -> None:
+        raw = text.split("\n")
+        stripped = [line.lstrip(" ") for line in raw]
+        self.text = [s.rstrip("\r") if s else s for s in stripped]
+        self.indent = [
+            -1 if not s or s[0] == "#" else (-2 if s[0] in "\t\r" else len(r) - len(s))
+            for r, s in zip(raw, stripped, strict=True)]
+
+
+def locate_lines(lines: Lines | str, path: KeyPath, line_offset: int
                  ) -> tuple[tuple[int, int], int] | None:
     """Like manifests._walk on the composed document: the (line, column) of `path` or
     of its deepest present ancestor, and how many parts were found; None when unsure."""
+    table = Lines(lines) if isinstance(lines, str) else lines
+    if -2 in table.indent:
+        return None
     try:
-        return _locate(text.split("\n"), path, line_offset)
+        return _locate(list(table.indent), list(table.text), path, line_offset)
     except _Done as done:
         return done.best, done.depth
     except _Unsure:
@@ -44,75 +60,60 @@ _MAYBE_KEY = re.compile(r":(?:[ \t]|$)")
 _OPENERS = ("{", "[", "&", "*", "!", "|", ">", "?", "%", "@", "`")
 
 
-def _content(line: str) -> tuple[int, str] | None:
-    """(indent, text) of a line with content; None for blank and comment lines."""
-    stripped = line.lstrip(" ")
-    if not stripped or stripped.startswith("#"):
-        return None
-    if stripped[0] in "\t\r":
-        raise _Unsure
-    return len(line) - len(stripped), stripped.rstrip("\r")
-
-
 def _is_dash(text: str) -> bool:
     return text == "-" or text.startswith("- ")
 
 
-def _entries(lines: list[str], lo: int, hi: int, col: int, dashes: bool
+def _entries(indent: list[int], text: list[str], lo: int, hi: int, col: int, dashes: bool
              ) -> list[tuple[int, str]]:
     """Rows of [lo, hi) that start an entry at `col`: "- " items, or keys (a "- " line at
     a mapping's column belongs to the sequence of the key above it)."""
-    out = []
-    for row in range(lo, hi):
-        got = _content(lines[row])
-        if got is None:
-            continue
-        indent, text = got
-        if indent < col:
-            raise _Unsure
-        if indent == col and _is_dash(text) == dashes:
-            out.append((row, text))
-    return out
+    window = indent[lo:hi]
+    if any(0 <= i < col for i in window):
+        raise _Unsure
+    return [(lo + n, text[lo + n]) for n, i in enumerate(window)
+            if i == col and _is_dash(text[lo + n]) == dashes]
 
 
-def _child(lines: list[str], lo: int, hi: int, parent: int) -> tuple[int, bool] | None:
+def _child(indent: list[int], text: list[str], lo: int, hi: int, parent: int
+           ) -> tuple[int, bool] | None:
     """The column of a nested block collection in [lo, hi) and whether it is a sequence,
     or None when the value is empty (null)."""
     for row in range(lo, hi):
-        got = _content(lines[row])
-        if got is None:
+        i = indent[row]
+        if i < 0:
             continue
-        indent, text = got
-        if indent > parent or (indent == parent and _is_dash(text)):
-            return indent, _is_dash(text)
+        if i > parent or (i == parent and _is_dash(text[row])):
+            return i, _is_dash(text[row])
         return None
     return None
 
 
-def _locate(lines: list[str], path: KeyPath, offset: int) -> tuple[tuple[int, int], int]:
+def _locate(indent: list[int], text: list[str], path: KeyPath, offset: int
+            ) -> tuple[tuple[int, int], int]:
     lo = 0
-    while lo < len(lines) and _content(lines[lo]) is None:
+    while lo < len(indent) and indent[lo] < 0:
         lo += 1
-    if lo == len(lines):
+    if lo == len(indent):
         raise _Unsure
-    indent, first = _content(lines[lo])  # type: ignore[misc]
-    if indent != 0 or first.startswith(("---", "- ", '"', "'", *_OPENERS)):
+    first = text[lo]
+    if indent[lo] != 0 or first.startswith(("---", "- ", '"', "'", *_OPENERS)):
         raise _Unsure
-    hi, col, is_seq = len(lines), 0, False
+    hi, col, is_seq = len(indent), 0, False
     best = (offset + lo + 1, 1)
     depth = 0
     for part in path:
         if isinstance(part, str):
             if is_seq:
                 raise _Done(best, depth)
-            entries = _entries(lines, lo, hi, col, dashes=False)
+            entries = _entries(indent, text, lo, hi, col, dashes=False)
             found = None
-            for n, (row, text) in enumerate(entries):
-                match = _KEY.match(text)
+            for n, (row, line) in enumerate(entries):
+                match = _KEY.match(line)
                 if match is None:
                     raise _Unsure
                 if match.group(1).rstrip() == part:
-                    found = (n, row, text[match.end():].strip())
+                    found = (n, row, line[match.end():].strip())
                     break
             if found is None:
                 raise _Done(best, depth)
@@ -123,12 +124,12 @@ def _locate(lines: list[str], path: KeyPath, offset: int) -> tuple[tuple[int, in
         else:
             if not is_seq:
                 raise _Done(best, depth)
-            items = _entries(lines, lo, hi, col, dashes=True)
+            items = _entries(indent, text, lo, hi, col, dashes=True)
             if not 0 <= part < len(items):
                 raise _Done(best, depth)
-            row, text = items[part]
+            row, line = items[part]
             end = items[part + 1][0] if part + 1 < len(items) else hi
-            item = text[1:]
+            item = line[1:]
             rest = item.strip()
             if rest and not rest.startswith("#"):
                 item_col = col + 1 + len(item) - len(item.lstrip(" "))
@@ -141,14 +142,14 @@ def _locate(lines: list[str], path: KeyPath, offset: int) -> tuple[tuple[int, in
                         raise _Unsure
                     raise _Done(best, depth)  # a scalar item
                 # A mapping item: its first key is on the dash's line, the rest below.
-                lines = [*lines[:row], " " * item_col + rest, *lines[row + 1:]]
+                indent[row], text[row] = item_col, rest
                 lo, hi, col, is_seq = row, end, item_col, False
                 continue
-            sub = _child(lines, row + 1, end, col)
+            sub = _child(indent, text, row + 1, end, col)
             if sub is None:
                 raise _Unsure
             lo, hi = row + 1, end
-            first_row = next(r for r in range(lo, hi) if _content(lines[r]) is not None)
+            first_row = next(r for r in range(lo, hi) if indent[r] >= 0)
             col, is_seq = sub
             best = (offset + first_row + 1, col + 1)
             depth += 1
@@ -158,7 +159,7 @@ def _locate(lines: list[str], path: KeyPath, offset: int) -> tuple[tuple[int, in
             if depth < len(path) and rest.startswith(_OPENERS):
                 raise _Unsure
             raise _Done(best, depth)
-        sub = _child(lines, row + 1, end, col)
+        sub = _child(indent, text, row + 1, end, col)
         if sub is None:
             raise _Done(best, depth)
         lo, hi = row + 1, end
