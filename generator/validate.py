@@ -13,12 +13,14 @@ from pathlib import Path
 
 from generator.errors import UsageError
 from generator.manifests import Manifest
-from generator.profiles import DEFAULT_KUBERNETES_VERSION
 from generator.rules import RULE_IDS, RULES, Context, Finding, Rule
 from generator.security_exceptions import SecurityException, load_exceptions
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
+# As generator.profiles.DEFAULT_KUBERNETES_VERSION (a test holds them equal): importing the
+# profile loader here would put its schemas and ruamel on the manifest gate's start-up.
+DEFAULT_KUBERNETES_VERSION = "1.35"
 
 
 @dataclass(frozen=True)

@@ -151,13 +151,22 @@ def write_tree(target: Path, files: dict[str, str], managed: tuple[str, ...]) ->
                     (tmp / rel).unlink()
             else:
                 tmp.mkdir(parents=True)
+            written = []
             for rel, text in sorted(files.items()):
                 path = tmp / rel
                 path.parent.mkdir(parents=True, exist_ok=True)
                 with open(path, "w", encoding="utf-8", newline="\n") as fh:
                     fh.write(text)
-                    fh.flush()
-                    os.fsync(fh.fileno())
+                written.append(path)
+            # Made durable after all are written, not one by one: the kernel then writes
+            # the data back together and each fsync has little left to wait for (a fleet
+            # writes thousands of files).
+            for path in written:
+                fd = os.open(path, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
             _prune_empty_dirs(tmp)
             _fsync_dir(tmp)
             if target.exists():

@@ -166,3 +166,10 @@ def test_unknown_kube_version_and_rule_are_usage_errors() -> None:
 def test_layers_select_rules() -> None:
     assert {r.layer for r in select_rules(["sizing"])} == {"sizing"}
     assert "schema" not in {r.id for r in select_rules(skip=["schema"])}
+
+
+def test_default_kubernetes_versions_agree() -> None:
+    from generator import commands, profiles, validate
+
+    assert validate.DEFAULT_KUBERNETES_VERSION == profiles.DEFAULT_KUBERNETES_VERSION
+    assert commands.DEFAULT_KUBE == profiles.DEFAULT_KUBERNETES_VERSION
