@@ -12,6 +12,8 @@ composes the document instead: the answer is always the composer's.
 from __future__ import annotations
 
 import re
+from array import array
+from itertools import accumulate
 
 from generator.yamlio import KeyPath
 
@@ -19,16 +21,24 @@ _KEY = re.compile(r"([A-Za-z0-9_./$-][^:#'\"{}\[\],&*!|>%@`]*?):(?:[ \t]|$)")
 
 
 class Lines:
-    """A document's lines with their indentation, computed once per document: -1 for a
-    blank or comment line, -2 for one this reader does not handle (a tab, a CR)."""
+    """A document's line starts and indentation, computed once per document and kept
+    small (two int arrays): -1 for a blank or comment line, -2 for one this reader does
+    not handle (a tab, a CR)."""
+
+    __slots__ = ("indent", "source", "starts")
 
     def __init__(self, text: str) -> None:
         raw = text.split("\n")
-        stripped = [line.lstrip(" ") for line in raw]
-        self.text = [s.rstrip("\r") if s else s for s in stripped]
-        self.indent = [
+        self.source = text
+        self.starts = array("i", accumulate((len(r) + 1 for r in raw[:-1]), initial=0))
+        self.indent = array("i", (
             -1 if not s or s[0] == "#" else (-2 if s[0] in "\t\r" else len(r) - len(s))
-            for r, s in zip(raw, stripped, strict=True)]
+            for r, s in ((r, r.lstrip(" ")) for r in raw)))
+
+    def text(self, row: int) -> str:
+        start = self.starts[row] + max(self.indent[row], 0)
+        end = self.starts[row + 1] - 1 if row + 1 < len(self.starts) else len(self.source)
+        return self.source[start:end].rstrip("\r")
 
 
 def locate_lines(lines: Lines | str, path: KeyPath, line_offset: int
@@ -39,7 +49,7 @@ def locate_lines(lines: Lines | str, path: KeyPath, line_offset: int
     if -2 in table.indent:
         return None
     try:
-        return _locate(list(table.indent), list(table.text), path, line_offset)
+        return _locate(list(table.indent), _Text(table), path, line_offset)
     except _Done as done:
         return done.best, done.depth
     except _Unsure:
@@ -56,6 +66,22 @@ class _Done(Exception):
         self.best, self.depth = best, depth
 
 
+class _Text:
+    """The lines' text by row, with the rows _locate rewrites (a mapping item's first
+    key, moved off its dash)."""
+
+    def __init__(self, lines: Lines) -> None:
+        self.lines = lines
+        self.changed: dict[int, str] = {}
+
+    def __getitem__(self, row: int) -> str:
+        found = self.changed.get(row)
+        return self.lines.text(row) if found is None else found
+
+    def __setitem__(self, row: int, value: str) -> None:
+        self.changed[row] = value
+
+
 _MAYBE_KEY = re.compile(r":(?:[ \t]|$)")
 _OPENERS = ("{", "[", "&", "*", "!", "|", ">", "?", "%", "@", "`")
 
@@ -64,7 +90,7 @@ def _is_dash(text: str) -> bool:
     return text == "-" or text.startswith("- ")
 
 
-def _entries(indent: list[int], text: list[str], lo: int, hi: int, col: int, dashes: bool
+def _entries(indent: list[int], text: _Text, lo: int, hi: int, col: int, dashes: bool
              ) -> list[tuple[int, str]]:
     """Rows of [lo, hi) that start an entry at `col`: "- " items, or keys (a "- " line at
     a mapping's column belongs to the sequence of the key above it)."""
@@ -75,7 +101,7 @@ def _entries(indent: list[int], text: list[str], lo: int, hi: int, col: int, das
             if i == col and _is_dash(text[lo + n]) == dashes]
 
 
-def _child(indent: list[int], text: list[str], lo: int, hi: int, parent: int
+def _child(indent: list[int], text: _Text, lo: int, hi: int, parent: int
            ) -> tuple[int, bool] | None:
     """The column of a nested block collection in [lo, hi) and whether it is a sequence,
     or None when the value is empty (null)."""
@@ -89,7 +115,7 @@ def _child(indent: list[int], text: list[str], lo: int, hi: int, parent: int
     return None
 
 
-def _locate(indent: list[int], text: list[str], path: KeyPath, offset: int
+def _locate(indent: list[int], text: _Text, path: KeyPath, offset: int
             ) -> tuple[tuple[int, int], int]:
     lo = 0
     while lo < len(indent) and indent[lo] < 0:
