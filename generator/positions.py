@@ -25,15 +25,19 @@ class Lines:
     small (two int arrays): -1 for a blank or comment line, -2 for one this reader does
     not handle (a tab, a CR)."""
 
-    __slots__ = ("indent", "source", "starts")
+    __slots__ = ("dash", "indent", "source", "starts")
 
     def __init__(self, text: str) -> None:
         raw = text.split("\n")
         self.source = text
         self.starts = array("i", accumulate((len(r) + 1 for r in raw[:-1]), initial=0))
+        stripped = [r.lstrip(" ") for r in raw]
         self.indent = array("i", (
             -1 if not s or s[0] == "#" else (-2 if s[0] in "\t\r" else len(r) - len(s))
-            for r, s in ((r, r.lstrip(" ")) for r in raw)))
+            for r, s in zip(raw, stripped, strict=True)))
+        # 1 where the line is a sequence entry ("- ..." or "-").
+        self.dash = array("b", (s.startswith("- ") or s.rstrip("\r") == "-"
+                                for s in stripped))
 
     def text(self, row: int) -> str:
         start = self.starts[row] + max(self.indent[row], 0)
@@ -49,7 +53,7 @@ def locate_lines(lines: Lines | str, path: KeyPath, line_offset: int
     if -2 in table.indent:
         return None
     try:
-        return _locate(list(table.indent), _Text(table), path, line_offset)
+        return _locate(list(table.indent), _Text(table), path, line_offset, table.dash)
     except _Done as done:
         return done.best, done.depth
     except _Unsure:
@@ -90,15 +94,15 @@ def _is_dash(text: str) -> bool:
     return text == "-" or text.startswith("- ")
 
 
-def _entries(indent: list[int], text: _Text, lo: int, hi: int, col: int, dashes: bool
-             ) -> list[tuple[int, str]]:
+def _entries(indent: list[int], text: _Text, lo: int, hi: int, col: int, dashes: bool,
+             dash: array[int]) -> list[tuple[int, str]]:
     """Rows of [lo, hi) that start an entry at `col`: "- " items, or keys (a "- " line at
     a mapping's column belongs to the sequence of the key above it)."""
     window = indent[lo:hi]
     if any(0 <= i < col for i in window):
         raise _Unsure
     return [(lo + n, text[lo + n]) for n, i in enumerate(window)
-            if i == col and _is_dash(text[lo + n]) == dashes]
+            if i == col and bool(dash[lo + n] and (lo + n) not in text.changed) == dashes]
 
 
 def _child(indent: list[int], text: _Text, lo: int, hi: int, parent: int
@@ -115,7 +119,7 @@ def _child(indent: list[int], text: _Text, lo: int, hi: int, parent: int
     return None
 
 
-def _locate(indent: list[int], text: _Text, path: KeyPath, offset: int
+def _locate(indent: list[int], text: _Text, path: KeyPath, offset: int, dash: array[int]
             ) -> tuple[tuple[int, int], int]:
     lo = 0
     while lo < len(indent) and indent[lo] < 0:
@@ -132,7 +136,7 @@ def _locate(indent: list[int], text: _Text, path: KeyPath, offset: int
         if isinstance(part, str):
             if is_seq:
                 raise _Done(best, depth)
-            entries = _entries(indent, text, lo, hi, col, dashes=False)
+            entries = _entries(indent, text, lo, hi, col, False, dash)
             found = None
             for n, (row, line) in enumerate(entries):
                 match = _KEY.match(line)
@@ -150,7 +154,7 @@ def _locate(indent: list[int], text: _Text, path: KeyPath, offset: int
         else:
             if not is_seq:
                 raise _Done(best, depth)
-            items = _entries(indent, text, lo, hi, col, dashes=True)
+            items = _entries(indent, text, lo, hi, col, True, dash)
             if not 0 <= part < len(items):
                 raise _Done(best, depth)
             row, line = items[part]

@@ -28,11 +28,15 @@ class DuplicateObject(Rule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         first: dict[tuple[str, str, str, str], Manifest] = {}
+        where: dict[tuple[str, str, str, str], str] = {}
         for m in ctx.manifests:
             key = (api_group(m.api_version), m.kind, m.namespace, m.name)
             seen = first.setdefault(key, m)
             if seen is m:
                 continue
-            line, col = seen.locate(("metadata", "name"))
+            at = where.get(key)
+            if at is None:
+                line, col = seen.locate(("metadata", "name"))
+                at = where[key] = f"{seen.file}:{line}:{col}"
             yield finding(self.id, ERROR, m, ("metadata", "name"),
-                          f"{m.ref} appears twice; first at {seen.file}:{line}:{col}")
+                          f"{m.ref} appears twice; first at {at}")
