@@ -14,7 +14,10 @@ strings, a key may not appear twice. The builder below follows that, not PyYAML'
 from __future__ import annotations
 
 import gc
+import json
+import os
 import re
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate
@@ -25,7 +28,13 @@ import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 
 from generator.errors import InputError, Location, Problem
+from generator.positions import Lines, locate_lines
 from generator.yamlio import KeyPath, decode
+
+try:
+    import ryml as _ryml
+except ImportError:  # the slow path reads everything, only slower
+    _ryml = None
 
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 # Real objects nest about 20 levels. libyaml's composer recurses in C and crashes the
@@ -34,7 +43,8 @@ MAX_DEPTH = 200
 # Aliases may repeat a subtree; beyond this many values past the file's own size an alias
 # is expanding exponentially (a "billion laughs"), not sharing a snippet.
 MAX_ALIAS_EXPANSION = 1_000_000
-YAML_SUFFIXES = (".yaml", ".yml")
+# JSON is read by the same parser (a JSON text is a YAML flow document), with positions.
+YAML_SUFFIXES = (".yaml", ".yml", ".json")
 STDIN = "<stdin>"
 
 _STR = "tag:yaml.org,2002:str"
@@ -68,8 +78,26 @@ class Manifest:
     file: str
     line: int = 1
     col: int = 1
-    # None for objects built in memory: positions then fall back to the object's start.
-    node: yaml.MappingNode | None = field(default=None, repr=False, compare=False)
+    # The object's YAML node, or None: for objects built in memory (positions then fall
+    # back to the object's start), and for objects read by the fast path, whose node is
+    # composed from `text` only when a finding needs a position.
+    yaml_node: yaml.MappingNode | None = field(default=None, repr=False, compare=False)
+    # The document's text, for `node`, and the number of lines before it in its file.
+    text: str | None = field(default=None, repr=False, compare=False)
+    line_offset: int = field(default=0, repr=False, compare=False)
+    lines: Lines | None = field(default=None, repr=False, compare=False)
+    # Patches applied on top (a Kustomize overlay built in memory), last applied first:
+    # a field a patch set is placed in the patch file.
+    layers: tuple[tuple[str, Manifest], ...] = field(default=(), repr=False, compare=False)
+
+    @property
+    def node(self) -> yaml.MappingNode | None:
+        if self.yaml_node is None and self.text is not None:
+            composed = yaml.compose(self.text, Loader=_PositionLoader)
+            self.text = None
+            if isinstance(composed, yaml.MappingNode):
+                self.yaml_node = composed
+        return self.yaml_node
 
     @property
     def api_version(self) -> str:
@@ -96,30 +124,57 @@ class Manifest:
     def ref(self) -> ObjectRef:
         return ObjectRef(self.kind, self.namespace, self.name)
 
+    def place(self, path: KeyPath) -> tuple[str, int, int]:
+        """File, line and column of `path`: the patch that set it, else `locate`."""
+        for file, patch in self.layers:
+            found = patch.find(path)
+            if found[1] == len(path):
+                return file, *found[0]
+        return self.file, *self.locate(path)
+
+    def find(self, path: KeyPath) -> tuple[tuple[int, int], int]:
+        """The position of `path` or of its deepest present ancestor, and how many parts
+        were found: from the lines when that is sure, else from the composed nodes."""
+        if self.yaml_node is None and self.text is not None:
+            if self.lines is None:
+                self.lines = Lines(self.text)
+            quick = locate_lines(self.lines, path, self.line_offset)
+            if quick is not None:
+                return quick
+        node = self.node
+        if node is None:
+            return (self.line, self.col), 0
+        return _walk(node, path, self.line_offset)
+
     def locate(self, path: KeyPath) -> tuple[int, int]:
         """Line and column of `path` (a key's own position), or of its deepest ancestor
         present in the file; the object's start when it has no nodes."""
-        node: yaml.Node | None = self.node
-        if node is None:
-            return self.line, self.col
-        best = (node.start_mark.line + 1, node.start_mark.column + 1)
-        for part in path:
-            nxt: yaml.Node | None = None
-            mark = None
-            if isinstance(node, yaml.MappingNode) and isinstance(part, str):
-                for key, value in node.value:
-                    if isinstance(key, yaml.ScalarNode) and key.value == part:
-                        nxt, mark = value, key.start_mark
-                        break
-            elif (isinstance(node, yaml.SequenceNode) and isinstance(part, int)
-                  and 0 <= part < len(node.value)):
-                nxt = node.value[part]
-                mark = nxt.start_mark
-            if nxt is None or mark is None:
-                break
-            best = (mark.line + 1, mark.column + 1)
-            node = nxt
-        return best
+        return self.find(path)[0]
+
+
+def _walk(node: yaml.Node, path: KeyPath, offset: int = 0) -> tuple[tuple[int, int], int]:
+    """The position of `path` under `node` (whose lines start after `offset` lines) or of
+    its deepest present ancestor, and how many parts of the path were found."""
+    best = (offset + node.start_mark.line + 1, node.start_mark.column + 1)
+    depth = 0
+    for part in path:
+        nxt: yaml.Node | None = None
+        mark = None
+        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value == part:
+                    nxt, mark = value, key.start_mark
+                    break
+        elif (isinstance(node, yaml.SequenceNode) and isinstance(part, int)
+              and 0 <= part < len(node.value)):
+            nxt = node.value[part]
+            mark = nxt.start_mark
+        if nxt is None or mark is None:
+            break
+        best = (offset + mark.line + 1, mark.column + 1)
+        node = nxt
+        depth += 1
+    return best, depth
 
 
 def in_memory(obj: dict[str, Any], file: str, line: int | None = None) -> Manifest:
@@ -190,6 +245,20 @@ def load_paths(paths: Sequence[str | Path], stdin_text: str | None = None) -> li
     return manifests
 
 
+def load_file(path: Path, source: str, problems: list[Problem]) -> list[Manifest]:
+    """The objects of one file; what is wrong with it goes to `problems`."""
+    try:
+        text = _read(path, source)
+    except InputError as exc:
+        problems.extend(exc.problems or [Problem(Location(source), exc.message)])
+        return []
+    return _load(text, source, problems)
+
+
+def load_stdin(text: str, problems: list[Problem]) -> list[Manifest]:
+    return _load(text, STDIN, problems)
+
+
 def _read(path: Path, source: str) -> str:
     try:
         size = path.stat().st_size
@@ -218,6 +287,15 @@ def _load(text: str, source: str, problems: list[Problem]) -> list[Manifest]:
         problems.append(Problem(Location(source, deep[0], deep[1]),
                                 f"nesting is deeper than {MAX_DEPTH} levels"))
         return []
+    fast = _load_fast(text, source)
+    if fast is not None:
+        return fast
+    return _load_slow(text, source, problems)
+
+
+def _load_slow(text: str, source: str, problems: list[Problem]) -> list[Manifest]:
+    """libyaml's composer and our builder: every YAML feature, exact error positions,
+    the node tree kept for positions."""
     builder = _Builder(source, len(text) + MAX_ALIAS_EXPANSION)
     manifests: list[Manifest] = []
     loader = _Loader(text)
@@ -235,9 +313,7 @@ def _load(text: str, source: str, problems: list[Problem]) -> list[Manifest]:
             except _BuildError as exc:
                 problems.append(exc.problem)
                 return manifests
-            manifest = _as_manifest(node, data, source, problems)
-            if manifest is not None:
-                manifests.append(manifest)
+            manifests.extend(_as_manifests(node, data, source, problems))
     except yaml.MarkedYAMLError as exc:
         problems.append(_syntax_problem(exc, source, text))
     except yaml.YAMLError as exc:
@@ -247,6 +323,156 @@ def _load(text: str, source: str, problems: list[Problem]) -> list[Manifest]:
         if gc_was_on:
             gc.enable()
     return manifests
+
+
+# The fast path: rapidyaml (C++) parses each document and writes it as JSON, the json
+# module builds the data, and positions are composed by libyaml later, only for the
+# objects a finding is about. It is taken only where its reading cannot differ from the
+# slow path's (Kubernetes' YAML 1.1 reading): a document with anything below falls back.
+_DOC_START = re.compile(r"^---[ \t]*$", re.MULTILINE)
+_RISKY_YAML = re.compile(
+    r"(?:^[ \t]*|[:-][ \t]+|[\[{,][ \t]*)[&*!]"  # anchors, aliases, tags
+    r"|^%|^[ \t]*\?(?:[ \t]|$)|<<[ \t]*:",  # directives, complex keys, merge keys
+    re.MULTILINE)
+_RISKY_CHAR = re.compile(r"[&*!%?<]")
+# A string rapidyaml wrote for a plain scalar that YAML 1.1 reads as a boolean, null or
+# number (a quoted one reads the same in both but cannot be told apart here: it falls back
+# too), or a number it wrote that YAML 1.1 keeps as text (an exponent without a dot).
+_RISKY_JSON = re.compile(
+    r'"(?:yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF|True|TRUE|False|FALSE|Null|NULL|~|='
+    r"|[-+]?0[0-7_]+|[-+]?0[xXbBoO][0-9a-fA-F_]*|[-+]?[0-9][0-9_]*_[0-9_.]*"
+    r"|[-+]?\.[0-9a-zA-Z]+|[-+]?[0-9][0-9_]*\.|[-+]?[0-9]+(?::[0-5]?[0-9])+(?:\.[0-9_]*)?"
+    r')"')
+_EXPONENT = re.compile(r"[0-9][eE][-+]?[0-9]")
+_JSON_EXPONENT = re.compile(r"[\s:,\[][-+]?[0-9.]+[eE]")
+_FIRST_LINE = re.compile(r"^[ \t]*[^\s#]", re.MULTILINE)
+
+
+def _load_fast(text: str, source: str) -> list[Manifest] | None:
+    """Every object of `text`, or None to take the slow path (a risky document, a List,
+    a syntax error: the slow path words the error)."""
+    if _ryml is None:
+        return None
+    starts = [0] + [m.end() + 1 for m in _DOC_START.finditer(text)]
+    manifests: list[Manifest] = []
+    line = 0
+    prev = 0
+    gc_was_on = gc.isenabled()
+    gc.disable()
+    try:
+        with _quiet_stderr():
+            for n, start in enumerate(starts):
+                end = starts[n + 1] - 4 if n + 1 < len(starts) else len(text)
+                if end < start:
+                    end = start
+                line += text.count("\n", prev, start)
+                prev = start
+                chunk = text[start:end]
+                if _RISKY_CHAR.search(chunk) and _RISKY_YAML.search(chunk):
+                    return None
+                first = _FIRST_LINE.search(chunk)
+                if first is None:
+                    continue
+                try:
+                    tree = _ryml.parse_in_arena(chunk.encode())
+                    dumped = _ryml.emit_json_malloc(tree, tree.root_id())
+                except _ryml.ExceptionBasic:
+                    return None
+                if dumped is None:
+                    continue
+                try:
+                    data = json.loads(dumped)
+                except ValueError:
+                    return None
+                if data is None:
+                    continue
+                if not isinstance(data, dict) or _risky_scalars(dumped, chunk) or \
+                        _has_duplicate_keys(dumped, data):
+                    return None
+                kind = data.get("kind")
+                if not isinstance(kind, str) or not kind or kind.endswith("List") or \
+                        not isinstance(data.get("apiVersion"), str) or not data["apiVersion"]:
+                    return None  # the slow path expands Lists and words the problem
+                at = line + chunk.count("\n", 0, first.start())
+                col = first.end() - chunk.rfind("\n", 0, first.start()) - 1
+                manifests.append(Manifest(data, source, at + 1, col, None, chunk, line))
+    finally:
+        if gc_was_on:
+            gc.enable()
+            # The objects just built hold no cycles and live as long as the run: moved
+            # out of the collector's sight so no later collection walks them.
+            gc.freeze()
+    return manifests
+
+
+def _risky_scalars(dumped: str, chunk: str) -> bool:
+    """A scalar rapidyaml and YAML 1.1 read differently: a string YAML 1.1 would type,
+    written plain (unquoted) in the document, or a number with a bare exponent."""
+    if _EXPONENT.search(dumped) and _JSON_EXPONENT.search(dumped):
+        return True
+    for match in _RISKY_JSON.finditer(dumped):
+        found = match.group(0)
+        plain = re.compile(r"(?:^[ \t]*|[:\[{,-][ \t]+)" + re.escape(found[1:-1]) +
+                           r"[ \t]*(?:$|#|[,\]}])", re.MULTILINE)
+        if plain.search(chunk):
+            return True
+    return False
+
+
+def _has_duplicate_keys(dumped: str, data: Any) -> bool:
+    """json.loads keeps the last of two equal keys; the slow path refuses them. Every key
+    in rapidyaml's JSON is followed by `": ` (inside a string a quote is escaped), so the
+    count of those, compared with the keys json.dumps writes back, finds a lost key."""
+    written = dumped.count('": ') - dumped.count('\\": ')
+    again = json.dumps(data)
+    return written != again.count('": ') - again.count('\\": ')
+
+
+class _quiet_stderr:
+    """rapidyaml prints its parse errors on file descriptor 2; the slow path reports them
+    properly, so they are kept off the user's terminal."""
+
+    def __enter__(self) -> None:
+        try:
+            sys.stderr.flush()
+            self.saved: int | None = os.dup(2)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 2)
+            os.close(devnull)
+        except OSError:
+            self.saved = None
+
+    def __exit__(self, *exc: object) -> None:
+        if self.saved is not None:
+            os.dup2(self.saved, 2)
+            os.close(self.saved)
+
+
+def _as_manifests(node: yaml.Node, data: Any, source: str,
+                  problems: list[Problem]) -> list[Manifest]:
+    """The object a document holds, or the items of a `kind: List` (or any `*List` kind
+    with `items`, as `kubectl get -o yaml` prints): kubectl applies each item, so each is
+    validated, at its own position."""
+    manifest = _as_manifest(node, data, source, problems)
+    if manifest is None or not _is_list(data):
+        return [] if manifest is None else [manifest]
+    items_node = next((v for k, v in node.value
+                       if isinstance(k, yaml.ScalarNode) and k.value == "items"), None)
+    if not isinstance(items_node, yaml.SequenceNode):
+        return []
+    item_kind = "" if data["kind"] == "List" else data["kind"][:-len("List")]
+    out: list[Manifest] = []
+    for item_node, item in zip(items_node.value, data["items"], strict=True):
+        if isinstance(item, dict) and item_kind:
+            # Typed lists (DeploymentList) may leave the kind and version to the list.
+            item.setdefault("kind", item_kind)
+            item.setdefault("apiVersion", data["apiVersion"])
+        out.extend(_as_manifests(item_node, item, source, problems))
+    return out
+
+
+def _is_list(data: dict[str, Any]) -> bool:
+    return data["kind"].endswith("List") and isinstance(data.get("items"), list)
 
 
 def _as_manifest(node: yaml.Node, data: Any, source: str,
@@ -342,6 +568,20 @@ class _Loader(_SAFE_LOADER):
         return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
 
     # No path resolvers are registered, so there is nothing to track per node.
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
+
+
+class _PositionLoader(yaml.CSafeLoader):
+    """libyaml's composer for positions only: the fast path already has the data, so no
+    scalar needs its type resolved (that is most of composing's cost in Python)."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        return _STR
+
     def descend_resolver(self, current_node: Any, current_index: Any) -> None:
         return None
 

@@ -8,16 +8,19 @@ prints or exits.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from generator.errors import UsageError
-from generator.manifests import Manifest, load_paths, load_text
-from generator.profiles import DEFAULT_KUBERNETES_VERSION
+from generator.manifests import Manifest
 from generator.rules import RULE_IDS, RULES, Context, Finding, Rule
+from generator.security_exceptions import SecurityException, load_exceptions
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
+# As generator.profiles.DEFAULT_KUBERNETES_VERSION (a test holds them equal): importing the
+# profile loader here would put its schemas and ruamel on the manifest gate's start-up.
+DEFAULT_KUBERNETES_VERSION = "1.35"
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,8 @@ def select_rules(only: Iterable[str] | None = None,
 
 def validate_objects(objects: Sequence[Manifest],
                      kube_version: str = DEFAULT_KUBERNETES_VERSION, *,
-                     rules: Sequence[Rule] | None = None) -> ValidationResult:
+                     rules: Sequence[Rule] | None = None,
+                     exceptions: Sequence[SecurityException] = ()) -> ValidationResult:
     """Validate objects already in memory (rendered, or loaded by generator.manifests).
 
     For objects that never were YAML text build each with `manifests.in_memory(obj, file,
@@ -91,7 +95,7 @@ def validate_objects(objects: Sequence[Manifest],
     from generator.k8s_schemas import version_dir
 
     version_dir(kube_version)  # an unsupported version is a usage error, raised up front
-    ctx = Context(objects, kube_version)
+    ctx = Context(objects, kube_version, exceptions)
     chosen = tuple(RULES if rules is None else rules)
     found: list[Finding] = []
     for rule in chosen:
@@ -111,11 +115,28 @@ def object_label(m: Manifest) -> str:
 def validate_manifests(paths_or_text: Sequence[str | Path] | str,
                        kube_version: str = DEFAULT_KUBERNETES_VERSION, *,
                        stdin_text: str | None = None,
-                       rules: Sequence[Rule] | None = None) -> ValidationResult:
+                       rules: Sequence[Rule] | None = None,
+                       exceptions_file: str | Path | None = None) -> ValidationResult:
     """Load and validate files and directories (a sequence; `-` reads `stdin_text`) or a
-    YAML text (a str). Raises InputError (exit 2) for input that is not Kubernetes YAML."""
-    if isinstance(paths_or_text, str):
-        objects = load_text(paths_or_text)
-    else:
-        objects = load_paths(list(paths_or_text), stdin_text=stdin_text)
-    return validate_objects(objects, kube_version, rules=rules)
+    YAML text (a str). Raises InputError (exit 2) for input that is not Kubernetes YAML
+    or holds no object. A directory with Kustomize roots (difygen's output tree) is
+    validated one build at a time (generator.manifest_sources). `exceptions_file` adds the
+    security exceptions it declares to the catalog's."""
+    from generator.manifest_sources import collect
+
+    exceptions = load_exceptions(exceptions_file) if exceptions_file is not None else ()
+    sets = collect(paths_or_text, stdin_text)
+    results = [_in_build(validate_objects(s.manifests, kube_version, rules=rules,
+                                          exceptions=exceptions), s.label)
+               for s in sets]
+    return results[0] if len(results) == 1 else combine(results)
+
+
+def _in_build(result: ValidationResult, label: str) -> ValidationResult:
+    """A finding in a file shared by several builds (a base) names the build it is from."""
+    if not label:
+        return result
+    inside = label.rstrip("/") + "/"
+    return replace(result, findings=tuple(
+        f if f.file.startswith(inside) else replace(f, message=f"{f.message} (in {label})")
+        for f in result.findings))

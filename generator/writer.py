@@ -313,8 +313,18 @@ def _write_file(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "x", encoding="utf-8", newline="\n") as fh:
         fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
+
+
+def _make_durable(paths: list[Path]) -> None:
+    """fsync every staged file after all are written, not one by one: the kernel writes
+    the data back together and each fsync has little left to wait for (a fleet writes
+    thousands of files). Nothing is swapped in before this returns."""
+    for path in paths:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def _keep(source: Path, dest: Path) -> None:
@@ -402,16 +412,19 @@ def _stage(target: Path, staging: Path, units: list[str], by_unit: dict[str, dic
            kept: dict[str, list[str]]) -> list[tuple[str, Path | None]]:
     """Build every changed unit complete in `staging`; None for a unit left empty."""
     out: list[tuple[str, Path | None]] = []
+    written: list[Path] = []
     for i, unit in enumerate(units):
         new = staging / f"n{i}"
         count = 0
         for inner, text in sorted(by_unit[unit].items()):
             _write_file(new / inner, text)
+            written.append(new / inner)
             count += 1
         for rel in kept.get(unit, ()):
             _keep(target / rel, new / rel[len(unit) + 1:])
             count += 1
         out.append((unit, new if count else None))
+    _make_durable(written)
     return out
 
 

@@ -63,13 +63,19 @@ def test_sound_stack_exercises_the_sizing_rules() -> None:
     assert len(kinds) == 8
 
 
-def test_security_exception_downgrades_restricted_only() -> None:
+def test_catalog_exception_relaxes_exactly_what_it_declares() -> None:
     result = validate_manifests([CASES / "positive" / "security-exception.yaml"])
     assert result.exit_code == 0
     assert {f.severity for f in result.findings} == {"warning"}
     assert all("must start as root" in f.message for f in result.findings)
     baseline = validate_manifests([CASES / "negative" / "security-exception-baseline.yaml"])
-    assert [(f.rule, f.severity) for f in baseline.findings] == [("pss-privileged", "error")]
+    assert sorted((f.rule, f.severity) for f in baseline.findings if f.severity == "error") \
+        == [("pss-capabilities", "error"), ("pss-privileged", "error")]
+
+
+def test_an_annotation_grants_no_exception() -> None:
+    result = validate_manifests([CASES / "negative" / "security-exception-annotation.yaml"])
+    assert result.findings and {f.severity for f in result.findings} == {"error"}
 
 
 @pytest.mark.parametrize(("name", "secret"), [

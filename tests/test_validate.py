@@ -1,59 +1,25 @@
-"""validate_manifests / validate_objects and the manifest loader, on fixture files.
+"""validate_manifests / validate_objects and the manifest loader, in process.
 
-Every file under tests/cases/manifests/ marks each finding it must produce with a comment
-`# expect: <severity> <rule>` on the finding's line; the test demands exactly those.
+The corpus under tests/cases/manifests/ runs through the real CLI in test_manifest_gate.
 """
 
 from __future__ import annotations
 
-import re
-from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from generator.errors import InputError, UsageError
 from generator.manifests import MAX_DEPTH, in_memory, load_paths, load_text
-from generator.validate import select_rules, validate_manifests, validate_objects
+from generator.rules import Finding
+from generator.validate import (
+    ValidationResult,
+    select_rules,
+    validate_manifests,
+    validate_objects,
+)
 
 CASES = Path(__file__).parent / "cases" / "manifests"
-_MARK = re.compile(r"# expect: ((?:error|warning) [a-z0-9-]+"
-                   r"(?:, (?:error|warning) [a-z0-9-]+)*)$")
-
-
-def expected(path: Path) -> Counter[tuple[int, str, str]]:
-    out: Counter[tuple[int, str, str]] = Counter()
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        match = _MARK.search(line)
-        if match:
-            for severity, rule in re.findall(r"(error|warning) ([a-z0-9-]+)", match.group(1)):
-                out[(number, severity, rule)] += 1
-    return out
-
-
-def case_files(kind: str) -> list[Path]:
-    return sorted((CASES / kind).glob("*.yaml"))
-
-
-@pytest.mark.parametrize("path", case_files("negative") + case_files("positive"),
-                         ids=lambda p: f"{p.parent.name}/{p.stem}")
-def test_findings_are_exactly_the_marked_ones(path: Path) -> None:
-    result = validate_manifests([path])
-    got = Counter((f.line, f.severity, f.rule) for f in result.findings)
-    assert got == expected(path)
-    assert all(f.file == str(path) for f in result.findings)
-
-
-@pytest.mark.parametrize("path", case_files("negative"), ids=lambda p: p.stem)
-def test_negative_cases_fail(path: Path) -> None:
-    assert validate_manifests([path]).exit_code == 1
-
-
-@pytest.mark.parametrize("path", case_files("positive"), ids=lambda p: p.stem)
-def test_positive_cases_pass(path: Path) -> None:
-    result = validate_manifests([path])
-    assert result.exit_code == 0
-    assert result.errors == 0
 
 
 def test_missing_limit_root_user_and_typo_each_at_their_line() -> None:
@@ -80,8 +46,11 @@ def test_findings_are_sorted_and_stable() -> None:
     again = validate_manifests(list(reversed(paths)))
     keys = [f.sort_key() for f in first.findings]
     assert keys == sorted(keys)
-    assert sorted(first.findings, key=lambda f: f.sort_key()) == sorted(
-        again.findings, key=lambda f: f.sort_key())
+    # Which of two equal objects is the repeat depends on the order given; all else may not.
+    def stable(result: ValidationResult) -> list[Finding]:
+        return sorted((f for f in result.findings if f.rule != "duplicate-object"),
+                      key=lambda f: f.sort_key())
+    assert stable(first) == stable(again)
 
 
 def test_directory_is_read_recursively_in_sorted_order(tmp_path: Path) -> None:
@@ -197,3 +166,10 @@ def test_unknown_kube_version_and_rule_are_usage_errors() -> None:
 def test_layers_select_rules() -> None:
     assert {r.layer for r in select_rules(["sizing"])} == {"sizing"}
     assert "schema" not in {r.id for r in select_rules(skip=["schema"])}
+
+
+def test_default_kubernetes_versions_agree() -> None:
+    from generator import commands, profiles, validate
+
+    assert validate.DEFAULT_KUBERNETES_VERSION == profiles.DEFAULT_KUBERNETES_VERSION
+    assert commands.DEFAULT_KUBE == profiles.DEFAULT_KUBERNETES_VERSION

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from generator.rules.base import ERROR, WARNING, Context, Finding, Rule, Severity
 from generator.rules.db_connection_budget import DbConnectionBudget
+from generator.rules.duplicate_object import DuplicateObject
 from generator.rules.hpa_memory_target import HpaMemoryTarget
 from generator.rules.image_tag import ImageTag
 from generator.rules.k8s_hpa import K8sHpa
@@ -44,13 +45,14 @@ from generator.rules.schema import Schema
 from generator.rules.secret_data import SecretData
 
 RULES: tuple[Rule, ...] = (
-    Schema(),
+    Schema(), DuplicateObject(),
     # The API server's own validation rules (what OpenAPI schemas cannot say).
     K8sLabels(), K8sTolerations(), K8sLimitRange(), K8sHpa(), K8sPdb(),
-    # Pod Security Standards, baseline: errors even with a security exception.
+    # Pod Security Standards, baseline: errors whatever is declared.
     HostNamespaces(), Privileged(), CapabilitiesBaseline(), HostPath(), HostPorts(),
     AppArmor(), SELinux(), ProcMount(), SeccompBaseline(), Sysctls(),
-    # Pod Security Standards, restricted: warnings under a declared security exception.
+    # Pod Security Standards, restricted: a declared security exception (catalog or
+    # --exceptions file) turns exactly what it declares into warnings.
     VolumeTypes(), PrivilegeEscalation(), RunAsNonRoot(), RunAsUser(), Seccomp(),
     Capabilities(),
     ResourcesLimits(), Probes(), ImageTag(), SecretData(), SaToken(), SandboxIsolation(),

@@ -14,12 +14,14 @@ from functools import cached_property
 from typing import Any, ClassVar, Literal
 
 from generator.manifests import Manifest, ObjectRef
+from generator.security_exceptions import SecurityException, catalog_exceptions
 from generator.yamlio import KeyPath, dotted
 
 Severity = Literal["error", "warning"]
 ERROR: Severity = "error"
 WARNING: Severity = "warning"
 
+# Informational only: the validator never honours an exception a manifest gives itself.
 SECURITY_EXCEPTION = "difygen.io/security-exception"
 SINGLE_NODE = "difygen.io/single-node"
 NEEDS_TOKEN = "difygen.io/needs-service-account-token"
@@ -51,17 +53,21 @@ class Finding:
 def finding(rule: str, severity: Severity, manifest: Manifest, path: KeyPath,
             message: str, locate: KeyPath | None = None) -> Finding:
     """A finding about `path` in `manifest`, placed at `locate` (default: `path`)."""
-    line, col = manifest.locate(path if locate is None else locate)
-    return Finding(rule, severity, message, manifest.file, line, col, manifest.kind,
+    file, line, col = manifest.place(path if locate is None else locate)
+    return Finding(rule, severity, message, file, line, col, manifest.kind,
                    manifest.namespace, manifest.name, dotted(path) if path else "")
 
 
 class Context:
     """The manifest set plus the indexes several rules need, built once."""
 
-    def __init__(self, manifests: Sequence[Manifest], kube_version: str) -> None:
+    def __init__(self, manifests: Sequence[Manifest], kube_version: str,
+                 exceptions: Sequence[SecurityException] = ()) -> None:
         self.manifests = manifests
         self.kube_version = kube_version
+        # Declared exceptions: the catalog's, then those of an --exceptions file.
+        self.exceptions: tuple[SecurityException, ...] = (*catalog_exceptions(),
+                                                          *exceptions)
         # Derived views other modules compute once per run (e.g. the workload list).
         self.memo: dict[str, Any] = {}
 

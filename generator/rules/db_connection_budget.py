@@ -14,6 +14,7 @@ from generator.rules.base import ERROR, WARNING, Context, Finding, Rule, as_dict
 from generator.rules.workloads import (
     Container,
     Workload,
+    by_namespace,
     command_line,
     container_env,
     image_name,
@@ -22,6 +23,9 @@ from generator.rules.workloads import (
     workloads,
 )
 from generator.yamlio import KeyPath
+
+# At most this many pool holders are named in one message (a repeated overlay has many).
+_DETAIL = 12
 
 BUDGET = Fraction(80, 100)
 POSTGRES_DEFAULT_MAX_CONNECTIONS = 100
@@ -112,9 +116,7 @@ class DbConnectionBudget(Rule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         yield from self._api_pools(ctx)
-        by_ns: dict[str, list[Workload]] = {}
-        for w in workloads(ctx):
-            by_ns.setdefault(w.manifest.namespace, []).append(w)
+        by_ns = by_namespace(ctx)
         for ns in sorted(by_ns):
             members = by_ns[ns]
             servers = [(w, c) for w in members if w.kind in _SERVER_KINDS
@@ -228,12 +230,17 @@ class DbConnectionBudget(Rule):
                  unknown: list[str], what: str) -> Iterator[Finding]:
         if unknown:
             yield finding(self.id, WARNING, where, path,
-                          "pool settings of " + ", ".join(sorted(unknown)) + " cannot be "
+                          "pool settings of " + ", ".join(sorted(unknown)[:_DETAIL]) +
+                          (f" and {len(unknown) - _DETAIL} more" if len(unknown) > _DETAIL
+                           else "") + " cannot be "
                           "resolved from the manifests; they are left out of the budget")
         allowed = floor(BUDGET * limit)
         used = sum(u.total for u in uses)
         if used > allowed:
-            detail = ", ".join(f"{u}={u.total}" for u in sorted(uses, key=str))
+            ordered = sorted(uses, key=str)
+            detail = ", ".join(f"{u}={u.total}" for u in ordered[:_DETAIL])
+            if len(ordered) > _DETAIL:
+                detail += f", and {len(ordered) - _DETAIL} more"
             yield finding(self.id, ERROR, where, path,
                           f"at maximum scale plus rollout surge Dify may open {used} database "
                           f"connections (pods x processes x pool: {detail}); the budget is "

@@ -20,11 +20,19 @@ Annotations the rules read (put them on the pod template; the workload object al
 
 | annotation | effect |
 |---|---|
-| `{SECURITY_EXCEPTION}: "<reason>"` | restricted-only Pod Security findings become \
-warnings quoting the reason; baseline findings stay errors |
+| `{SECURITY_EXCEPTION}: "<reason>"` | informational only: it relaxes nothing (a manifest \
+cannot grant itself an exception; see below) |
 | `{SINGLE_NODE}: "true"` | all pods of the workload run on one node, so a ReadWriteOnce \
 volume may be shared (also honoured on the Namespace object) |
 | `{NEEDS_TOKEN}: "<reason>"` | the pod may mount a service account token |
+
+Security exceptions are declared, never self-granted: the catalog declares dify-sandbox's
+(run as root; add CHOWN, DAC_OVERRIDE, FOWNER, SETGID, SETUID, SYS_CHROOT), and
+`difygen validate --manifests --exceptions FILE` adds a platform team's (format in
+docs/validate.md). An exception matches a container by its image repository (a registry
+prefix may precede it) and turns exactly the findings of what it declares into warnings
+that quote its reason: pss-run-as-non-root and pss-run-as-user for `runAsRoot`,
+pss-capabilities for each listed capability. Every other finding stays an error.
 
 The node a single-node profile runs on is declared in a ConfigMap named `difygen-node`
 (see node-fit below).

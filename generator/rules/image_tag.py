@@ -21,7 +21,9 @@ class ImageTag(WorkloadRule):
 
     An untagged image means `latest`, and `latest` means whatever was pushed last: two
     pods of one Deployment may run different code, and a rollback rolls back nothing.
-    `name:tag@sha256:...` and `name@sha256:...` pass; a digest is the strongest pin.
+    `name:tag@sha256:...` and `name@sha256:...` pass; a digest is the strongest pin. A
+    container without an image (missing, empty or blank) is an error too: the API server
+    refuses it, so the manifest cannot be applied.
     """
 
     id = "image-tag"
@@ -30,7 +32,10 @@ class ImageTag(WorkloadRule):
     def check_workload(self, w: Workload, ctx: Context) -> Iterator[Finding]:
         for c in w.containers():
             image = c.spec.get("image")
-            if not isinstance(image, str) or not image:
+            if not isinstance(image, str) or not image.strip():
+                yield self.report(w, (*c.path, "image"),
+                                  f"container {c.name!r} has no image ({image!r}); name a "
+                                  "pinned image", locate=(*c.path, "image"))
                 continue
             if "@" in image:
                 continue

@@ -7,7 +7,7 @@ from fractions import Fraction
 
 from generator.quantity import QuantityError, format_cpu, format_memory, parse_quantity
 from generator.rules.base import ERROR, WARNING, Context, Finding, Rule, as_dict, finding
-from generator.rules.workloads import max_replicas, pod_resources, surge, workloads
+from generator.rules.workloads import by_namespace, pod_figures
 
 NODE_CONFIGMAP = "difygen-node"
 
@@ -55,13 +55,10 @@ class NodeFit(Rule):
             share = 1 - reserved / 100
             totals = {(s, r): Fraction(0) for s in ("requests", "limits")
                       for r in ("cpu", "memory")}
-            for w in workloads(ctx):
-                if w.manifest.namespace != cm.namespace:
-                    continue
-                top = max_replicas(ctx, w)
-                pods = top + surge(w, top)
-                for section, resource in totals:
-                    totals[(section, resource)] += pod_resources(w, section, resource) * pods
+            for w in by_namespace(ctx).get(cm.namespace, ()):
+                figures = pod_figures(ctx, w)
+                for key in totals:
+                    totals[key] += figures.per_pod[key] * figures.pods
             for section, resource in sorted(totals):
                 allocatable = capacity[resource] * share
                 need = totals[(section, resource)]

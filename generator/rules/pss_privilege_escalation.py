@@ -13,13 +13,11 @@ class PrivilegeEscalation(WorkloadRule):
 
     Pod Security Standards restricted, "Privilege Escalation": the field must be set to
     false on every container, init container and ephemeral container; unset counts as
-    allowed (setuid binaries could gain privileges). A security exception turns this into
-    a warning.
+    allowed (setuid binaries could gain privileges). No security exception relaxes this.
     """
 
     id = "pss-privilege-escalation"
     layer = "policy"
-    restricted = True
 
     def check_workload(self, w: Workload, ctx: Context) -> Iterator[Finding]:
         for c in w.containers():

@@ -15,12 +15,11 @@ class Seccomp(WorkloadRule):
 
     Pod Security Standards restricted, "Seccomp": `seccompProfile.type` is RuntimeDefault
     or Localhost on the pod, or else on every container; no container may set another
-    type. A security exception turns this into a warning.
+    type. No security exception relaxes this.
     """
 
     id = "pss-seccomp"
     layer = "policy"
-    restricted = True
 
     def check_workload(self, w: Workload, ctx: Context) -> Iterator[Finding]:
         pod_type = as_dict(as_dict(w.pod_spec.get("securityContext"))

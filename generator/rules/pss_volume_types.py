@@ -18,12 +18,11 @@ class VolumeTypes(WorkloadRule):
 
     Pod Security Standards restricted, "Volume Types": every volume is one of configMap,
     csi, downwardAPI, emptyDir, ephemeral, persistentVolumeClaim, projected or secret.
-    A security exception turns this into a warning.
+    No security exception relaxes this.
     """
 
     id = "pss-volume-types"
     layer = "policy"
-    restricted = True
 
     def check_workload(self, w: Workload, ctx: Context) -> Iterator[Finding]:
         for i, volume in enumerate(as_list(w.pod_spec.get("volumes"))):

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from fractions import Fraction
 
+from generator.manifests import Manifest
 from generator.quantity import QuantityError, format_cpu, format_memory, parse_quantity
 from generator.rules.base import ERROR, Context, Finding, Rule, as_dict, as_list, finding
-from generator.rules.workloads import Workload, max_replicas, pod_resources, surge, workloads
+from generator.rules.workloads import Workload, by_namespace, pod_figures
 
 # Quota keys this rule can add up, and which pod figure each one counts.
 _RESOURCE_KEYS = {
@@ -43,12 +44,16 @@ class QuotaFit(Rule):
     layer = "sizing"
 
     def check(self, ctx: Context) -> Iterator[Finding]:
+        # Totals per namespace are computed once, however many quotas share it.
+        totals_by_ns: dict[str, dict[str, Fraction]] = {}
         for quota in ctx.of_kind("ResourceQuota"):
             spec = as_dict(quota.obj.get("spec"))
             if spec.get("scopes") or spec.get("scopeSelector"):
                 continue
             hard = as_dict(spec.get("hard"))
-            totals = self._totals(ctx, quota.namespace)
+            totals = totals_by_ns.get(quota.namespace)
+            if totals is None:
+                totals = totals_by_ns[quota.namespace] = self._totals(ctx, quota.namespace)
             for key in sorted(hard):
                 if key not in totals:
                     continue
@@ -68,19 +73,15 @@ class QuotaFit(Rule):
         totals["pods"] = Fraction(0)
         totals["persistentvolumeclaims"] = Fraction(0)
         totals["requests.storage"] = Fraction(0)
-        for w in workloads(ctx):
-            if w.manifest.namespace != ns:
-                continue
-            top = max_replicas(ctx, w)
-            pods = top + surge(w, top)
-            totals["pods"] += pods
-            for key, (section, resource) in _RESOURCE_KEYS.items():
-                totals[key] += pod_resources(w, section, resource) * pods
-            self._claim_templates(w, top, totals)
-        for pvc in ctx.of_kind("PersistentVolumeClaim"):
-            if pvc.namespace == ns:
-                totals["persistentvolumeclaims"] += 1
-                totals["requests.storage"] += _storage(as_dict(pvc.obj.get("spec")))
+        for w in by_namespace(ctx).get(ns, ()):
+            figures = pod_figures(ctx, w)
+            totals["pods"] += figures.pods
+            for key, pair in _RESOURCE_KEYS.items():
+                totals[key] += figures.per_pod[pair] * figures.pods
+            self._claim_templates(w, figures.replicas, totals)
+        for pvc in _claims_by_namespace(ctx).get(ns, ()):
+            totals["persistentvolumeclaims"] += 1
+            totals["requests.storage"] += _storage(as_dict(pvc.obj.get("spec")))
         return totals
 
     def _claim_templates(self, w: Workload, replicas: int,
@@ -91,6 +92,16 @@ class QuotaFit(Rule):
             totals["persistentvolumeclaims"] += replicas
             totals["requests.storage"] += _storage(
                 as_dict(as_dict(template).get("spec"))) * replicas
+
+
+def _claims_by_namespace(ctx: Context) -> dict[str, list[Manifest]]:
+    grouped: dict[str, list[Manifest]] | None = ctx.memo.get("claims_by_namespace")
+    if grouped is None:
+        grouped = {}
+        for pvc in ctx.of_kind("PersistentVolumeClaim"):
+            grouped.setdefault(pvc.namespace, []).append(pvc)
+        ctx.memo["claims_by_namespace"] = grouped
+    return grouped
 
 
 def _storage(spec: dict[str, object]) -> Fraction:

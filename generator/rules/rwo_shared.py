@@ -30,6 +30,10 @@ def single_node(ctx: Context, w: Workload) -> bool:
     return str(value).strip().lower() == "true"
 
 
+# How many users of a claim a finding names; the rest are counted.
+_NAMED = 12
+
+
 class RwoShared(Rule):
     """A ReadWriteOnce volume is mounted by pods that can only be on one node.
 
@@ -58,7 +62,11 @@ class RwoShared(Rule):
                     mounts.setdefault((w.manifest.namespace, claim), []).append(
                         (w, (*w.spec_path, "volumes", i, "persistentVolumeClaim",
                              "claimName")))
+        judged: set[tuple[str, str]] = set()
         for pvc in ctx.of_kind("PersistentVolumeClaim"):
+            if (pvc.namespace, pvc.name) in judged:
+                continue  # a repeated claim (duplicate-object reports it) is judged once
+            judged.add((pvc.namespace, pvc.name))
             modes = [str(m) for m in as_list(as_dict(pvc.obj.get("spec")).get("accessModes"))]
             if "ReadWriteMany" in modes or not ({"ReadWriteOnce", "ReadWriteOncePod"}
                                                 & set(modes)):
@@ -69,7 +77,9 @@ class RwoShared(Rule):
             if pinned:
                 continue
             mode = "ReadWriteOncePod" if one_pod else "ReadWriteOnce"
-            names = sorted(f"{w.kind}/{w.manifest.name}" for w, _ in users)
+            names = sorted({f"{w.kind}/{w.manifest.name}" for w, _ in users})
+            if len(names) > _NAMED:
+                names = [*names[:_NAMED], f"and {len(names) - _NAMED} more"]
             for w, path in users:
                 problem = self._problem(ctx, w, len(users), names)
                 if problem:

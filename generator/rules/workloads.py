@@ -13,7 +13,6 @@ from generator.manifests import Manifest
 from generator.quantity import QuantityError, parse_quantity
 from generator.rules.base import (
     ERROR,
-    SECURITY_EXCEPTION,
     WARNING,
     Context,
     Finding,
@@ -22,6 +21,7 @@ from generator.rules.base import (
     as_list,
     finding,
 )
+from generator.security_exceptions import SecurityException
 from generator.yamlio import KeyPath
 
 # Where each workload kind keeps its pod template ((): the object is the pod).
@@ -34,7 +34,19 @@ TEMPLATE_PATHS: dict[str, KeyPath] = {
     "ReplicationController": ("spec", "template"),
     "Job": ("spec", "template"),
     "CronJob": ("spec", "jobTemplate", "spec", "template"),
+    "PodTemplate": ("template",),
 }
+# Built-in kinds that hold no pod template: never searched for one.
+_NO_POD = frozenset({
+    "ConfigMap", "Secret", "Service", "ServiceAccount", "Namespace", "ResourceQuota",
+    "LimitRange", "PersistentVolumeClaim", "PersistentVolume", "HorizontalPodAutoscaler",
+    "PodDisruptionBudget", "NetworkPolicy", "Role", "RoleBinding", "ClusterRole",
+    "ClusterRoleBinding", "Ingress", "IngressClass", "StorageClass", "Endpoints",
+    "EndpointSlice", "PriorityClass", "CustomResourceDefinition", "Event", "Lease",
+})
+# Custom resources nest pod templates a few levels down (JobSet: spec.replicatedJobs[].
+# template.spec.template); real ones are far above this depth.
+_SEARCH_DEPTH = 12
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 _VAR = re.compile(r"\$\$|\$\(([^)]*)\)")
 
@@ -89,16 +101,11 @@ class Workload:
         return None
 
     @property
-    def security_exception(self) -> str | None:
-        reason = self.annotation(SECURITY_EXCEPTION)
-        return reason.strip() if reason and reason.strip() else None
-
-    @property
     def long_running(self) -> bool:
         if self.kind in ("Job", "CronJob"):
             return False
-        return not (self.kind == "Pod"
-                    and self.pod_spec.get("restartPolicy") in ("Never", "OnFailure"))
+        # A pod that is not restarted (a Pod, or a custom resource's batch pod) runs once.
+        return self.pod_spec.get("restartPolicy") not in ("Never", "OnFailure")
 
     def containers(self, *lists: str) -> Iterator[Container]:
         for list_name in lists or CONTAINER_LISTS:
@@ -119,12 +126,42 @@ def _get(data: Any, path: KeyPath) -> Any:
 
 
 def workloads(ctx: Context) -> list[Workload]:
+    """Every pod template in the set: built-in workload kinds at their known place, and
+    any other kind (custom resources: Argo Rollouts, Knative Services, KEDA ScaledJobs,
+    JobSets...) wherever a mapping holds a `spec` with a `containers` list."""
     cached = ctx.memo.get("workloads")
     if cached is None:
-        cached = [Workload(m, TEMPLATE_PATHS[m.kind]) for m in ctx.manifests
-                  if m.kind in TEMPLATE_PATHS and isinstance(m.obj.get("spec"), dict)]
+        cached = []
+        for m in ctx.manifests:
+            path = TEMPLATE_PATHS.get(m.kind)
+            if path is not None:
+                if isinstance(_get(m.obj, (*path, "spec")), dict):
+                    cached.append(Workload(m, path))
+            elif m.kind not in _NO_POD or not _built_in(m.api_version):
+                cached.extend(Workload(m, p) for p in _pod_templates(m.obj, (), 0))
         ctx.memo["workloads"] = cached
     return list(cached)
+
+
+def _built_in(api_version: str) -> bool:
+    """Kubernetes' own API groups: the core group, 'apps', 'networking.k8s.io', ..."""
+    group = api_version.rpartition("/")[0]
+    return "." not in group or group.endswith(".k8s.io")
+
+
+def _pod_templates(node: Any, path: KeyPath, depth: int) -> list[KeyPath]:
+    if depth > _SEARCH_DEPTH:
+        return []
+    if isinstance(node, dict):
+        spec = node.get("spec")
+        if isinstance(spec, dict) and isinstance(spec.get("containers"), list):
+            return [path]
+        return [found for key, value in node.items() if isinstance(value, (dict, list))
+                for found in _pod_templates(value, (*path, key), depth + 1)]
+    if isinstance(node, list):
+        return [found for i, value in enumerate(node) if isinstance(value, (dict, list))
+                for found in _pod_templates(value, (*path, i), depth + 1)]
+    return []
 
 
 def max_replicas(ctx: Context, w: Workload) -> int:
@@ -133,7 +170,8 @@ def max_replicas(ctx: Context, w: Workload) -> int:
     top = ctx.hpa_max.get((m.kind, m.namespace, m.name))
     if top is not None:
         return top
-    if m.kind in ("Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"):
+    if m.kind in ("Deployment", "StatefulSet", "ReplicaSet", "ReplicationController") or (
+            m.kind not in TEMPLATE_PATHS and w.template_path == ("spec", "template")):
         replicas = as_dict(m.obj.get("spec")).get("replicas", 1)
         return replicas if isinstance(replicas, int) and replicas >= 0 else 1
     if m.kind == "Job":
@@ -235,6 +273,42 @@ def pod_resources(w: Workload, section: str, resource: str) -> Fraction:
     return max([running, *inits])
 
 
+RESOURCES = (("requests", "cpu"), ("requests", "memory"), ("limits", "cpu"),
+             ("limits", "memory"))
+
+
+@dataclass(frozen=True)
+class PodFigures:
+    """A workload at maximum scale: its replicas, pods (with rollout surge) and one pod's
+    requests and limits. Computed once per workload per run and shared by the rules."""
+
+    replicas: int
+    pods: int
+    per_pod: dict[tuple[str, str], Fraction]
+
+
+def pod_figures(ctx: Context, w: Workload) -> PodFigures:
+    memo: dict[int, PodFigures] = ctx.memo.setdefault("pod_figures", {})
+    found = memo.get(id(w))
+    if found is None:
+        top = max_replicas(ctx, w)
+        found = PodFigures(top, top + surge(w, top),
+                           {key: pod_resources(w, *key) for key in RESOURCES})
+        memo[id(w)] = found
+    return found
+
+
+def by_namespace(ctx: Context) -> dict[str, list[Workload]]:
+    """Workloads grouped by namespace, once per run."""
+    grouped: dict[str, list[Workload]] | None = ctx.memo.get("by_namespace")
+    if grouped is None:
+        grouped = {}
+        for w in workloads(ctx):
+            grouped.setdefault(w.manifest.namespace, []).append(w)
+        ctx.memo["by_namespace"] = grouped
+    return grouped
+
+
 def image_name(image: str) -> str:
     """The repository's last segment without tag or digest: 'bitnami/redis:7' -> 'redis'."""
     repo = image.split("@", 1)[0]
@@ -242,14 +316,31 @@ def image_name(image: str) -> str:
     return last.split(":", 1)[0]
 
 
+def container_exception(ctx: Context, w: Workload, c: Container) -> SecurityException | None:
+    """The declared exception (catalog or --exceptions file) for this container's image."""
+    image = c.spec.get("image")
+    return next((e for e in ctx.exceptions if e.applies(image, w.manifest.namespace)), None)
+
+
+def pod_root_exception(ctx: Context, w: Workload) -> SecurityException | None:
+    """A pod-level root setting is excepted only when every container of the pod runs an
+    image whose exception allows root."""
+    found: SecurityException | None = None
+    for c in w.containers():
+        exc = container_exception(ctx, w, c)
+        if exc is None or not exc.run_as_root:
+            return None
+        found = found or exc
+    return found
+
+
 class WorkloadRule(Rule):
-    """A rule about each workload's pod; `restricted` rules yield to a security exception.
+    """A rule about each workload's pod.
 
-    A pod template annotated `difygen.io/security-exception: "<reason>"` turns findings of
-    restricted-only rules into warnings that quote the reason.
+    Restricted-only rules may pass `allowed_by`: a declared exception (the catalog's, or
+    one from `--exceptions FILE`) that relaxes exactly this check for this container; the
+    finding is then a warning quoting its reason. Annotations on the manifest never are.
     """
-
-    restricted = False
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         for w in workloads(ctx):
@@ -259,11 +350,11 @@ class WorkloadRule(Rule):
         raise NotImplementedError
 
     def report(self, w: Workload, path: KeyPath, message: str,
-               locate: KeyPath | None = None) -> Finding:
-        reason = w.security_exception if self.restricted else None
-        if reason:
-            message = f"{message} (allowed by security exception: {reason})"
-            return finding(self.id, WARNING, w.manifest, path, message, locate)
+               locate: KeyPath | None = None,
+               allowed_by: SecurityException | None = None) -> Finding:
+        if allowed_by is not None:
+            return finding(self.id, WARNING, w.manifest, path,
+                           f"{message} ({allowed_by.describe()})", locate)
         return finding(self.id, ERROR, w.manifest, path, message, locate)
 
 

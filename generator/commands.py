@@ -1,0 +1,422 @@
+"""The commands: parse, call the core, print. With generator.cli, the only place that
+prints or exits.
+
+Exit codes: 0 ok; 1 validation findings; 2 bad input or usage; 3 `check` found drift.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from generator import __version__
+from generator.errors import GeneratorError, UsageError
+
+if TYPE_CHECKING:
+    from generator.profiles import ProfileRef
+
+DEFAULT_KUBE = "1.35"  # the default pinned version, as profiles.DEFAULT_KUBERNETES_VERSION
+
+app = typer.Typer(
+    name="difygen",
+    help="Sizing profiles to validated Kustomize overlays and Helm values for self-hosted "
+         "Dify on Kubernetes.\n\nExit codes: 0 ok, 1 validation findings, 2 bad input or "
+         "usage, 3 committed output is stale (check).",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+_DEBUG = False
+
+
+def debug() -> bool:
+    return _DEBUG
+
+ProfilesDir = Annotated[
+    Path | None,
+    typer.Option("--profiles-dir", help="Directory of custom profiles (*.yaml); they are "
+                 "listed beside the built-in edge, small and production.",
+                 file_okay=False),
+]
+OutDir = Annotated[
+    Path, typer.Option("--out", help="Output directory (the tree you commit). It may be a "
+                       "symbolic link (resolved once); links inside it are refused.",
+                       file_okay=False),
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"difygen {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show a traceback for internal "
+                                        "errors.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    global _DEBUG
+    _DEBUG = debug
+
+
+def _refs(names: list[str], all_: bool, profiles_dir: Path | None) -> list[ProfileRef]:
+    from generator import profiles
+
+    if all_ and names:
+        raise UsageError("give profile names or --all, not both")
+    if all_:
+        return list(profiles.discover(profiles_dir))
+    if not names:
+        raise UsageError("name the profiles to render (e.g. `difygen render small`) or pass "
+                         "--all; `difygen profiles` lists them")
+    return [profiles.find(n, profiles_dir) for n in names]
+
+
+def _progress_line() -> Callable[[int, int], None] | None:
+    """A progress line on stderr for long (fleet) renders, only when stderr is a terminal:
+    logs and CI output stay clean."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        end = "\n" if done >= total else ""
+        typer.echo(f"\rrendering environments: {done}/{total}{end}", err=True, nl=False)
+
+    return show
+
+
+@app.command()
+def render(
+    profile: Annotated[list[str] | None, typer.Argument(
+        help="Profiles to render, by name (built-in or from --profiles-dir).")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Render every built-in and custom "
+                                       "profile.")] = False,
+    out: OutDir = Path("output"),
+    profiles_dir: ProfilesDir = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show which files would be "
+                                          "added, changed or removed; write nothing.")] = False,
+    fleet: Annotated[Path | None, typer.Option(
+        "--fleet", help="Render every environment of a fleet file (see docs/fleet.md), with "
+        "its Argo CD and Flux objects; not with profile names, --all or --profiles-dir. "
+        "Overlays of environments no longer in the file are pruned.",
+        dir_okay=False)] = None,
+    prune: Annotated[bool, typer.Option(
+        "--prune", help="Also remove difygen's files from overlays and Helm values of "
+        "profiles that no longer exist (renamed or deleted; pass the same --profiles-dir). "
+        "Without it they are reported as orphaned.")] = False,
+) -> None:
+    """Validate, then write Kustomize overlays and Helm values for the given profiles.
+
+    Everything is computed and validated in memory first. Only difygen's own files (those
+    with its generated-file header) in its directories are replaced or removed, each
+    directory atomically; other files are kept and reported. Symbolic links inside the
+    output tree are refused (exit 2); --out itself may be a link.
+
+    Examples:
+      difygen render --all
+      difygen render small production --out gitops/dify
+      difygen render my-team --profiles-dir profiles.d --dry-run
+      difygen render --fleet fleet.yaml --out output
+      difygen render --all --profiles-dir profiles.d --prune
+    """
+    from generator.render import RenderResult, orphan_units, orphans
+    from generator.render import render as do_render
+    from generator.writer import diff_tree, resolve_out, scan, write_tree
+
+    result: RenderResult
+    if fleet is not None:
+        from generator.fleet import render_fleet
+
+        if profile or all_ or profiles_dir is not None:
+            raise UsageError("--fleet renders the environments of the fleet file: give no "
+                             "profile names, --all or --profiles-dir (set profilesDir in the "
+                             "fleet file)")
+        result = render_fleet(fleet, on_progress=_progress_line())
+        known = {p.plan.name for p in result.profiles}
+    else:
+        from generator import profiles as prof
+
+        refs = _refs(profile or [], all_, profiles_dir)
+        result = do_render(refs)
+        known = {r.name for r in prof.discover(profiles_dir)}
+    target = resolve_out(out)
+    orphaned = orphans(target, known)
+    # A fleet declares every environment, so what it no longer names goes; a render of
+    # profiles cannot tell a deleted profile from one it was not told about: --prune.
+    pruning = fleet is not None or prune
+    units = (*result.managed, *orphan_units(orphaned)) if pruning else result.managed
+    if dry_run:
+        change = diff_tree(scan(target, units), result.files)
+        verb = "would"
+    else:
+        change = write_tree(target, result.files, units)
+        verb = "did"
+    for label, paths in (("add", change.added), ("change", change.changed),
+                         ("remove", change.removed)):
+        for path in paths:
+            typer.echo(f"{verb} {label}: {out / path}")
+    for path in change.kept:
+        typer.echo(f"kept (not difygen's, no generated-file header): {out / path}", err=True)
+    if not pruning:
+        for name in orphaned:
+            typer.echo(f"orphaned: {out / 'kustomize/overlays' / name} and "
+                       f"{out / 'helm' / name}: no profile {name!r} (renamed or deleted?); "
+                       "`difygen render --prune` removes difygen's files there", err=True)
+    names = ", ".join(p.plan.name for p in result.profiles) if fleet is None else (
+        f"fleet {fleet}: {len(result.profiles)} environments")
+    if change.empty:
+        typer.echo(f"{out}: up to date ({names})")
+    elif not dry_run:
+        typer.echo(f"{out}: rendered {names}")
+    shown: set[str] = set()
+    for rendered in result.profiles:
+        for gap in rendered.helm_gaps:
+            if fleet is not None and gap in shown:
+                continue  # a fleet repeats its profiles' notes once per environment
+            shown.add(gap)
+            typer.echo(f"note: helm/{rendered.plan.name}: {gap}", err=True)
+
+
+@app.command()
+def profiles(profiles_dir: ProfilesDir = None) -> None:
+    """List built-in and custom profiles with their `extends` chain."""
+    from generator import profiles as prof
+
+    for ref in prof.discover(profiles_dir):
+        try:
+            chain = " -> ".join(prof.describe_chain(ref))
+        except GeneratorError as exc:
+            chain = f"(invalid: {exc.lines()[0]})"
+        kind = "built-in" if ref.builtin else "custom"
+        typer.echo(f"{ref.name:<20} {kind:<9} {chain}")
+
+
+@app.command()
+def explain(
+    profile: Annotated[str, typer.Argument(help="Profile name.")],
+    profiles_dir: ProfilesDir = None,
+) -> None:
+    """Print every component's replicas, requests, limits and storage, with totals.
+
+    Also shows totals at minimum and maximum scale, the database connection budget, the
+    derived settings, the quota, security exceptions and what Helm cannot carry.
+    """
+    from generator import profiles as prof
+    from generator.explain import explain as do_explain
+    from generator.plan import plan_for
+    from generator.targets.helm import render_values
+
+    plan = plan_for(prof.find(profile, profiles_dir))
+    typer.echo(do_explain(plan, render_values(plan).gaps), nl=False)
+
+
+@app.command()
+def init(
+    name: Annotated[str, typer.Argument(help="Name of the new profile (a DNS-1123 label).")],
+    extends: Annotated[str, typer.Option("--extends", help="Built-in profile to start "
+                                         "from.")] = "small",
+    profiles_dir: Annotated[Path, typer.Option("--profiles-dir", help="Where to create it.",
+                                               file_okay=False)] = Path("profiles.d"),
+) -> None:
+    """Scaffold a custom profile that extends a built-in one."""
+    from generator.scaffold import scaffold
+
+    path = scaffold(name, extends, profiles_dir)
+    typer.echo(f"created {path}; edit it, then run `difygen render {name} --profiles-dir "
+               f"{profiles_dir}`")
+
+
+@app.command()
+def validate(
+    targets: Annotated[list[str] | None, typer.Argument(
+        help="Profile names; with --manifests, files, directories or - for stdin.")] = None,
+    manifests: Annotated[bool, typer.Option("--manifests", help="Check Kubernetes YAML "
+                                            "(e.g. `kubectl kustomize` output) instead of "
+                                            "profiles.")] = False,
+    helm_values: Annotated[bool, typer.Option(
+        "--helm-values", help="Merge Helm values files in the order of helm's -f flags "
+        "(maps merge, lists and scalars replace) and report where a file after difygen's "
+        "drops or changes derived settings (extraEnv pool sizes, worker counts).")] = False,
+    all_: Annotated[bool, typer.Option("--all", help="Validate every built-in and custom "
+                                       "profile.")] = False,
+    fmt: Annotated[str | None, typer.Option(
+        "--format", help="text, json, junit or github (default: github when GITHUB_ACTIONS "
+        "is set, else text).")] = None,
+    kube_version: Annotated[str | None, typer.Option(
+        "--kube-version", help="Kubernetes minor version of the schemas (default: the "
+        "profile's, or 1.35 for --manifests).")] = None,
+    profiles_dir: ProfilesDir = None,
+    exceptions: Annotated[Path | None, typer.Option(
+        "--exceptions", help="With --manifests: a SecurityExceptions file declaring which "
+        "images may run as root or add which capabilities (see docs/validate.md); only "
+        "these and the catalog's exceptions are honoured, never a manifest's own "
+        "annotation.", dir_okay=False)] = None,
+) -> None:
+    """Check profiles and the manifests they produce, or any Kubernetes YAML.
+
+    Layers: the strict Kubernetes schemas, Pod Security Standards "restricted" and other
+    policy (limits, probes, pinned images, no secret values, no service account tokens,
+    sandboxes confined to their proxy by NetworkPolicies), and sizing consistency (DB
+    connection budget at maximum scale, quota fit, Redis maxmemory, ReadWriteOnce
+    sharing, node fit). Rules are documented in docs/rules.md.
+    Exit 0 when clean (warnings allowed), 1 with errors, 2 for bad input (including an
+    input that holds no Kubernetes object: an empty pipe never passes). A directory that
+    holds kustomizations (difygen's output tree) is validated one overlay at a time.
+
+    Examples:
+      difygen validate small production
+      kubectl kustomize output/kustomize/overlays/small | difygen validate --manifests -
+      difygen validate --manifests output/ --format junit > report.xml
+      difygen validate --helm-values output/helm/production/values.yaml my-values.yaml
+    """
+    from generator import report
+    from generator.validate import combine, validate_manifests, validate_objects
+
+    chosen = fmt or report.default_format(os.environ)
+    if chosen not in report.FORMATS:
+        raise UsageError(f"--format {chosen!r}: choose one of {', '.join(report.FORMATS)}")
+    if helm_values:
+        from generator.helm_merge import check
+
+        if manifests or all_:
+            raise UsageError("--helm-values takes values files only (not --manifests or --all)")
+        result = check([Path(t) for t in targets or []])
+    elif manifests:
+        if all_ or not targets:
+            raise UsageError("--manifests needs files, directories or - (stdin)")
+        stdin_text = _read_stdin() if "-" in targets else None
+        result = validate_manifests(targets, kube_version or DEFAULT_KUBE,
+                                    stdin_text=stdin_text, exceptions_file=exceptions)
+    else:
+        if exceptions is not None:
+            raise UsageError("--exceptions applies to --manifests; for profiles the "
+                             "catalog declares the exceptions")
+        from generator.manifests import in_memory
+        from generator.plan import plan_for
+        from generator.render import at_profile_line, overlay_prefix
+        from generator.targets.kustomize import render_overlay
+
+        refs = _refs(targets or [], all_, profiles_dir)
+        # Each profile is its own deployment (often the same namespace name in different
+        # clusters), so each is validated on its own and the findings are combined.
+        results = []
+        for ref in refs:
+            plan = plan_for(ref)
+            where = overlay_prefix(plan.name)
+            objects = [in_memory(o, where) for o in render_overlay(plan).objects]
+            found = validate_objects(objects, kube_version or plan.profile.kubernetes_version)
+            # A finding a profile value caused points at that value (as `render` does).
+            results.append(replace(found, findings=tuple(
+                at_profile_line(f, plan, where) for f in found.findings)))
+        result = combine(results)
+    typer.echo(report.render(result, chosen), nl=False)
+    raise typer.Exit(result.exit_code)
+
+
+def _read_stdin() -> str:
+    """stdin as UTF-8, bad bytes reported by line and column like a file's."""
+    from generator.manifests import MAX_MANIFEST_BYTES, STDIN
+    from generator.yamlio import decode
+
+    raw = sys.stdin.buffer.read(MAX_MANIFEST_BYTES + 1)
+    return decode(raw, STDIN, MAX_MANIFEST_BYTES)
+
+
+@app.command()
+def check(
+    out: OutDir = Path("output"),
+    profiles_dir: ProfilesDir = None,
+    fleet: Annotated[Path | None, typer.Option(
+        "--fleet", help="Compare with a fresh render of this fleet file instead of the "
+        "profiles found in DIR.", dir_okay=False)] = None,
+) -> None:
+    """Re-render every profile that has output in DIR and compare with what is there.
+
+    Exit 0 when identical; exit 3 with a unified diff when the committed output is stale
+    (run `difygen render` and commit). Nothing is written.
+
+    Examples:
+      difygen check
+      difygen check --out gitops/dify --profiles-dir profiles.d
+      difygen check --fleet fleet.yaml --out gitops/dify
+    """
+    from generator import profiles as prof
+    from generator.check import compare
+    from generator.render import RenderResult, orphan_units, orphans
+    from generator.render import render as do_render
+    from generator.writer import owned_names, resolve_out
+
+    target = resolve_out(out)
+    result: RenderResult
+    if fleet is not None:
+        from generator.fleet import render_fleet
+
+        if profiles_dir is not None:
+            raise UsageError("--fleet takes its profiles from the fleet file's profilesDir; "
+                             "drop --profiles-dir")
+        result = render_fleet(fleet)
+        names = [f"--fleet {fleet}"]
+        orphaned = orphans(target, {p.plan.name for p in result.profiles})
+    else:
+        found = owned_names(target)
+        if not found:
+            raise UsageError(f"{out}: no rendered profiles found (expected difygen's files "
+                             "in kustomize/overlays/<profile>/); run `difygen render` first")
+        known = {r.name for r in prof.discover(profiles_dir)}
+        names = [n for n in found if n in known]
+        orphaned = [n for n in found if n not in known]
+        result = do_render([prof.find(n, profiles_dir) for n in names])
+    drift = compare(result.files, target, (*result.managed, *orphan_units(orphaned)))
+    if drift.stale:
+        typer.echo(drift.diff, nl=False)
+    for name in orphaned:
+        typer.echo(f"orphaned: {out / 'kustomize/overlays' / name}: difygen's files for "
+                   f"{name!r}, which is no profile{' or environment' if fleet else ''} "
+                   "(renamed or deleted?); `difygen render --prune` removes them", err=True)
+    for path in drift.kept:
+        typer.echo(f"kept (not difygen's, no generated-file header): {out / path}", err=True)
+    if drift.stale:
+        again = (f"--fleet {fleet}" if fleet is not None
+                 else " ".join([*names, "--prune" if orphaned else ""]).strip())
+        typer.echo(f"{out}: stale ({len(drift.added)} missing, {len(drift.changed)} changed, "
+                   f"{len(drift.removed)} unexpected); run `difygen render {again}` and "
+                   "commit", err=True)
+    else:
+        typer.echo(f"{out}: up to date ({', '.join(names)})")
+    raise typer.Exit(drift.exit_code)
+
+
+schemas_app = typer.Typer(help="The pinned Kubernetes schemas, for other tools.",
+                          no_args_is_help=True)
+app.add_typer(schemas_app, name="schemas")
+
+
+@schemas_app.command("export")
+def schemas_export(
+    directory: Annotated[Path, typer.Argument(help="Where to write the schema files.",
+                                              file_okay=False)],
+    kube_version: Annotated[str, typer.Option("--kube-version", help="Kubernetes minor "
+                                              "version.")] = "1.35",
+) -> None:
+    """Write the strict schemas as standalone files kubeconform accepts.
+
+    Example:
+      difygen schemas export k8s-schemas
+      kubeconform -strict \\
+        -schema-location 'k8s-schemas/{{ .ResourceKind }}{{ .KindSuffix }}.json' x.yaml
+    """
+    from generator.schemas_export import export_schemas
+
+    written = export_schemas(kube_version, directory)
+    typer.echo(f"{directory}: wrote {len(written)} schemas for Kubernetes {kube_version}")

@@ -1,0 +1,197 @@
+"""Where a key path sits in a block-style YAML document, read from its lines.
+
+Composing a document with libyaml only to place one finding costs a few milliseconds; a
+manifest set where every object has a finding (a repeated namespace: every object a
+duplicate) would spend most of its time there. Block-style YAML, which kubectl,
+kustomize and difygen write, places every key at a known indentation, so a key path can be
+followed line by line. Anything this reader is not sure about (flow collections, quoted
+or complex keys, anchors, tags, a line it cannot classify) answers None, and the caller
+composes the document instead: the answer is always the composer's.
+"""
+
+from __future__ import annotations
+
+import re
+from array import array
+from itertools import accumulate
+
+from generator.yamlio import KeyPath
+
+_KEY = re.compile(r"([A-Za-z0-9_./$-][^:#'\"{}\[\],&*!|>%@`]*?):(?:[ \t]|$)")
+
+
+class Lines:
+    """A document's line starts and indentation, computed once per document and kept
+    small (two int arrays): -1 for a blank or comment line, -2 for one this reader does
+    not handle (a tab, a CR)."""
+
+    __slots__ = ("dash", "indent", "source", "starts")
+
+    def __init__(self, text: str) -> None:
+        raw = text.split("\n")
+        self.source = text
+        self.starts = array("i", accumulate((len(r) + 1 for r in raw[:-1]), initial=0))
+        stripped = [r.lstrip(" ") for r in raw]
+        self.indent = array("i", (
+            -1 if not s or s[0] == "#" else (-2 if s[0] in "\t\r" else len(r) - len(s))
+            for r, s in zip(raw, stripped, strict=True)))
+        # 1 where the line is a sequence entry ("- ..." or "-").
+        self.dash = array("b", (s.startswith("- ") or s.rstrip("\r") == "-"
+                                for s in stripped))
+
+    def text(self, row: int) -> str:
+        start = self.starts[row] + max(self.indent[row], 0)
+        end = self.starts[row + 1] - 1 if row + 1 < len(self.starts) else len(self.source)
+        return self.source[start:end].rstrip("\r")
+
+
+def locate_lines(lines: Lines | str, path: KeyPath, line_offset: int
+                 ) -> tuple[tuple[int, int], int] | None:
+    """Like manifests._walk on the composed document: the (line, column) of `path` or
+    of its deepest present ancestor, and how many parts were found; None when unsure."""
+    table = Lines(lines) if isinstance(lines, str) else lines
+    if -2 in table.indent:
+        return None
+    try:
+        return _locate(list(table.indent), _Text(table), path, line_offset, table.dash)
+    except _Done as done:
+        return done.best, done.depth
+    except _Unsure:
+        return None
+
+
+class _Unsure(Exception):
+    pass
+
+
+class _Done(Exception):
+    def __init__(self, best: tuple[int, int], depth: int) -> None:
+        super().__init__()
+        self.best, self.depth = best, depth
+
+
+class _Text:
+    """The lines' text by row, with the rows _locate rewrites (a mapping item's first
+    key, moved off its dash)."""
+
+    def __init__(self, lines: Lines) -> None:
+        self.lines = lines
+        self.changed: dict[int, str] = {}
+
+    def __getitem__(self, row: int) -> str:
+        found = self.changed.get(row)
+        return self.lines.text(row) if found is None else found
+
+    def __setitem__(self, row: int, value: str) -> None:
+        self.changed[row] = value
+
+
+_MAYBE_KEY = re.compile(r":(?:[ \t]|$)")
+_OPENERS = ("{", "[", "&", "*", "!", "|", ">", "?", "%", "@", "`")
+
+
+def _is_dash(text: str) -> bool:
+    return text == "-" or text.startswith("- ")
+
+
+def _entries(indent: list[int], text: _Text, lo: int, hi: int, col: int, dashes: bool,
+             dash: array[int]) -> list[tuple[int, str]]:
+    """Rows of [lo, hi) that start an entry at `col`: "- " items, or keys (a "- " line at
+    a mapping's column belongs to the sequence of the key above it)."""
+    window = indent[lo:hi]
+    if any(0 <= i < col for i in window):
+        raise _Unsure
+    return [(lo + n, text[lo + n]) for n, i in enumerate(window)
+            if i == col and bool(dash[lo + n] and (lo + n) not in text.changed) == dashes]
+
+
+def _child(indent: list[int], text: _Text, lo: int, hi: int, parent: int
+           ) -> tuple[int, bool] | None:
+    """The column of a nested block collection in [lo, hi) and whether it is a sequence,
+    or None when the value is empty (null)."""
+    for row in range(lo, hi):
+        i = indent[row]
+        if i < 0:
+            continue
+        if i > parent or (i == parent and _is_dash(text[row])):
+            return i, _is_dash(text[row])
+        return None
+    return None
+
+
+def _locate(indent: list[int], text: _Text, path: KeyPath, offset: int, dash: array[int]
+            ) -> tuple[tuple[int, int], int]:
+    lo = 0
+    while lo < len(indent) and indent[lo] < 0:
+        lo += 1
+    if lo == len(indent):
+        raise _Unsure
+    first = text[lo]
+    if indent[lo] != 0 or first.startswith(("---", "- ", '"', "'", *_OPENERS)):
+        raise _Unsure
+    hi, col, is_seq = len(indent), 0, False
+    best = (offset + lo + 1, 1)
+    depth = 0
+    for part in path:
+        if isinstance(part, str):
+            if is_seq:
+                raise _Done(best, depth)
+            entries = _entries(indent, text, lo, hi, col, False, dash)
+            found = None
+            for n, (row, line) in enumerate(entries):
+                match = _KEY.match(line)
+                if match is None:
+                    raise _Unsure
+                if match.group(1).rstrip() == part:
+                    found = (n, row, line[match.end():].strip())
+                    break
+            if found is None:
+                raise _Done(best, depth)
+            n, row, rest = found
+            best = (offset + row + 1, col + 1)
+            depth += 1
+            end = entries[n + 1][0] if n + 1 < len(entries) else hi
+        else:
+            if not is_seq:
+                raise _Done(best, depth)
+            items = _entries(indent, text, lo, hi, col, True, dash)
+            if not 0 <= part < len(items):
+                raise _Done(best, depth)
+            row, line = items[part]
+            end = items[part + 1][0] if part + 1 < len(items) else hi
+            item = line[1:]
+            rest = item.strip()
+            if rest and not rest.startswith("#"):
+                item_col = col + 1 + len(item) - len(item.lstrip(" "))
+                best = (offset + row + 1, item_col + 1)
+                depth += 1
+                if rest.startswith(("- ", '"', "'", *_OPENERS)):
+                    raise _Unsure if depth < len(path) else _Done(best, depth)
+                if _KEY.match(rest) is None:
+                    if _MAYBE_KEY.search(rest):
+                        raise _Unsure
+                    raise _Done(best, depth)  # a scalar item
+                # A mapping item: its first key is on the dash's line, the rest below.
+                indent[row], text[row] = item_col, rest
+                lo, hi, col, is_seq = row, end, item_col, False
+                continue
+            sub = _child(indent, text, row + 1, end, col)
+            if sub is None:
+                raise _Unsure
+            lo, hi = row + 1, end
+            first_row = next(r for r in range(lo, hi) if indent[r] >= 0)
+            col, is_seq = sub
+            best = (offset + first_row + 1, col + 1)
+            depth += 1
+            continue
+        # After a key: an inline value, or a block collection on the lines below.
+        if rest and not rest.startswith("#"):
+            if depth < len(path) and rest.startswith(_OPENERS):
+                raise _Unsure
+            raise _Done(best, depth)
+        sub = _child(indent, text, row + 1, end, col)
+        if sub is None:
+            raise _Done(best, depth)
+        lo, hi = row + 1, end
+        col, is_seq = sub
+    return best, depth
