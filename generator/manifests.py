@@ -575,7 +575,11 @@ class _Loader(_SAFE_LOADER):
         return None
 
 
-class _PositionLoader(yaml.CSafeLoader):
+# PyYAML built without libyaml has no CSafeLoader; the pure-Python one gives the same data.
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _PositionLoader(_BaseLoader):  # type: ignore[misc]
     """libyaml's composer for positions only: the fast path already has the data, so no
     scalar needs its type resolved (that is most of composing's cost in Python)."""
 

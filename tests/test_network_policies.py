@@ -51,13 +51,14 @@ PROBE_PORTS = (22, 53, 80, 443, 3128, 5003, 5432, 6379, 8080, 10250)
 # database and Redis) and agent-backend (DIFY_AGENT_REDIS_URL).
 API_IMAGE = {"api", "api-websocket", "worker", "worker-beat"}
 CLIENTS = {
-    "postgres": API_IMAGE | {"plugin-daemon"},
-    "redis": API_IMAGE | {"plugin-daemon", "agent-backend"},
-    "weaviate": API_IMAGE,
+    # "migration" is the migration Job: the api image with the api's configuration.
+    "postgres": API_IMAGE | {"plugin-daemon", "migration"},
+    "redis": API_IMAGE | {"plugin-daemon", "agent-backend", "migration"},
+    "weaviate": API_IMAGE | {"migration"},
 }
 # Who reaches the internet, and why (docs/network-policies.md): api and worker call the
 # marketplace, mail, storage directly; plugins call model providers; the proxy is the exit.
-INTERNET_USERS = {"api", "worker", "plugin-daemon", "ssrf-proxy"}
+INTERNET_USERS = {"api", "worker", "plugin-daemon", "ssrf-proxy", "agent-ssrf-proxy"}
 
 
 def build(kubectl: str, overlay: Path) -> list[Obj]:

@@ -670,6 +670,7 @@ def migration_job(plan: Plan, ns: str | None) -> Obj:
     tol = tolerations(sizing)
     if tol:
         template["spec"]["tolerations"] = tol
+    template = pod_extras.decorate(plan, sizing, template, selector(MIGRATION))
     blob = json.dumps(template, sort_keys=True, separators=(",", ":")).encode()
     version = plan.profile.images.tag("api").replace(".", "-").replace("_", "-").lower()
     name = f"dify-migrate-{version}-{hashlib.sha256(blob).hexdigest()[:8]}"[:63].rstrip("-")

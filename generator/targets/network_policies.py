@@ -11,6 +11,7 @@ the sandbox can ignore. docs/network-policies.md explains every policy and setti
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import replace
 from typing import Any
 
 from generator.catalog import COMPONENTS, Call, Component
@@ -46,8 +47,21 @@ def objects(plan: Plan) -> list[Obj]:
         return []
     ns = plan.profile.namespace
     enabled = [comp for comp, _ in plan.components()]
+    if any(c.name == "api" for c in enabled):
+        enabled.append(migration_peer())
     return [default_deny(ns), dns(plan, ns),
             *(component_policy(plan, comp, enabled, ns) for comp in enabled)]
+
+
+def migration_peer() -> Component:
+    """The migration Job's pods as a traffic party: the api's image and ConfigMap, so the
+    api's calls (the migration needs Postgres and Redis's lock; the rest of the shared
+    ConfigMap is allowed for the same reason as for worker and beat), no Service of its
+    own and no internet."""
+    api = COMPONENTS["api"]
+    return replace(api, name=m.MIGRATION, ports=(),
+                   summary="the migration Job (MODE=migration), once per release",
+                   traffic=replace(api.traffic, internet=""))
 
 
 def _policy(name: str, ns: str, why: str, spec: Obj) -> Obj:
