@@ -344,8 +344,14 @@ class Cluster:
             f"--authentication-kubeconfig={configs['scheduler']}",
             f"--authorization-kubeconfig={configs['scheduler']}",
         ])
+        # Our own (empty) configuration, so that a ~/.kwok/kwok.yaml cannot change the
+        # stages: kwok then uses its default node and pod stages (Ready nodes, Running pods).
+        kwok_config = self.workdir / "kwok.yaml"
+        kwok_config.write_text("apiVersion: config.kwok.x-k8s.io/v1alpha1\n"
+                               "kind: KwokConfiguration\noptions: {}\n", encoding="utf-8")
         self._spawn("kwok", [
-            str(self.kwok_binary), f"--kubeconfig={configs['admin']}",
+            str(self.kwok_binary), f"--config={kwok_config}",
+            f"--kubeconfig={configs['admin']}",
             "--manage-all-nodes=false",
             "--manage-nodes-with-annotation-selector=" + "=".join(KWOK_NODE_ANNOTATION),
             f"--server-address=127.0.0.1:{free_port()}",
