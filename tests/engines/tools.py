@@ -152,7 +152,6 @@ def _go_env() -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("GOTOOLCHAIN", "auto")
     env["GOFLAGS"] = (env.get("GOFLAGS", "") + " " + _GOFLAGS).strip()
-    env["CGO_ENABLED"] = "0"
     return env
 
 
