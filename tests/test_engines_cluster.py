@@ -126,10 +126,12 @@ def test_overlay_applies_and_runs(fresh: Cluster, kubectl: str, profile: str) ->
     # The namespace enforces what the overlay says, and the API server enforces it.
     labels = api.get(f"/api/v1/namespaces/{namespace}")["metadata"]["labels"]
     level = labels["pod-security.kubernetes.io/enforce"]
-    privileged = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "probe"},
-                  "spec": {"containers": [{"name": "c", "image": "busybox:1.36",
-                                           "securityContext": {"privileged": True}}]}}
-    denied = api.request("POST", f"/api/v1/namespaces/{namespace}/pods?dryRun=All", privileged)
+    # NET_ADMIN is outside baseline's capability set (and so outside restricted's).
+    beyond = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "probe"},
+              "spec": {"containers": [{"name": "c", "image": "busybox:1.36",
+                                       "securityContext": {"capabilities": {
+                                           "add": ["NET_ADMIN"]}}}]}}
+    denied = api.request("POST", f"/api/v1/namespaces/{namespace}/pods?dryRun=All", beyond)
     assert denied.status == 403, denied.body
     assert f'violates PodSecurity "{level}' in denied.body["message"]
 
@@ -196,7 +198,10 @@ def test_maximum_scale_and_surge_fit_quota_and_nodes(fresh: Cluster, kubectl: st
     # What the controllers and the scheduler reported from the scale-up on.
     events = [e for e in api.list("v1", "Event", namespace)
               if e["metadata"]["uid"] not in before]
-    refused = [e["message"] for e in events if e["reason"] == "FailedCreate"]
+    # A quota conflict ("the object has been modified") is a retried write race, not a
+    # refusal; a refusal is the admission saying "forbidden: exceeded quota".
+    refused = [e["message"] for e in events if e["reason"] == "FailedCreate"
+               and "forbidden" in e.get("message", "")]
     assert not refused, refused
     unschedulable = [e["message"] for e in events if e["reason"] == "FailedScheduling"]
     assert not unschedulable, unschedulable
