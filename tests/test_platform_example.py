@@ -196,19 +196,12 @@ def test_exporters_are_hardened(built: list[Obj]) -> None:
 
 @pytest.mark.kustomize
 def test_kubeconform_accepts_the_platform_overlay_with_exported_schemas(
-        platform: RenderResult, kubectl: str, tmp_path: Path) -> None:
-    """The documented kubeconform command, CRDs included (docs/validate.md)."""
-    import os
-    import shutil
-    import sys
-
+        platform: RenderResult, kubectl: str, kubeconform: Path, tmp_path: Path) -> None:
+    """The documented kubeconform command, CRDs included (docs/validate.md); kubeconform
+    is the pinned one the engine tooling builds (tests/engines/tools.py)."""
     from generator.schemas_export import export_schemas
 
-    tool = os.environ.get("KUBECONFORM") or shutil.which("kubeconform", path=os.pathsep.join(
-        [str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
-    if not tool:
-        pytest.skip("kubeconform not found: go install "
-                    "github.com/yannh/kubeconform/cmd/kubeconform@v0.6.7, or set KUBECONFORM")
+    tool = str(kubeconform)
     out = tmp_path / "output"
     write_tree(out, platform.files, platform.managed)
     export_schemas("1.35", tmp_path / "schemas")
