@@ -16,11 +16,11 @@ import typer
 
 from generator import __version__
 from generator.errors import GeneratorError, UsageError
+from generator.versions import DEFAULT_KUBERNETES_VERSION as DEFAULT_KUBE
 
 if TYPE_CHECKING:
     from generator.profiles import ProfileRef
 
-DEFAULT_KUBE = "1.35"  # the default pinned version, as profiles.DEFAULT_KUBERNETES_VERSION
 
 app = typer.Typer(
     name="difygen",
@@ -47,9 +47,20 @@ OutDir = Annotated[
 ]
 
 
+def version_text() -> str:
+    """The release and what it is pinned to; plain constants, nothing heavy imported."""
+    from generator import versions as v
+
+    return (f"difygen {__version__}\n"
+            f"Dify {v.DIFY_VERSION}\n"
+            f"Helm chart {v.CHART_NAME} {v.CHART_VERSION} (appVersion {v.CHART_APP_VERSION}, "
+            f"{v.CHART_REPOSITORY})\n"
+            f"Kubernetes {v.DEFAULT_KUBERNETES_VERSION} (default schemas)\n")
+
+
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"difygen {__version__}")
+        typer.echo(version_text(), nl=False)
         raise typer.Exit(0)
 
 

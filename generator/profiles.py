@@ -52,6 +52,7 @@ from generator.sizing import (
     Toleration,
     image_key,
 )
+from generator.versions import DEFAULT_KUBERNETES_VERSION as DEFAULT_KUBERNETES_VERSION
 from generator.yamlio import (
     MAX_PROFILE_NODES,
     Document,
@@ -63,7 +64,6 @@ from generator.yamlio import (
 )
 
 BUILTIN_PROFILES = ("edge", "small", "production")
-DEFAULT_KUBERNETES_VERSION = "1.35"
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 MAX_EXTENDS_DEPTH = 16
 # initialDelay, period, timeout, failureThreshold of a startup probe the catalog leaves open
