@@ -209,10 +209,17 @@ def init(
     profiles_dir: Annotated[Path, typer.Option("--profiles-dir", help="Where to create it.",
                                                file_okay=False)] = Path("profiles.d"),
 ) -> None:
-    """Scaffold a custom profile that extends a built-in one."""
+    """Scaffold a custom profile that extends a built-in one.
+
+    The profile's first line names profile.schema.json, which init copies beside it, so
+    YAML editors complete and check the keys (docs/profiles.md, "Editors").
+    """
     from generator.scaffold import scaffold
 
-    path = scaffold(name, extends, profiles_dir)
+    path, schemas = scaffold(name, extends, profiles_dir)
+    for foreign in schemas.foreign:
+        typer.echo(f"note: {foreign} is not difygen's schema; left as it is (editors will "
+                   "use it)", err=True)
     typer.echo(f"created {path}; edit it, then run `difygen render {name} --profiles-dir "
                f"{profiles_dir}`")
 
@@ -328,7 +335,8 @@ def check(
     raise typer.Exit(drift.exit_code)
 
 
-schemas_app = typer.Typer(help="The pinned Kubernetes schemas, for other tools.",
+schemas_app = typer.Typer(help="The pinned Kubernetes schemas, and difygen's own input "
+                          "schemas, for other tools and editors.",
                           no_args_is_help=True)
 app.add_typer(schemas_app, name="schemas")
 
@@ -351,6 +359,31 @@ def schemas_export(
 
     written = export_schemas(kube_version, directory)
     typer.echo(f"{directory}: wrote {len(written)} schemas for Kubernetes {kube_version}")
+
+
+@schemas_app.command("editor")
+def schemas_editor(
+    directory: Annotated[Path, typer.Argument(help="Where to write profile.schema.json and "
+                                              "fleet.schema.json.", file_okay=False)],
+) -> None:
+    """Write the profile and fleet schemas for YAML editors (and check-jsonschema).
+
+    Start a profile or fleet file with a line naming the copy, relative to the file:
+    `# yaml-language-server: $schema=profile.schema.json`. A copy an older difygen wrote
+    is refreshed; another file of the same name is left alone.
+
+    Example:
+      difygen schemas editor profiles.d
+    """
+    from generator.editor_schemas import write_editor_schemas
+
+    copies = write_editor_schemas(directory)
+    for path in copies.written:
+        typer.echo(f"wrote {path}")
+    for path in copies.current:
+        typer.echo(f"{path}: up to date")
+    for path in copies.foreign:
+        typer.echo(f"note: {path} is not difygen's schema; left as it is", err=True)
 
 
 def main() -> None:
