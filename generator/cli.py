@@ -34,6 +34,8 @@ app = typer.Typer(
 )
 
 _DEBUG = False
+# -1 quiet, 0 normal, 1 verbose (report.QUIET, NORMAL, VERBOSE)
+_VERBOSITY = 0
 
 ProfilesDir = Annotated[
     Path | None,
@@ -69,10 +71,21 @@ def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show a traceback for internal "
                                         "errors.")] = False,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
+                                          help="Print the version and the pinned Dify, "
+                                          "Helm chart and Kubernetes versions, and exit."
+                                          )] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors (and "
+                                        "validate's summary line); give it before the "
+                                        "command: difygen -q render --all.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Print everything in "
+                                          "full: each Helm note of each profile, every "
+                                          "finding's whole explanation.")] = False,
 ) -> None:
-    global _DEBUG
+    global _DEBUG, _VERBOSITY
+    if quiet and verbose:
+        raise typer.BadParameter("choose --quiet or --verbose, not both")
     _DEBUG = debug
+    _VERBOSITY = -1 if quiet else 1 if verbose else 0
 
 
 def _refs(names: list[str], all_: bool, profiles_dir: Path | None) -> list[ProfileRef]:
@@ -88,15 +101,23 @@ def _refs(names: list[str], all_: bool, profiles_dir: Path | None) -> list[Profi
     return [profiles.find(n, profiles_dir) for n in names]
 
 
+_BAR_WIDTH = 30
+
+
+def progress_bar(done: int, total: int) -> str:
+    filled = _BAR_WIDTH * done // total if total else _BAR_WIDTH
+    return f"rendering environments [{'#' * filled}{'.' * (_BAR_WIDTH - filled)}] {done}/{total}"
+
+
 def _progress_line() -> Callable[[int, int], None] | None:
-    """A progress line on stderr for long (fleet) renders, only when stderr is a terminal:
-    logs and CI output stay clean."""
-    if not sys.stderr.isatty():
+    """A progress bar on stderr for long (fleet) renders, only when stderr is a terminal
+    and not --quiet: logs and CI output stay clean."""
+    if not sys.stderr.isatty() or _VERBOSITY < 0:
         return None
 
     def show(done: int, total: int) -> None:
         end = "\n" if done >= total else ""
-        typer.echo(f"\rrendering environments: {done}/{total}{end}", err=True, nl=False)
+        typer.echo(f"\r{progress_bar(done, total)}{end}", err=True, nl=False)
 
     return show
 
@@ -149,6 +170,8 @@ def render(
     else:
         change = write_tree(out, result.files, result.managed)
         verb = "did"
+    if _VERBOSITY < 0 and not dry_run:
+        return
     for label, paths in (("add", change.added), ("change", change.changed),
                          ("remove", change.removed)):
         for path in paths:
@@ -159,13 +182,30 @@ def render(
         typer.echo(f"{out}: up to date ({names})")
     elif not dry_run:
         typer.echo(f"{out}: rendered {names}")
-    shown: set[str] = set()
-    for rendered in result.profiles:
-        for gap in rendered.helm_gaps:
-            if fleet is not None and gap in shown:
-                continue  # a fleet repeats its profiles' notes once per environment
-            shown.add(gap)
-            typer.echo(f"note: helm/{rendered.plan.name}: {gap}", err=True)
+    _helm_notes([(r.plan.name, r.helm_gaps) for r in result.profiles])
+
+
+def _helm_notes(gaps: list[tuple[str, tuple[str, ...]]]) -> None:
+    """What the Helm values cannot carry. Each note is shown once with the profiles it
+    concerns (--verbose), or counted on one line (default): a fleet repeats its profiles'
+    notes once per environment."""
+    if _VERBOSITY < 0:
+        return
+    where: dict[str, list[str]] = {}
+    for name, notes in gaps:
+        for note in notes:
+            where.setdefault(note, []).append(name)
+    if not where:
+        return
+    if _VERBOSITY > 0:
+        for note, names in where.items():
+            typer.echo(f"note: helm ({', '.join(names)}): {note}", err=True)
+        return
+    names = list(dict.fromkeys(n for ns in where.values() for n in ns))
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    typer.echo(f"note: the Helm values of {shown} cannot carry {len(where)} settings the "
+               "overlays have; `difygen explain PROFILE` lists them (or rerun with "
+               "difygen --verbose render ...); see docs/helm.md", err=True)
 
 
 @app.command()
@@ -282,7 +322,7 @@ def validate(
             results.append(validate_objects(
                 objects, kube_version or plan.profile.kubernetes_version))
         result = combine(results)
-    typer.echo(report.render(result, chosen), nl=False)
+    typer.echo(report.render(result, chosen, _VERBOSITY), nl=False)
     raise typer.Exit(result.exit_code)
 
 
@@ -330,7 +370,7 @@ def check(
         typer.echo(f"{out}: stale ({len(drift.added)} missing, {len(drift.changed)} changed, "
                    f"{len(drift.removed)} unexpected); run `difygen render "
                    f"{' '.join(names)}` and commit", err=True)
-    else:
+    elif _VERBOSITY >= 0:
         typer.echo(f"{out}: up to date ({', '.join(names)})")
     raise typer.Exit(drift.exit_code)
 
