@@ -76,7 +76,7 @@ def _root(
                                           )] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors (and "
                                         "validate's summary line); give it before the "
-                                        "command: difygen -q render --all.")] = False,
+                                        "command: difygen -q render.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Print everything in "
                                           "full: each Helm note of each profile, every "
                                           "finding's whole explanation.")] = False,
@@ -88,7 +88,8 @@ def _root(
     _VERBOSITY = -1 if quiet else 1 if verbose else 0
 
 
-def _refs(names: list[str], all_: bool, profiles_dir: Path | None) -> list[ProfileRef]:
+def _refs(names: list[str], all_: bool, profiles_dir: Path | None,
+          command: str = "render", alternative: str = "") -> list[ProfileRef]:
     from generator import profiles
 
     if all_ and names:
@@ -96,8 +97,8 @@ def _refs(names: list[str], all_: bool, profiles_dir: Path | None) -> list[Profi
     if all_:
         return list(profiles.discover(profiles_dir))
     if not names:
-        raise UsageError("name the profiles to render (e.g. `difygen render small`) or pass "
-                         "--all; `difygen profiles` lists them")
+        raise UsageError(f"name the profiles to {command} (e.g. `difygen {command} small`) "
+                         f"or pass --all{alternative}; `difygen profiles` lists them")
     return [profiles.find(n, profiles_dir) for n in names]
 
 
@@ -142,6 +143,7 @@ def render(
     Everything is computed and validated in memory first; the output tree is replaced
     atomically, so a failure leaves the previous output exactly as it was.
 
+    \b
     Examples:
       difygen render --all
       difygen render small production --out gitops/dify
@@ -289,6 +291,7 @@ def validate(
     maxmemory, ReadWriteOnce sharing, node fit). Rules are documented in docs/rules.md.
     Exit 0 when clean (warnings allowed), 1 with errors, 2 for bad input.
 
+    \b
     Examples:
       difygen validate small production
       kubectl kustomize output/kustomize/overlays/small | difygen validate --manifests -
@@ -311,7 +314,8 @@ def validate(
         from generator.render import overlay_prefix
         from generator.targets.kustomize import render_overlay
 
-        refs = _refs(targets or [], all_, profiles_dir)
+        refs = _refs(targets or [], all_, profiles_dir, "validate",
+                     ", or check Kubernetes YAML with --manifests PATH... (- for stdin)")
         # Each profile is its own deployment (often the same namespace name in different
         # clusters), so each is validated on its own and the findings are combined.
         results = []
@@ -339,6 +343,7 @@ def check(
     Exit 0 when identical; exit 3 with a unified diff when the committed output is stale
     (run `difygen render` and commit). Nothing is written.
 
+    \b
     Examples:
       difygen check
       difygen check --out gitops/dify --profiles-dir profiles.d
@@ -390,6 +395,7 @@ def schemas_export(
 ) -> None:
     """Write the strict schemas as standalone files kubeconform accepts.
 
+    \b
     Example:
       difygen schemas export k8s-schemas
       kubeconform -strict \\
@@ -412,6 +418,7 @@ def schemas_editor(
     `# yaml-language-server: $schema=profile.schema.json`. A copy an older difygen wrote
     is refreshed; another file of the same name is left alone.
 
+    \b
     Example:
       difygen schemas editor profiles.d
     """
@@ -426,6 +433,29 @@ def schemas_editor(
         typer.echo(f"note: {path} is not difygen's schema; left as it is", err=True)
 
 
+_SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
+
+
+def _completion_for_named_shell(argv: list[str]) -> bool:
+    """`--show-completion SHELL` and `--install-completion SHELL`. typer's own options are
+    flags that detect the running shell, so `--show-completion zsh` printed bash's script
+    when run from bash; a bare flag still goes to typer's detection."""
+    if len(argv) != 2 or argv[0] not in ("--show-completion", "--install-completion"):
+        return False
+    shell = argv[1]
+    if shell not in _SHELLS:
+        raise UsageError(f"{argv[0]} {shell!r}: choose one of {', '.join(_SHELLS)}")
+    from typer._completion_shared import get_completion_script, install
+
+    if argv[0] == "--show-completion":
+        typer.echo(get_completion_script(prog_name="difygen",
+                                         complete_var="_DIFYGEN_COMPLETE", shell=shell))
+    else:
+        _, path = install(shell=shell, prog_name="difygen")
+        typer.echo(f"{shell} completion installed in {path}; restart the shell")
+    return True
+
+
 def main() -> None:
     """Entry point: the one place errors become messages and exit codes.
 
@@ -433,6 +463,8 @@ def main() -> None:
     raises arrives here.
     """
     try:
+        if _completion_for_named_shell(sys.argv[1:]):
+            return
         app()
     except GeneratorError as exc:
         for line in exc.lines():
