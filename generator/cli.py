@@ -228,18 +228,35 @@ def profiles(profiles_dir: ProfilesDir = None) -> None:
 def explain(
     profile: Annotated[str, typer.Argument(help="Profile name.")],
     profiles_dir: ProfilesDir = None,
+    fmt: Annotated[str, typer.Option(
+        "--format", help="text (a table) or html (a page with bar charts of the requests "
+        "at minimum and maximum scale against the quota and the node, and the connection "
+        "budget).")] = "text",
 ) -> None:
     """Print every component's replicas, requests, limits and storage, with totals.
 
     Also shows totals at minimum and maximum scale, the database connection budget, the
     derived settings, the quota, security exceptions and what Helm cannot carry.
+
+    \b
+    Examples:
+      difygen explain small
+      difygen explain production --format html > production.html
     """
     from generator import profiles as prof
-    from generator.explain import explain as do_explain
     from generator.plan import plan_for
+
+    if fmt not in ("text", "html"):
+        raise UsageError(f"--format {fmt!r}: choose text or html")
+    plan = plan_for(prof.find(profile, profiles_dir))
+    if fmt == "html":
+        from generator.explain_html import explain_html
+
+        typer.echo(explain_html(plan), nl=False)
+        return
+    from generator.explain import explain as do_explain
     from generator.targets.helm import render_values
 
-    plan = plan_for(prof.find(profile, profiles_dir))
     typer.echo(do_explain(plan, render_values(plan).gaps), nl=False)
 
 
