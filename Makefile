@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: render test lint bench clean engines engine-test
+.PHONY: render test lint bench clean engines engine-test dist browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,11 +32,23 @@ lint: $(VENV)/.test-installed
 engines: $(VENV)/.test-installed
 	$(BIN)/python tests/engines/tools.py
 
-test: lint engines
+test: lint engines browser
 	$(BIN)/python -m pytest
 
 engine-test: engines
 	$(BIN)/python -m pytest -m engines
+
+# The explain --format html test draws the page in a real headless Chromium (Debian's
+# `chromium` package); install it on a fresh machine. Needs root (as in CI) or sudo.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium; }
+
+# The wheel and sdist a user installs (README, "Install").
+dist: $(VENV)/.test-installed
+	$(BIN)/python -m build --outdir dist
 
 bench: $(VENV)/.test-installed
 	$(BIN)/python bench/bench.py

@@ -2,4 +2,4 @@
 
 # The single place the version is written: pyproject.toml reads it from here (hatch), so
 # start-up never needs importlib.metadata.
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-DIFY_VERSION = "1.16.1"
+from generator.versions import DIFY_VERSION
 
 
 @dataclass(frozen=True)

@@ -12,18 +12,32 @@ import os
 import sys
 
 
+def version_text() -> str:
+    """What `difygen --version` prints: the release and its pins, read from plain
+    constants (generator/__init__.py, generator/versions.py) without importing typer;
+    generator.commands prints it too when --version comes with other arguments."""
+    from generator import __version__
+    from generator import versions as v
+
+    return (f"difygen {__version__}\n"
+            f"Dify {v.DIFY_VERSION}\n"
+            f"Helm chart {v.CHART_NAME} {v.CHART_VERSION} (appVersion {v.CHART_APP_VERSION}, "
+            f"{v.CHART_REPOSITORY})\n"
+            f"Kubernetes {v.DEFAULT_KUBERNETES_VERSION} (default schemas)\n")
+
+
 def main() -> None:
     """Typer handles usage errors itself (exit 2 with the usage line); everything the core
     raises arrives here."""
     if sys.argv[1:] == ["--version"]:
-        from generator import __version__
-
-        sys.stdout.write(f"difygen {__version__}\n")
+        sys.stdout.write(version_text())
         sys.exit(0)
-    from generator.commands import app, debug
+    from generator.commands import app, completion_for_named_shell, debug
     from generator.errors import GeneratorError
 
     try:
+        if completion_for_named_shell(sys.argv[1:]):
+            return
         app()
     except GeneratorError as exc:
         for line in exc.lines():

@@ -15,13 +15,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from generator import __version__
 from generator.errors import GeneratorError, UsageError
+from generator.versions import DEFAULT_KUBERNETES_VERSION as DEFAULT_KUBE
 
 if TYPE_CHECKING:
     from generator.profiles import ProfileRef
 
-DEFAULT_KUBE = "1.35"  # the default pinned version, as profiles.DEFAULT_KUBERNETES_VERSION
 
 app = typer.Typer(
     name="difygen",
@@ -35,10 +34,13 @@ app = typer.Typer(
 )
 
 _DEBUG = False
+# -1 quiet, 0 normal, 1 verbose (report.QUIET, NORMAL, VERBOSE)
+_VERBOSITY = 0
 
 
 def debug() -> bool:
     return _DEBUG
+
 
 ProfilesDir = Annotated[
     Path | None,
@@ -55,7 +57,9 @@ OutDir = Annotated[
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"difygen {__version__}")
+        from generator.cli import version_text
+
+        typer.echo(version_text(), nl=False)
         raise typer.Exit(0)
 
 
@@ -64,13 +68,25 @@ def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show a traceback for internal "
                                         "errors.")] = False,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
+                                          help="Print the version and the pinned Dify, "
+                                          "Helm chart and Kubernetes versions, and exit."
+                                          )] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors (and "
+                                        "validate's summary line); give it before the "
+                                        "command: difygen -q render.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Print everything in "
+                                          "full: each Helm note of each profile, every "
+                                          "finding's whole explanation.")] = False,
 ) -> None:
-    global _DEBUG
+    global _DEBUG, _VERBOSITY
+    if quiet and verbose:
+        raise typer.BadParameter("choose --quiet or --verbose, not both")
     _DEBUG = debug
+    _VERBOSITY = -1 if quiet else 1 if verbose else 0
 
 
-def _refs(names: list[str], all_: bool, profiles_dir: Path | None) -> list[ProfileRef]:
+def _refs(names: list[str], all_: bool, profiles_dir: Path | None,
+          command: str = "render", alternative: str = "") -> list[ProfileRef]:
     from generator import profiles
 
     if all_ and names:
@@ -78,20 +94,28 @@ def _refs(names: list[str], all_: bool, profiles_dir: Path | None) -> list[Profi
     if all_:
         return list(profiles.discover(profiles_dir))
     if not names:
-        raise UsageError("name the profiles to render (e.g. `difygen render small`) or pass "
-                         "--all; `difygen profiles` lists them")
+        raise UsageError(f"name the profiles to {command} (e.g. `difygen {command} small`) "
+                         f"or pass --all{alternative}; `difygen profiles` lists them")
     return [profiles.find(n, profiles_dir) for n in names]
 
 
+_BAR_WIDTH = 30
+
+
+def progress_bar(done: int, total: int) -> str:
+    filled = _BAR_WIDTH * done // total if total else _BAR_WIDTH
+    return f"rendering environments [{'#' * filled}{'.' * (_BAR_WIDTH - filled)}] {done}/{total}"
+
+
 def _progress_line() -> Callable[[int, int], None] | None:
-    """A progress line on stderr for long (fleet) renders, only when stderr is a terminal:
-    logs and CI output stay clean."""
-    if not sys.stderr.isatty():
+    """A progress bar on stderr for long (fleet) renders, only when stderr is a terminal
+    and not --quiet: logs and CI output stay clean."""
+    if not sys.stderr.isatty() or _VERBOSITY < 0:
         return None
 
     def show(done: int, total: int) -> None:
         end = "\n" if done >= total else ""
-        typer.echo(f"\rrendering environments: {done}/{total}{end}", err=True, nl=False)
+        typer.echo(f"\r{progress_bar(done, total)}{end}", err=True, nl=False)
 
     return show
 
@@ -123,6 +147,7 @@ def render(
     directory atomically; other files are kept and reported. Symbolic links inside the
     output tree are refused (exit 2); --out itself may be a link.
 
+    \b
     Examples:
       difygen render --all
       difygen render small production --out gitops/dify
@@ -162,10 +187,12 @@ def render(
     else:
         change = write_tree(target, result.files, units)
         verb = "did"
-    for label, paths in (("add", change.added), ("change", change.changed),
-                         ("remove", change.removed)):
-        for path in paths:
-            typer.echo(f"{verb} {label}: {out / path}")
+    if _VERBOSITY >= 0 or dry_run:
+        for label, paths in (("add", change.added), ("change", change.changed),
+                             ("remove", change.removed)):
+            for path in paths:
+                typer.echo(f"{verb} {label}: {out / path}")
+    # kept and orphaned files are warnings (something to act on): --quiet still shows them
     for path in change.kept:
         typer.echo(f"kept (not difygen's, no generated-file header): {out / path}", err=True)
     if not pruning:
@@ -173,19 +200,38 @@ def render(
             typer.echo(f"orphaned: {out / 'kustomize/overlays' / name} and "
                        f"{out / 'helm' / name}: no profile {name!r} (renamed or deleted?); "
                        "`difygen render --prune` removes difygen's files there", err=True)
+    if _VERBOSITY < 0 and not dry_run:
+        return
     names = ", ".join(p.plan.name for p in result.profiles) if fleet is None else (
         f"fleet {fleet}: {len(result.profiles)} environments")
     if change.empty:
         typer.echo(f"{out}: up to date ({names})")
     elif not dry_run:
         typer.echo(f"{out}: rendered {names}")
-    shown: set[str] = set()
-    for rendered in result.profiles:
-        for gap in rendered.helm_gaps:
-            if fleet is not None and gap in shown:
-                continue  # a fleet repeats its profiles' notes once per environment
-            shown.add(gap)
-            typer.echo(f"note: helm/{rendered.plan.name}: {gap}", err=True)
+    _helm_notes([(r.plan.name, r.helm_gaps) for r in result.profiles])
+
+
+def _helm_notes(gaps: list[tuple[str, tuple[str, ...]]]) -> None:
+    """What the Helm values cannot carry. Each note is shown once with the profiles it
+    concerns (--verbose), or counted on one line (default): a fleet repeats its profiles'
+    notes once per environment."""
+    if _VERBOSITY < 0:
+        return
+    where: dict[str, list[str]] = {}
+    for name, notes in gaps:
+        for note in notes:
+            where.setdefault(note, []).append(name)
+    if not where:
+        return
+    if _VERBOSITY > 0:
+        for note, names in where.items():
+            typer.echo(f"note: helm ({', '.join(names)}): {note}", err=True)
+        return
+    names = list(dict.fromkeys(n for ns in where.values() for n in ns))
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    typer.echo(f"note: the Helm values of {shown} cannot carry {len(where)} settings the "
+               "overlays have; `difygen explain PROFILE` lists them (or rerun with "
+               "difygen --verbose render ...); see docs/helm.md", err=True)
 
 
 @app.command()
@@ -206,18 +252,35 @@ def profiles(profiles_dir: ProfilesDir = None) -> None:
 def explain(
     profile: Annotated[str, typer.Argument(help="Profile name.")],
     profiles_dir: ProfilesDir = None,
+    fmt: Annotated[str, typer.Option(
+        "--format", help="text (a table) or html (a page with bar charts of the requests "
+        "at minimum and maximum scale against the quota and the node, and the connection "
+        "budget).")] = "text",
 ) -> None:
     """Print every component's replicas, requests, limits and storage, with totals.
 
     Also shows totals at minimum and maximum scale, the database connection budget, the
     derived settings, the quota, security exceptions and what Helm cannot carry.
+
+    \b
+    Examples:
+      difygen explain small
+      difygen explain production --format html > production.html
     """
     from generator import profiles as prof
-    from generator.explain import explain as do_explain
     from generator.plan import plan_for
+
+    if fmt not in ("text", "html"):
+        raise UsageError(f"--format {fmt!r}: choose text or html")
+    plan = plan_for(prof.find(profile, profiles_dir))
+    if fmt == "html":
+        from generator.explain_html import explain_html
+
+        typer.echo(explain_html(plan), nl=False)
+        return
+    from generator.explain import explain as do_explain
     from generator.targets.helm import render_values
 
-    plan = plan_for(prof.find(profile, profiles_dir))
     typer.echo(do_explain(plan, render_values(plan).gaps), nl=False)
 
 
@@ -229,10 +292,17 @@ def init(
     profiles_dir: Annotated[Path, typer.Option("--profiles-dir", help="Where to create it.",
                                                file_okay=False)] = Path("profiles.d"),
 ) -> None:
-    """Scaffold a custom profile that extends a built-in one."""
+    """Scaffold a custom profile that extends a built-in one.
+
+    The profile's first line names profile.schema.json, which init copies beside it, so
+    YAML editors complete and check the keys (docs/profiles.md, "Editors").
+    """
     from generator.scaffold import scaffold
 
-    path = scaffold(name, extends, profiles_dir)
+    path, schemas = scaffold(name, extends, profiles_dir)
+    for foreign in schemas.foreign:
+        typer.echo(f"note: {foreign} is not difygen's schema; left as it is (editors will "
+                   "use it)", err=True)
     typer.echo(f"created {path}; edit it, then run `difygen render {name} --profiles-dir "
                f"{profiles_dir}`")
 
@@ -274,6 +344,7 @@ def validate(
     input that holds no Kubernetes object: an empty pipe never passes). A directory that
     holds kustomizations (difygen's output tree) is validated one overlay at a time.
 
+    \b
     Examples:
       difygen validate small production
       kubectl kustomize output/kustomize/overlays/small | difygen validate --manifests -
@@ -307,7 +378,9 @@ def validate(
         from generator.render import at_profile_line, overlay_prefix
         from generator.targets.kustomize import render_overlay
 
-        refs = _refs(targets or [], all_, profiles_dir)
+        refs = _refs(targets or [], all_, profiles_dir, "validate",
+                     ", or check Kubernetes YAML with --manifests PATH... (- for stdin) or "
+                     "Helm values with --helm-values FILE...")
         # Each profile is its own deployment (often the same namespace name in different
         # clusters), so each is validated on its own and the findings are combined.
         results = []
@@ -320,7 +393,7 @@ def validate(
             results.append(replace(found, findings=tuple(
                 at_profile_line(f, plan, where) for f in found.findings)))
         result = combine(results)
-    typer.echo(report.render(result, chosen), nl=False)
+    typer.echo(report.render(result, chosen, _VERBOSITY), nl=False)
     raise typer.Exit(result.exit_code)
 
 
@@ -346,6 +419,7 @@ def check(
     Exit 0 when identical; exit 3 with a unified diff when the committed output is stale
     (run `difygen render` and commit). Nothing is written.
 
+    \b
     Examples:
       difygen check
       difygen check --out gitops/dify --profiles-dir profiles.d
@@ -392,12 +466,13 @@ def check(
         typer.echo(f"{out}: stale ({len(drift.added)} missing, {len(drift.changed)} changed, "
                    f"{len(drift.removed)} unexpected); run `difygen render {again}` and "
                    "commit", err=True)
-    else:
+    elif _VERBOSITY >= 0:
         typer.echo(f"{out}: up to date ({', '.join(names)})")
     raise typer.Exit(drift.exit_code)
 
 
-schemas_app = typer.Typer(help="The pinned Kubernetes schemas, for other tools.",
+schemas_app = typer.Typer(help="The pinned Kubernetes schemas, and difygen's own input "
+                          "schemas, for other tools and editors.",
                           no_args_is_help=True)
 app.add_typer(schemas_app, name="schemas")
 
@@ -411,6 +486,7 @@ def schemas_export(
 ) -> None:
     """Write the strict schemas as standalone files kubeconform accepts.
 
+    \b
     Example:
       difygen schemas export k8s-schemas
       kubeconform -strict \\
@@ -420,3 +496,52 @@ def schemas_export(
 
     written = export_schemas(kube_version, directory)
     typer.echo(f"{directory}: wrote {len(written)} schemas for Kubernetes {kube_version}")
+
+
+@schemas_app.command("editor")
+def schemas_editor(
+    directory: Annotated[Path, typer.Argument(help="Where to write profile.schema.json and "
+                                              "fleet.schema.json.", file_okay=False)],
+) -> None:
+    """Write the profile and fleet schemas for YAML editors (and check-jsonschema).
+
+    Start a profile or fleet file with a line naming the copy, relative to the file:
+    `# yaml-language-server: $schema=profile.schema.json`. A copy an older difygen wrote
+    is refreshed; another file of the same name is left alone.
+
+    \b
+    Example:
+      difygen schemas editor profiles.d
+    """
+    from generator.editor_schemas import write_editor_schemas
+
+    copies = write_editor_schemas(directory)
+    for path in copies.written:
+        typer.echo(f"wrote {path}")
+    for path in copies.current:
+        typer.echo(f"{path}: up to date")
+    for path in copies.foreign:
+        typer.echo(f"note: {path} is not difygen's schema; left as it is", err=True)
+
+
+_SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
+
+
+def completion_for_named_shell(argv: list[str]) -> bool:
+    """`--show-completion SHELL` and `--install-completion SHELL`. typer's own options are
+    flags that detect the running shell, so `--show-completion zsh` printed bash's script
+    when run from bash; a bare flag still goes to typer's detection."""
+    if len(argv) != 2 or argv[0] not in ("--show-completion", "--install-completion"):
+        return False
+    shell = argv[1]
+    if shell not in _SHELLS:
+        raise UsageError(f"{argv[0]} {shell!r}: choose one of {', '.join(_SHELLS)}")
+    from typer._completion_shared import get_completion_script, install
+
+    if argv[0] == "--show-completion":
+        typer.echo(get_completion_script(prog_name="difygen",
+                                         complete_var="_DIFYGEN_COMPLETE", shell=shell))
+    else:
+        _, path = install(shell=shell, prog_name="difygen")
+        typer.echo(f"{shell} completion installed in {path}; restart the shell")
+    return True

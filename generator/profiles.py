@@ -69,6 +69,7 @@ from generator.sizing import (
     image_key,
 )
 from generator.urls import credentials_problem, url_problems
+from generator.versions import DEFAULT_KUBERNETES_VERSION as DEFAULT_KUBERNETES_VERSION
 from generator.yamlio import (
     MAX_PROFILE_NODES,
     Document,
@@ -82,7 +83,6 @@ from generator.yamlio import (
 BUILTIN_PROFILES = ("edge", "small", "production")
 # Runtimes whose memory utilization only grows (see catalog.Component.runtime).
 MEMORY_RETAINING_RUNTIMES = frozenset({"python"})
-DEFAULT_KUBERNETES_VERSION = "1.35"
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 MAX_EXTENDS_DEPTH = 16
 # initialDelay, period, timeout, failureThreshold of a startup probe the catalog leaves open
@@ -254,7 +254,9 @@ def _load_doc_uncached(path: Path, source: str | None = None) -> Document:
     # the fast yes; the Python validator words the messages when the answer is no.
     values = _without_nulls(doc.data, profile_schema())
     for error in bundled_schemas.errors(PROFILE_SCHEMA, values):
-        _schema_problem(doc, error, problems)
+        if _worded_later(error):
+            continue
+        _schema_problem(doc, error, problems, text)
     problems.problems.extend(url_problems(doc))
     namespace = doc.data.get("namespace")
     if isinstance(namespace, str) and is_system_namespace(namespace):
@@ -289,17 +291,36 @@ def system_namespace_message(name: str) -> str:
 def _without_nulls(value: Any, schema: dict[str, Any]) -> Any:
     """`value` without the `null` merge directives, walking the schema beside it.
 
-    Only keys the schema knows are dropped: an unknown key stays (null or not) so the
-    schema still reports it.
+    Only keys whose schema allows null are dropped, so the published schema says exactly
+    where null is a directive (an editor checks it the same way); any other null, and an
+    unknown key, stays for the schema to report.
     """
     schema = _resolve(schema)
     if isinstance(value, dict):
         known = schema.get("properties", {})
         return {k: _without_nulls(v, known.get(k, {})) for k, v in value.items()
-                if not (v is None and k in known)}
+                if not (v is None and k in known and _allows_null(known[k]))}
     if isinstance(value, list):
         return [_without_nulls(v, schema.get("items", {})) for v in value]
     return value
+
+
+def _allows_null(schema: dict[str, Any]) -> bool:
+    schema = _resolve(schema)
+    types = schema.get("type")
+    return ((isinstance(types, list) and "null" in types) or types == "null"
+            or None in schema.get("enum", ()))
+
+
+# The quantity definition's pattern and bounds are there for editors and other
+# validators; the loader words the same mistakes better ("did you mean '512Mi'?") once the
+# profile is merged, so it leaves them to that check.
+_QUANTITY_CHECKS = frozenset({"pattern", "maxLength", "exclusiveMinimum", "maximum"})
+
+
+def _worded_later(error: jsonschema.ValidationError) -> bool:
+    return (error.validator in _QUANTITY_CHECKS
+            and error.schema == profile_schema()["$defs"]["quantity"])
 
 
 def _resolve(schema: dict[str, Any]) -> dict[str, Any]:
@@ -315,7 +336,7 @@ def _problem(doc: Document, path: KeyPath, message: str, at_key: bool = False) -
 
 
 def _schema_problem(doc: Document, error: jsonschema.ValidationError,
-                    problems: ProblemList) -> None:
+                    problems: ProblemList, text: str | None = None) -> None:
     if isinstance(error.instance, str) and credentials_problem(error.instance):
         return  # reported by url_problems, which does not repeat the credentials
     path: KeyPath = tuple(error.absolute_path)
@@ -334,14 +355,18 @@ def _schema_problem(doc: Document, error: jsonschema.ValidationError,
     found = error.instance
     shown = json.dumps(found) if not isinstance(found, dict | list) else (
         "a mapping" if isinstance(found, dict) else "a list")
+    # null is the "remove the key" directive, never a value: not listed as one
     if validator == "type":
-        expected = expected_value
-        expected = " or ".join(expected) if isinstance(expected, list) else expected
+        expected = (" or ".join(t for t in expected_value if t != "null")
+                    if isinstance(expected_value, list) else expected_value)
         message = f"found {shown} ({_json_type(found)}); expected {expected}"
         if isinstance(found, float) and found.is_integer() and "integer" in str(expected):
             message += f" (write {int(found)}, without the decimal point)"
+        elif "string" in expected and isinstance(found, int | float) and text is not None:
+            message += _quote_hint(doc, path, text)
     elif validator == "enum":
-        message = f"found {shown}; allowed: {', '.join(map(str, expected_value))}"
+        shown_values = ", ".join(str(v) for v in expected_value if v is not None)
+        message = f"found {shown}; allowed: {shown_values}"
     elif validator == "pattern":
         message = f"found {shown}; {_pattern_help(path, expected_value)}"
     elif validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
@@ -356,6 +381,19 @@ def _schema_problem(doc: Document, error: jsonschema.ValidationError,
     else:
         message = f"found {shown}; {error.message}"
     problems.add(doc.location(path), message)
+
+
+def _quote_hint(doc: Document, path: KeyPath, text: str) -> str:
+    """YAML reads `1.30` as the number 1.3: show what was written, quoted."""
+    location = doc.location(path)
+    lines = text.splitlines()
+    if location.line is None or not 0 < location.line <= len(lines):
+        return ""
+    written = lines[location.line - 1][(location.column or 1) - 1:].split(" #")[0].strip()
+    written = written.rstrip(",}]").strip()
+    if not written:
+        return ""
+    return f" (YAML reads {written} as a number; quote it: '{written}')"
 
 
 def _json_type(value: Any) -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
+from dataclasses import replace
 
 from generator.errors import UsageError
 from generator.rules.base import Finding
@@ -37,10 +38,53 @@ def text_line(f: Finding) -> str:
     return f"{f.file}:{f.line}:{f.col}: [{f.severity}] {f.message} ({f.rule})"
 
 
-def format_text(result: ValidationResult) -> str:
-    lines = [text_line(f) for f in result.findings]
+# How much the text format shows: quiet (errors and the summary), normal (warnings too,
+# with a long explanation repeated by several findings shown once), verbose (everything
+# as the rules worded it).
+QUIET, NORMAL, VERBOSE = -1, 0, 1
+_LONG_ASIDE = 80
+
+
+def format_text(result: ValidationResult, verbosity: int = NORMAL) -> str:
+    lines: list[str] = []
+    shown_asides: set[str] = set()
+    for f in result.findings:
+        if verbosity <= QUIET and f.severity != "error":
+            continue
+        line = text_line(f)
+        if verbosity < VERBOSE:
+            line = _aside_once(f, line, shown_asides)
+        lines.append(line)
     lines.append(_summary_line(result))
     return "\n".join(lines) + "\n"
+
+
+def _aside_once(f: Finding, line: str, shown: set[str]) -> str:
+    """A long closing parenthesis (an exception's reason, say) that an earlier line
+    already showed is not printed again: eight sandbox warnings carry one reason."""
+    start = _closing_parenthesis(f.message)
+    if start < 1:
+        return line
+    aside = f.message[start + 1:-1]
+    if len(aside) < _LONG_ASIDE:
+        return line
+    if aside not in shown:
+        shown.add(aside)
+        return line
+    head = aside.split(":", 1)[0] if ":" in aside[:60] else aside[:40]
+    return text_line(replace(f, message=f"{f.message[:start].rstrip()} ({head}: as above)"))
+
+
+def _closing_parenthesis(message: str) -> int:
+    """Where the parenthesis that ends `message` opens, or -1."""
+    if not message.endswith(")"):
+        return -1
+    depth = 0
+    for i in range(len(message) - 1, -1, -1):
+        depth += {")": 1, "(": -1}.get(message[i], 0)
+        if depth == 0:
+            return i
+    return -1
 
 
 def _summary_line(result: ValidationResult) -> str:
@@ -75,43 +119,47 @@ def format_json(result: ValidationResult) -> str:
 
 
 def format_junit(result: ValidationResult) -> str:
-    """One testsuite per file, one testcase per object and rule; an error is a failure,
-    warnings go to the testcase's system-out. Objects with no finding get one passing
-    testcase per rule that ran, so the CI's test count reflects what was checked."""
+    """One testsuite per file and one testcase per object: a test report shows what was
+    checked, not rules times objects. An object with errors fails, its errors listed in
+    the failure; warnings go to the testcase's system-out. The rules that ran are listed
+    once, as a property of each suite."""
     root = ET.Element("testsuites", name="difygen validate")
-    by_case: dict[tuple[str, str, str], list[Finding]] = {}
+    by_object: dict[tuple[str, str], list[Finding]] = {}
     for f in result.findings:
-        by_case.setdefault((f.file, _object_label(f.kind, f.namespace, f.name), f.rule),
-                           []).append(f)
-    cases: dict[str, list[tuple[str, str]]] = {}
-    for file, label in result.checked:
-        for rule in result.rules:
-            cases.setdefault(file, []).append((label, rule))
-    for file, label, rule in by_case:
-        if (label, rule) not in cases.setdefault(file, []):
-            cases[file].append((label, rule))
+        by_object.setdefault((f.file, _object_label(f.kind, f.namespace, f.name)),
+                             []).append(f)
+    objects: dict[str, list[str]] = {}
+    for file, label in (*result.checked, *by_object):
+        if label not in objects.setdefault(file, []):
+            objects[file].append(label)
     total_tests = total_failures = 0
-    for file in sorted(cases):
+    for file in sorted(objects):
         suite = ET.SubElement(root, "testsuite", name=file)
-        tests = failures = 0
-        for label, rule in sorted(cases[file]):
-            tests += 1
-            case = ET.SubElement(suite, "testcase", classname=label, name=rule, file=file)
-            found = by_case.get((file, label, rule), [])
+        if result.rules:
+            properties = ET.SubElement(suite, "properties")
+            ET.SubElement(properties, "property", name="rules", value=" ".join(result.rules))
+        failures = 0
+        for label in sorted(objects[file]):
+            case = ET.SubElement(suite, "testcase", classname=file, name=label or file,
+                                 file=file)
+            found = by_object.get((file, label), [])
             errors = [f for f in found if f.severity == "error"]
             warnings = [f for f in found if f.severity == "warning"]
             if errors:
                 failures += 1
-                failure = ET.SubElement(case, "failure", type="error",
-                                        message=errors[0].message)
+                rules = sorted({f.rule for f in errors})
+                failure = ET.SubElement(
+                    case, "failure", type=", ".join(rules),
+                    message=f"{len(errors)} error{'s' if len(errors) > 1 else ''}: "
+                            f"{errors[0].message}")
                 failure.text = "\n".join(text_line(f) for f in errors)
             if warnings:
                 out = ET.SubElement(case, "system-out")
                 out.text = "\n".join(text_line(f) for f in warnings)
-        suite.set("tests", str(tests))
+        suite.set("tests", str(len(objects[file])))
         suite.set("failures", str(failures))
         suite.set("errors", "0")
-        total_tests += tests
+        total_tests += len(objects[file])
         total_failures += failures
     root.set("tests", str(total_tests))
     root.set("failures", str(total_failures))
@@ -144,9 +192,9 @@ def format_github(result: ValidationResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render(result: ValidationResult, fmt: str) -> str:
+def render(result: ValidationResult, fmt: str, verbosity: int = NORMAL) -> str:
     if fmt == "text":
-        return format_text(result)
+        return format_text(result, verbosity)
     if fmt == "json":
         return format_json(result)
     if fmt == "junit":

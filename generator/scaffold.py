@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from generator.editor_schemas import PROFILE_SCHEMA, SchemaCopies, modeline, write_editor_schemas
 from generator.errors import OutputError, UsageError
 from generator.profiles import BUILTIN_PROFILES, NAME_RE
 
-TEMPLATE = """# Custom difygen profile. Every key is optional: what is not set here comes from
+# The first line lets YAML editors complete and check the profile against the schema
+# copied beside it (see generator/editor_schemas.py).
+TEMPLATE = modeline(PROFILE_SCHEMA) + """
+# Custom difygen profile. Every key is optional: what is not set here comes from
 # the parent profile. See docs/profiles.md for every key and the merge rules.
 extends: {extends}
 description: {name} environment
@@ -28,7 +32,7 @@ namespace: {name}
 """
 
 
-def scaffold(name: str, extends: str, directory: Path) -> Path:
+def scaffold(name: str, extends: str, directory: Path) -> tuple[Path, SchemaCopies]:
     if not NAME_RE.match(name) or len(name) > 63:
         raise UsageError(f"profile name {name!r}: use a DNS-1123 label (lower-case letters, "
                          "digits and '-', at most 63 characters)")
@@ -42,4 +46,4 @@ def scaffold(name: str, extends: str, directory: Path) -> Path:
         path.write_text(TEMPLATE.format(name=name, extends=extends), encoding="utf-8")
     except OSError as exc:
         raise OutputError(f"{path}: cannot write: {exc.strerror}") from exc
-    return path
+    return path, write_editor_schemas(directory, (PROFILE_SCHEMA,))

@@ -111,6 +111,10 @@ def test_hooks_are_python_hooks_on_the_right_files() -> None:
     assert check.search("profiles.d/team.yaml") and validate.search("profiles.d/team.yaml")
     assert not validate.search("output/helm/small/values.yaml")
     assert not check.search("README.md")
+    # a fleet file changes what `check --fleet` expects
+    for fleet_file in ("fleet.yaml", "fleet-prod.yml", "envs/fleet.yaml"):
+        assert check.search(fleet_file), fleet_file
+    assert not check.search("docs/fleet.md")
 
 
 def _parse(args: list[str], cwd: Path) -> str:

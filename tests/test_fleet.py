@@ -491,7 +491,7 @@ def test_cli_dry_run_and_progress_only_on_a_terminal(tmp_path: Path) -> None:
     finally:
         os.close(master)
     assert proc.returncode == 0
-    assert b"\rrendering environments: 3/3" in seen
+    assert b"\rrendering environments [" in seen and b"] 3/3" in seen
     assert (out / "kustomize" / "overlays" / "env-02" / "environment.yaml").is_file()
 
 

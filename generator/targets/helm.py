@@ -19,12 +19,13 @@ from generator.quantity import format_cpu, format_memory
 from generator.sizing import ComponentSizing, ProbeTiming, Resources, Scheduling, Toleration
 from generator.targets import autoscaling, helm_extras
 from generator.targets.manifests import grace_period, public_urls
-from generator.yamlio import dump_yaml
 
-CHART_NAME = "dify"
-CHART_REPOSITORY = "https://borispolonsky.github.io/dify-helm"
-CHART_VERSION = "0.38.0-rc2"
-CHART_APP_VERSION = "1.16.1"
+# re-exported: the chart pins are read from here by the tests and docs
+from generator.versions import CHART_APP_VERSION as CHART_APP_VERSION
+from generator.versions import CHART_NAME as CHART_NAME
+from generator.versions import CHART_REPOSITORY as CHART_REPOSITORY
+from generator.versions import CHART_VERSION as CHART_VERSION
+from generator.yamlio import dump_yaml
 
 HOST_TOPOLOGY = "kubernetes.io/hostname"
 ZONE_TOPOLOGY = "topology.kubernetes.io/zone"
