@@ -916,7 +916,7 @@ def _network(text: Any, path: KeyPath, origin: _Origin, chain: list[_Loaded],
     if not isinstance(text, str):
         return None
     try:
-        return ipaddress.ip_network(text, strict=True)
+        net = ipaddress.ip_network(text, strict=True)
     except ValueError as exc:
         try:
             hint = f"did you mean {str(ipaddress.ip_network(text, strict=False))!r}?"
@@ -925,6 +925,14 @@ def _network(text: Any, path: KeyPath, origin: _Origin, chain: list[_Loaded],
         problems.add(_loc(origin, chain, path),
                      f"found {text!r}; not a CIDR network address ({hint})")
         return None
+    if isinstance(net, ipaddress.IPv6Network) and net.network_address.ipv4_mapped is not None:
+        # The API server reads an IPv4-mapped range as IPv4 and refuses it in an IPv6
+        # ipBlock (ValidateIPBlock: "must be a strict subset of cidr").
+        problems.add(_loc(origin, chain, path),
+                     f"found {text!r}; an IPv4-mapped IPv6 range is refused by the API "
+                     "server in a NetworkPolicy: write the IPv4 range instead")
+        return None
+    return net
 
 
 def public_url_problem(value: Any) -> str:

@@ -318,13 +318,15 @@ DEFAULT_DNS_PORTS = (53,)
 # Never "the internet": private (RFC 1918), carrier-grade NAT (often the pod or service
 # range), loopback, link-local (cloud metadata at 169.254.169.254), "this network",
 # multicast and reserved; IPv6 unique-local (fd00:ec2::254 is AWS's metadata address),
-# link-local, loopback, multicast, and the IPv4-mapped and NAT64 ranges that would reach
+# link-local, loopback, multicast, and the NAT64 range that would reach
 # the IPv4 ones.
 DEFAULT_INTERNET_EXCEPT = (
     "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
     "172.16.0.0/12", "192.0.0.0/24", "192.168.0.0/16", "198.18.0.0/15", "224.0.0.0/4",
     "240.0.0.0/4",
-    "::1/128", "::ffff:0:0/96", "64:ff9b::/96", "fc00::/7", "fe80::/10", "ff00::/8",
+    # Not ::ffff:0:0/96 (IPv4-mapped): the API server refuses it inside ::/0 (Go reads it
+    # as an IPv4 range), and pods never send IPv4-mapped addresses on the wire.
+    "::1/128", "64:ff9b::/96", "fc00::/7", "fe80::/10", "ff00::/8",
 )
 
 

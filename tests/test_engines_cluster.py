@@ -13,6 +13,7 @@ applies an overlay and waits for it; compare the Job's `status.completionTime` (
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -90,6 +91,10 @@ def _component(obj: Obj) -> str:
     return labels.get("app.kubernetes.io/component", "")
 
 
+def _owned_by_job(pod: dict[str, Any]) -> bool:
+    return any(o.get("kind") == "Job" for o in pod["metadata"].get("ownerReferences", []))
+
+
 def _pods(api: API, namespace: str) -> list[Obj]:
     return [p for p in api.list("v1", "Pod", namespace)
             if not p["metadata"].get("deletionTimestamp")]
@@ -136,10 +141,21 @@ def test_overlay_applies_and_runs(fresh: Cluster, kubectl: str, profile: str) ->
     assert f'violates PodSecurity "{level}' in denied.body["message"]
 
     wait_available(fresh, namespace)
+    # The migration Job runs to completion (kwok completes its pod).
+    jobs = api.list("batch/v1", "Job", namespace)
+    assert [j["metadata"]["name"].startswith("dify-migrate-") for j in jobs] == [True]
+    job_path = f"/apis/batch/v1/namespaces/{namespace}/jobs/{jobs[0]['metadata']['name']}"
+    deadline = time.monotonic() + 120
+    while not api.get(job_path).get("status", {}).get("succeeded"):
+        assert time.monotonic() < deadline, api.get(job_path).get("status")
+        time.sleep(1)
     pods = _pods(api, namespace)
     assert pods
     for pod in pods:
-        assert pod["status"]["phase"] == "Running", pod["metadata"]["name"]
+        # The migration Job's pod runs to completion (kwok completes Job pods); every
+        # other pod keeps running.
+        want = "Succeeded" if _owned_by_job(pod) else "Running"
+        assert pod["status"]["phase"] == want, pod["metadata"]["name"]
         scheduled = _condition(pod, "PodScheduled")
         assert scheduled and scheduled["status"] == "True", pod["metadata"]["name"]
     # Every claim bound by the PersistentVolume controller.
@@ -206,7 +222,7 @@ def test_maximum_scale_and_surge_fit_quota_and_nodes(fresh: Cluster, kubectl: st
     unschedulable = [e["message"] for e in events if e["reason"] == "FailedScheduling"]
     assert not unschedulable, unschedulable
     pods = _pods(api, namespace)
-    assert all(p["status"]["phase"] == "Running" for p in pods)
+    assert all(p["status"]["phase"] == "Running" for p in pods if not _owned_by_job(p))
     # Every running pod was placed by the real scheduler, which said so.
     placed = {e["involvedObject"]["name"] for e in api.list("v1", "Event", namespace)
               if e["reason"] == "Scheduled"
@@ -315,7 +331,7 @@ def test_a_drained_node_keeps_every_disruption_budget(fresh: Cluster, kubectl: s
     wait_available(fresh, namespace)
     pods = _pods(api, namespace)
     assert all(p["spec"]["nodeName"] != busiest for p in pods)
-    assert all(p["status"]["phase"] == "Running" for p in pods)
+    assert all(p["status"]["phase"] == "Running" for p in pods if not _owned_by_job(p))
     for pdb in api.list("policy/v1", "PodDisruptionBudget", namespace):
         status = pdb["status"]
         assert status["currentHealthy"] >= status["desiredHealthy"], pdb["metadata"]["name"]
