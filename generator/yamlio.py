@@ -412,6 +412,16 @@ def _scalar(value: Any) -> Any:
     return str(value)
 
 
+def copy_data(value: Any) -> Any:
+    """A deep copy of plain YAML data (dicts, lists, scalars): far cheaper than
+    copy.deepcopy, which the render and the in-memory overlay build call per object."""
+    if isinstance(value, dict):
+        return {k: copy_data(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [copy_data(v) for v in value]
+    return value
+
+
 def iter_paths(data: Any, path: KeyPath = ()) -> Iterator[tuple[KeyPath, Any]]:
     yield path, data
     if isinstance(data, dict):

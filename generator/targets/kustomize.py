@@ -19,7 +19,7 @@ from generator.plan import Plan, build
 from generator.profiles import neutral
 from generator.targets import external
 from generator.targets import manifests as m
-from generator.yamlio import dump_yaml
+from generator.yamlio import copy_data, dump_yaml
 
 Obj = dict[str, Any]
 
@@ -122,18 +122,10 @@ def _apply_images(obj: Obj, plan: Plan) -> Obj:
         return obj
     name = obj["metadata"]["labels"]["app.kubernetes.io/component"]
     new = plan.image(name)
-    out: Obj = _copy(obj)
+    out: Obj = copy_data(obj)
     for c in out["spec"]["template"]["spec"]["containers"]:
         c["image"] = new
     return out
-
-
-def _copy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
-    return value
 
 
 def smp_diff(base: Any, final: Any) -> Any:
@@ -144,7 +136,7 @@ def smp_diff(base: Any, final: Any) -> Any:
         patch: Obj = {}
         for key, value in final.items():
             if key not in base:
-                patch[key] = _copy(value)
+                patch[key] = copy_data(value)
                 continue
             if base[key] == value:
                 continue
@@ -154,12 +146,12 @@ def smp_diff(base: Any, final: Any) -> Any:
             else:
                 sub = smp_diff(base[key], value)
                 patch[key] = sub if isinstance(value, dict) and isinstance(
-                    base[key], dict) else _copy(value)
+                    base[key], dict) else copy_data(value)
         for key in base:
             if key not in final:
                 patch[key] = None  # null deletes the field in a strategic-merge patch
         return patch
-    return _copy(final)
+    return copy_data(final)
 
 
 def _list_patch(base: list[Obj], final: list[Obj], merge_key: str) -> list[Obj]:
@@ -173,7 +165,7 @@ def _list_patch(base: list[Obj], final: list[Obj], merge_key: str) -> list[Obj]:
         return [{merge_key: item[merge_key], **smp_diff(base[0], item)}]
     # A strategic merge moves patched items to the front and appends new ones, so any
     # other change replaces the whole list: the result then equals the final object.
-    return [{"$patch": "replace"}, *(_copy(i) for i in final)]
+    return [{"$patch": "replace"}, *(copy_data(i) for i in final)]
 
 
 def render_overlay(plan: Plan) -> Overlay:
