@@ -373,7 +373,7 @@ def validate(
         if exceptions is not None:
             raise UsageError("--exceptions applies to --manifests; for profiles the "
                              "catalog declares the exceptions")
-        from generator.manifests import in_memory
+        from generator.manifest_loader import in_memory
         from generator.plan import plan_for
         from generator.render import at_profile_line, overlay_prefix
         from generator.targets.kustomize import render_overlay
@@ -399,7 +399,7 @@ def validate(
 
 def _read_stdin() -> str:
     """stdin as UTF-8, bad bytes reported by line and column like a file's."""
-    from generator.manifests import MAX_MANIFEST_BYTES, STDIN
+    from generator.manifest_loader import MAX_MANIFEST_BYTES, STDIN
     from generator.yamlio import decode
 
     raw = sys.stdin.buffer.read(MAX_MANIFEST_BYTES + 1)

@@ -17,7 +17,7 @@ from generator.sizing import ProfileSizing
 def set_by_difygen(sizing: ProfileSizing) -> dict[str, dict[str, str]]:
     """component -> {env name: where difygen sets it}, for enabled components."""
     from generator.plan import build
-    from generator.targets import manifests as m
+    from generator.targets import kube_objects as m
 
     bare = replace(sizing, components={
         name: replace(c, extra_env=()) for name, c in sizing.components.items()})

@@ -40,8 +40,8 @@ from generator.render import (
     render_plans,
 )
 from generator.sizing import ComponentSizing, ProfileSizing, Scaling
+from generator.targets.kube_objects import labels
 from generator.targets.kustomize import Overlay
-from generator.targets.manifests import labels
 from generator.urls import credentials_problem, url_problems
 from generator.yamlio import (
     Document,

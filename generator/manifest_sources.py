@@ -34,7 +34,7 @@ from typing import Any
 import yaml
 
 from generator.errors import InputError, Location, Problem
-from generator.manifests import (
+from generator.manifest_loader import (
     STDIN,
     YAML_SUFFIXES,
     Manifest,

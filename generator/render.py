@@ -118,7 +118,7 @@ def rule_problems(objects: list[dict[str, Any]], version: str, where: str,
 
     With the plan, an error a profile value caused points at that value in the profile
     (and names the rendered object after the message)."""
-    from generator.manifests import in_memory
+    from generator.manifest_loader import in_memory
     from generator.validate import select_rules, validate_objects
 
     manifests = [in_memory(obj, where) for obj in objects]

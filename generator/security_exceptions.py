@@ -82,7 +82,7 @@ def catalog_exceptions() -> tuple[SecurityException, ...]:
 
 def load_exceptions(path: str | Path) -> tuple[SecurityException, ...]:
     """The exceptions a file declares; InputError (exit 2) with positions otherwise."""
-    from generator.manifests import load_file
+    from generator.manifest_loader import load_file
 
     source = str(path)
     problems: list[Problem] = []

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from generator.errors import UsageError
-from generator.manifests import Manifest
+from generator.manifest_loader import Manifest
 from generator.rules import RULE_IDS, RULES, Context, Finding, Rule
 from generator.security_exceptions import SecurityException, load_exceptions
 
@@ -86,7 +86,7 @@ def validate_objects(objects: Sequence[Manifest],
                      kube_version: str = DEFAULT_KUBERNETES_VERSION, *,
                      rules: Sequence[Rule] | None = None,
                      exceptions: Sequence[SecurityException] = ()) -> ValidationResult:
-    """Validate objects already in memory (rendered, or loaded by generator.manifests).
+    """Validate objects already in memory (rendered, or loaded by generator.manifest_loader).
 
     For objects that never were YAML text build each with `manifests.in_memory(obj, file,
     line)`; findings then point at that file and line. Objects loaded from text keep exact

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-import generator.manifests as manifests
+import generator.manifest_loader as manifests
 from generator.positions import locate_lines
 from generator.yamlio import iter_paths
 from tests.conftest import REPO

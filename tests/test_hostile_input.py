@@ -178,9 +178,10 @@ def test_without_libyaml_everything_works_and_renders_the_same_bytes(tmp_path: P
                               check=False)
 
     proof = subprocess.run([sys.executable, "-c", _NO_LIBYAML.split("sys.argv")[0]
-                            + "import generator.yamlio, generator.manifests, generator.fleet\n"
+                            + "import generator.yamlio, generator.manifest_loader\n"
+                            "import generator.fleet\n"
                             "assert not hasattr(yaml, 'CSafeLoader')\n"
-                            "print(generator.manifests._Loader.__mro__[1].__name__)\n"],
+                            "print(generator.manifest_loader._Loader.__mro__[1].__name__)\n"],
                            capture_output=True, text=True, timeout=120, env=env, check=False)
     assert proof.stdout.strip() == "SafeLoader", proof.stderr
 

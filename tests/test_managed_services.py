@@ -169,7 +169,7 @@ def test_manifest_validation_checks_the_budget_against_the_declared_database(
     to read max_connections from: the difygen-database ConfigMap declares it."""
     import copy
 
-    from generator.manifests import load_text
+    from generator.manifest_loader import load_text
     from generator.validate import select_rules, validate_objects
 
     [cm] = [o for o in built if o["kind"] == "ConfigMap"

@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 
 from generator.errors import UsageError
-from generator.manifests import load_text
+from generator.manifest_loader import load_text
 from generator.schemas_export import export_schemas
 
 DEPLOYMENT = """apiVersion: apps/v1

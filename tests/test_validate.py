@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from generator.errors import InputError, UsageError
-from generator.manifests import MAX_DEPTH, in_memory, load_paths, load_text
+from generator.manifest_loader import MAX_DEPTH, in_memory, load_paths, load_text
 from generator.rules import Finding
 from generator.validate import (
     ValidationResult,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, ClassVar, Literal
 
-from generator.manifests import Manifest, ObjectRef
+from generator.manifest_loader import Manifest, ObjectRef
 from generator.security_exceptions import SecurityException, catalog_exceptions
 from generator.yamlio import KeyPath, dotted
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from math import floor
 
-from generator.manifests import Manifest
+from generator.manifest_loader import Manifest
 from generator.rules.base import ERROR, WARNING, Context, Finding, Rule, as_dict, finding
 from generator.rules.workloads import (
     Container,

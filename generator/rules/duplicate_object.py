@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from generator.manifests import Manifest
+from generator.manifest_loader import Manifest
 from generator.rules.base import ERROR, Context, Finding, Rule, finding
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from generator.manifests import Manifest
+from generator.manifest_loader import Manifest
 from generator.rules.base import ERROR, Context, Finding, ObjectRule, as_dict, as_list, finding
 from generator.yamlio import KeyPath
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from generator.k8s_names import label_value_problem, qualified_name_problem
-from generator.manifests import Manifest
+from generator.manifest_loader import Manifest
 from generator.rules.base import ERROR, Context, Finding, ObjectRule, as_dict, finding
 from generator.rules.workloads import TEMPLATE_PATHS
 from generator.yamlio import KeyPath

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from fractions import Fraction
 
-from generator.manifests import Manifest
+from generator.manifest_loader import Manifest
 from generator.quantity import QuantityError, parse_quantity
 from generator.rules.base import ERROR, Context, Finding, ObjectRule, as_dict, as_list, finding
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from generator.manifests import Manifest
+from generator.manifest_loader import Manifest
 from generator.rules.base import ERROR, Context, Finding, ObjectRule, as_dict, finding
 
 _PERCENT = re.compile(r"^([0-9]+)%$")

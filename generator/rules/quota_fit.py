@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from fractions import Fraction
 
-from generator.manifests import Manifest
+from generator.manifest_loader import Manifest
 from generator.quantity import QuantityError, format_cpu, format_memory, parse_quantity
 from generator.rules.base import ERROR, Context, Finding, Rule, as_dict, as_list, finding
 from generator.rules.workloads import Workload, by_namespace, pod_figures

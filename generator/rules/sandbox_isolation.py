@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from generator.catalog import CATALOG, COMPONENTS, Call
-from generator.manifests import Manifest
+from generator.manifest_loader import Manifest
 from generator.rules.base import (
     ERROR,
     WARNING,
@@ -19,7 +19,7 @@ from generator.rules.base import (
     finding,
 )
 from generator.rules.workloads import Workload, workloads
-from generator.targets.manifests import selector
+from generator.targets.kube_objects import selector
 from generator.targets.network_policies import DISABLED_LABEL, DISABLED_VALUE
 
 COMPONENT_LABEL = "app.kubernetes.io/component"

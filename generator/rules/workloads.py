@@ -9,7 +9,7 @@ from fractions import Fraction
 from math import ceil
 from typing import Any
 
-from generator.manifests import Manifest
+from generator.manifest_loader import Manifest
 from generator.quantity import QuantityError, parse_quantity
 from generator.rules.base import (
     ERROR,

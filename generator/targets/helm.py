@@ -18,7 +18,7 @@ from generator.plan import Plan
 from generator.quantity import format_cpu, format_memory
 from generator.sizing import ComponentSizing, ProbeTiming, Resources, Scheduling, Toleration
 from generator.targets import autoscaling, helm_extras
-from generator.targets.manifests import grace_period, public_urls
+from generator.targets.kube_objects import grace_period, public_urls
 
 # re-exported: the chart pins are read from here by the tests and docs
 from generator.versions import CHART_APP_VERSION as CHART_APP_VERSION

@@ -17,7 +17,7 @@ from generator.plan import Plan
 from generator.queues import BROKER_DATABASE
 from generator.sizing import WorkerPool
 from generator.targets import autoscaling
-from generator.targets import manifests as m
+from generator.targets import kube_objects as m
 
 Obj = dict[str, Any]
 

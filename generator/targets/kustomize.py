@@ -2,7 +2,7 @@
 
 The base holds every component at the catalog's neutral sizing. An overlay holds what a
 profile changes: strategic-merge patches computed as the difference between the base
-objects and the profile's final objects (generator.targets.manifests), plus the objects
+objects and the profile's final objects (generator.targets.kube_objects), plus the objects
 only a profile has (Namespace, HPAs, PDBs, quota, limits). The final objects are built
 directly from the plan, so the patches are derived, never hand-written: a test builds each
 written overlay with the real kustomize and requires exactly the in-memory objects.
@@ -18,7 +18,7 @@ from generator.catalog import CATALOG
 from generator.plan import Plan, build
 from generator.profiles import neutral
 from generator.targets import external
-from generator.targets import manifests as m
+from generator.targets import kube_objects as m
 from generator.yamlio import copy_data, dump_yaml
 
 Obj = dict[str, Any]

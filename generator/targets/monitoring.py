@@ -25,7 +25,7 @@ from generator.catalog import COMPONENTS, Component
 from generator.plan import Plan
 from generator.queues import BROKER_DATABASE, DEFAULT_QUEUES
 from generator.sizing import ComponentSizing
-from generator.targets import manifests as m
+from generator.targets import kube_objects as m
 
 Obj = dict[str, Any]
 

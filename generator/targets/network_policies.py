@@ -17,7 +17,7 @@ from typing import Any
 from generator.catalog import COMPONENTS, Call, Component
 from generator.plan import Plan
 from generator.sizing import Peer
-from generator.targets import manifests as m
+from generator.targets import kube_objects as m
 
 Obj = dict[str, Any]
 
