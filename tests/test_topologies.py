@@ -188,8 +188,12 @@ def test_helm_values_carry_ingress_pull_secrets_env_and_no_tokens(profiles_dir: 
     for image in v["image"].values():
         assert image["pullSecrets"] == ["regcred", "backup-cred"]
         assert image["repository"].startswith("registry.example.com/mirror/")
-    assert v["global"] == {"imageRegistry": "registry.example.com/mirror",
-                           "imagePullSecrets": ["regcred", "backup-cred"]}
+    # merged into global beside the public URLs, which must survive
+    assert v["global"]["imageRegistry"] == "registry.example.com/mirror"
+    assert v["global"]["imagePullSecrets"] == ["regcred", "backup-cred"]
+    assert v["global"]["consoleApiDomain"] == "https://dify.example.com"
+    for subchart in ("postgresql", "redis"):  # the chart's `helm test` Jobs read these
+        assert v[subchart]["image"] == {"registry": "registry.example.com/mirror"}
     assert v["weaviate"]["image"]["registry"] == "registry.example.com/mirror"
     assert v["weaviate"]["image"]["pullSecrets"] == ["regcred", "backup-cred"]
     for key_ in ("api", "apiWebsocket", "worker", "beat", "web", "sandbox", "pluginDaemon",

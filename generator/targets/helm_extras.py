@@ -28,6 +28,8 @@ from generator.targets.ingress import ingress_annotations
 Obj = dict[str, Any]
 
 _NO_TOKEN = {"create": True, "automountServiceAccountToken": False}
+# subcharts whose image the chart's `helm test` Jobs (dify-test-*-connection) reuse
+_TEST_HOOK_IMAGES = ("postgresql", "redis")
 
 
 def apply(plan: Plan, values: Obj, slots: dict[str, str], gaps: list[str]) -> None:
@@ -50,13 +52,17 @@ def _images(plan: Plan, values: Obj) -> None:
     if secrets:
         for entry in values["image"].values():
             entry["pullSecrets"] = list(secrets)
-    glob: Obj = {}
+    glob: Obj = values.setdefault("global", {})  # merged: it also holds the public URLs
     if images.registry:
         glob["imageRegistry"] = images.registry
+        # The chart's `helm test` Jobs build their image from these two keys, not from
+        # global.imageRegistry; set even for a subchart that is off (external service),
+        # where the connection test still runs the Bitnami client image.
+        for key in _TEST_HOOK_IMAGES:
+            values.setdefault(key, {"enabled": False})["image"] = {
+                "registry": images.registry}
     if secrets:
         glob["imagePullSecrets"] = list(secrets)
-    if glob:
-        values["global"] = glob
     weaviate = values.get("weaviate", {})
     if secrets and weaviate.get("enabled"):
         weaviate["image"]["pullSecrets"] = list(secrets)
@@ -133,10 +139,19 @@ def _external_services(plan: Plan, values: Obj, slots: dict[str, str],
                 block["username"] = vector.username
             values["externalPgvector"] = block
     fs = profile.file_storage
+    if fs.s3 is not None and fs.s3.addressing_style != "path":
+        # The chart writes S3_ADDRESS_STYLE "auto" unless pathStyle; extraEnv wins over
+        # its ConfigMap, so Dify gets the profile's style (the overlay's value).
+        for name in _API_IMAGE:
+            _append_env(values, slots[name], {"S3_ADDRESS_STYLE": fs.s3.addressing_style})
     if fs.azure_blob is not None:
         values["externalAzureBlobStorage"] = {
             "enabled": True, "url": fs.azure_blob.account_url,
             "account": fs.azure_blob.account_name, "container": fs.azure_blob.container}
+        # The chart gives the plugin daemon only the container name; the account URL is
+        # one of the daemon's Azure settings the overlay sets too.
+        _append_env(values, slots["plugin-daemon"],
+                    {"AZURE_BLOB_STORAGE_ACCOUNT_URL": fs.azure_blob.account_url})
     elif fs.gcs is not None:
         values["externalGCS"] = {"enabled": True, "bucketName": {
             "api": fs.gcs.bucket, "pluginDaemon": fs.gcs.bucket}}
