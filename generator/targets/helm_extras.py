@@ -81,6 +81,10 @@ def _service_accounts(plan: Plan, values: Obj, slots: dict[str, str],
                     "token setting, so its pod runs as the namespace's default account; set "
                     "automountServiceAccountToken: false on that account "
                     "(kubectl patch serviceaccount default)")
+    gaps.append("helm test: the chart's connection test Jobs (dify-test-postgres-connection, "
+                "dify-test-redis-connection) run only on `helm test`, as the namespace's "
+                "default account, with no security context and no imagePullSecrets; the "
+                "chart has no keys for them")
 
 
 # components whose pods read Dify's database settings (the dify-api image)
