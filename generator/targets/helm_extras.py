@@ -30,6 +30,7 @@ Obj = dict[str, Any]
 _NO_TOKEN = {"create": True, "automountServiceAccountToken": False}
 # subcharts whose image the chart's `helm test` Jobs (dify-test-*-connection) reuse
 _TEST_HOOK_IMAGES = ("postgresql", "redis")
+_WEAVIATE_SA = "weaviate"
 
 
 def apply(plan: Plan, values: Obj, slots: dict[str, str], gaps: list[str]) -> None:
@@ -76,11 +77,20 @@ def _service_accounts(plan: Plan, values: Obj, slots: dict[str, str],
     for key in ("postgresql", "redis"):
         if values.get(key, {}).get("enabled"):
             values[key]["serviceAccount"] = dict(_NO_TOKEN)
-    if values.get("weaviate", {}).get("enabled"):
-        gaps.append("weaviate: the Weaviate subchart creates no service account and has no "
-                    "token setting, so its pod runs as the namespace's default account; set "
-                    "automountServiceAccountToken: false on that account "
-                    "(kubectl patch serviceaccount default)")
+    weaviate = values.get("weaviate", {})
+    # The Weaviate subchart creates no service account but takes the name of one; a
+    # Bitnami subchart of the same release can create it through its extraDeploy.
+    host = next((k for k in ("postgresql", "redis") if values.get(k, {}).get("enabled")), None)
+    if weaviate.get("enabled") and host is not None:
+        values[host]["extraDeploy"] = [{
+            "apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": _WEAVIATE_SA},
+            "automountServiceAccountToken": False}]
+        weaviate["serviceAccountName"] = _WEAVIATE_SA
+    elif weaviate.get("enabled"):
+        gaps.append("weaviate: the Weaviate subchart creates no service account and no "
+                    "Bitnami subchart runs to create one, so its pod runs as the namespace's "
+                    "default account; create a ServiceAccount with "
+                    "automountServiceAccountToken: false and set weaviate.serviceAccountName")
     gaps.append("helm test: the chart's connection test Jobs (dify-test-postgres-connection, "
                 "dify-test-redis-connection) run only on `helm test`, as the namespace's "
                 "default account, with no security context and no imagePullSecrets; the "
