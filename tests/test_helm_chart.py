@@ -29,9 +29,11 @@ from test_helm_values import DIFY_KEYS, TEST_PROFILES, builtin_names, resources_
 from generator.catalog import COMPONENTS
 from generator.helm_merge import check as check_helm_values
 from generator.helm_merge import merge
+from generator.k8s_schemas import schema_set
 from generator.profiles import ProfileRef, find
 from generator.render import RenderedProfile, render
 from generator.targets.helm import CHART_APP_VERSION, CHART_VERSION, values_path
+from generator.versions import DEFAULT_KUBERNETES_VERSION
 from tests.conftest import REPO
 
 Obj = dict[str, Any]
@@ -601,3 +603,17 @@ def test_secrets_table_is_parsed() -> None:
     keys = documented_secret_keys()
     assert "global.appSecretKey" in keys and "externalOSS.secretKey" in keys
     assert len(keys) == len(set(keys)) >= 20
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", all_ids())
+def test_chart_output_passes_strict_kubernetes_schemas(name: str, chart: Path, helm: str,
+                                                       work: Path) -> None:
+    """What the chart renders from our values is valid Kubernetes (strict, pinned schemas):
+    probes, security contexts and volumes we hand it keep their shape."""
+    docs = _template(helm, chart, work, name)
+    schemas = schema_set(DEFAULT_KUBERNETES_VERSION)
+    for doc in docs:
+        where = f"{doc['kind']}/{doc['metadata']['name']}"
+        assert schemas.knows(doc["apiVersion"], doc["kind"]), where
+        assert schemas.validate(doc) == [], where
