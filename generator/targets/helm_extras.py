@@ -24,6 +24,7 @@ from typing import Any
 
 from generator.plan import Plan
 from generator.targets.ingress import ingress_annotations
+from generator.targets.kube_objects import SINGLE_NODE_ANNOTATION
 
 Obj = dict[str, Any]
 
@@ -204,6 +205,10 @@ def _pod_metadata(plan: Plan, values: Obj, slots: dict[str, str], gaps: list[str
         values["labels"] = dict(glob.labels)
     if glob.annotations:
         values["annotations"] = dict(glob.annotations)
+    if plan.profile.node is not None:
+        # A single-node profile shares ReadWriteOnce volumes between pods; the marker the
+        # overlay's pods carry (difygen validate's rwo-shared rule reads it).
+        values.setdefault("annotations", {})[SINGLE_NODE_ANNOTATION] = "true"
         if values.get("weaviate", {}).get("enabled"):
             values["weaviate"]["annotations"] = dict(glob.annotations)
     if glob.labels or glob.annotations:
