@@ -44,6 +44,8 @@ EXAMPLES = REPO / "docs" / "examples" / "profiles"
 HELM_DOC = REPO / "docs" / "helm.md"
 # The subchart versions the chart pins (its Chart.lock); docs/helm.md names them.
 SUBCHARTS = {"postgresql": "12.5.6", "redis": "16.13.2", "weaviate": "17.3.3"}
+# the Kubernetes version difygen targets, for the chart's Capabilities checks
+KUBE_VERSION = f"{DEFAULT_KUBERNETES_VERSION}.0"
 REGISTRY = "registry.example.com/mirror"
 PULL_SECRETS = ["regcred", "backup-cred"]
 
@@ -235,7 +237,8 @@ def _template(helm: str, chart: Path, work: Path, name: str,
     if key not in _TEMPLATES:
         plan = _rendered(name, work)[0].plan
         result = _run(helm, ["template", RELEASE, str(chart), "--namespace",
-                             plan.profile.namespace, *_files(name, work, with_secrets)], work)
+                             plan.profile.namespace, "--kube-version", KUBE_VERSION,
+                             *_files(name, work, with_secrets)], work)
         assert result.returncode == 0, result.stderr
         _TEMPLATES[key] = [d for d in yaml.safe_load_all(result.stdout) if d]
     return _TEMPLATES[key]
@@ -284,8 +287,8 @@ def test_every_example_profile_is_tested() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", all_ids())
 def test_helm_lint_strict_passes(name: str, chart: Path, helm: str, work: Path) -> None:
-    result = _run(helm, ["lint", "--strict", "--with-subcharts", str(chart),
-                         *_files(name, work)], work)
+    result = _run(helm, ["lint", "--strict", "--with-subcharts", "--kube-version",
+                         KUBE_VERSION, str(chart), *_files(name, work)], work)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "0 chart(s) failed" in output
