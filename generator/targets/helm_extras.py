@@ -205,12 +205,12 @@ def _pod_metadata(plan: Plan, values: Obj, slots: dict[str, str], gaps: list[str
         values["labels"] = dict(glob.labels)
     if glob.annotations:
         values["annotations"] = dict(glob.annotations)
+        if values.get("weaviate", {}).get("enabled"):
+            values["weaviate"]["annotations"] = dict(glob.annotations)
     if plan.profile.node is not None:
         # A single-node profile shares ReadWriteOnce volumes between pods; the marker the
         # overlay's pods carry (difygen validate's rwo-shared rule reads it).
         values.setdefault("annotations", {})[SINGLE_NODE_ANNOTATION] = "true"
-        if values.get("weaviate", {}).get("enabled"):
-            values["weaviate"]["annotations"] = dict(glob.annotations)
     if glob.labels or glob.annotations:
         gaps.append("podLabels/podAnnotations: the chart puts its top-level labels and "
                     "annotations on every object it renders (Deployments, Services, "
