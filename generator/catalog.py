@@ -166,6 +166,65 @@ class Traffic:
 
 
 @dataclass(frozen=True)
+class ChartCheck:
+    """A probe the community chart runs differently from the catalog's, and why."""
+
+    kind: str  # liveness | readiness | startup
+    check: Check
+    reason: str
+
+
+@dataclass(frozen=True)
+class HelmSlot:
+    """How the community chart (BorisPolonsky/dify-helm 0.38.0-rc2, docs/helm.md) carries
+    a component: the one place the Helm target reads its keys from.
+
+    kind "dify" is a block of the chart's own Dify templates (image under `image.<image>`,
+    `extraEnv`, `podSecurityContext`, ...); "subchart" a dependency chart with its own
+    shape (Bitnami postgresql and redis, weaviate), built by the Helm target per chart.
+    A component without a slot is one the chart cannot deploy.
+    """
+
+    key: str  # the top-level values key
+    kind: str = "dify"  # dify | subchart
+    label: str = ""  # the pod's `component` label (default: key), for selectors
+    image: str = ""  # the key under the top-level `image` (default: key)
+    gated_security: bool = False  # security contexts take `enabled:` (else raw objects)
+    replicas: bool = True  # has a `replicas` key
+    autoscaling: bool = False  # has an `autoscaling` block
+    # The chart's own probe handler for each probe block it has; a block is used only
+    # when its handler is the catalog's, so Helm and Kustomize probe the same thing.
+    native_probes: tuple[tuple[str, Check], ...] = ()
+    chart_mounts: tuple[str, ...] = ()  # paths the chart already mounts a volume at
+    base_env: tuple[tuple[str, str], ...] = ()  # chart extraEnv defaults we must keep
+    # Probes the chart's own setup forces to differ from the catalog's.
+    checks: tuple[ChartCheck, ...] = ()
+    # Why the root filesystem must stay writable under the chart, when it must.
+    writable_root_reason: str = ""
+    # The chart has a terminationGracePeriodSeconds key for it.
+    grace_period: bool = False
+    # A Bitnami subchart: its own image, not the catalog's, and a serviceAccount block;
+    # the other subchart (weaviate) takes the catalog's image and has no service account.
+    bitnami: bool = False
+    # Literal env of the catalog the chart's templates do not set, carried in extraEnv.
+    carried_env: tuple[str, ...] = ()
+
+    @property
+    def pod_label(self) -> str:
+        return self.label or self.key
+
+    @property
+    def image_key(self) -> str:
+        return self.image or self.key
+
+    def native_probe(self, kind: str) -> Check | None:
+        return dict(self.native_probes).get(kind)
+
+    def chart_check(self, kind: str) -> ChartCheck | None:
+        return next((c for c in self.checks if c.kind == kind), None)
+
+
+@dataclass(frozen=True)
 class DefaultSizing:
     requests: tuple[str, str]  # cpu, memory
     limits: tuple[str, str]
@@ -181,7 +240,7 @@ class Component:
     summary: str
     image: str  # repository without registry
     tag: str
-    helm_key: str  # the component's key in the community chart's values
+    helm: HelmSlot | None  # how the community chart carries it (None: it cannot)
     workload: str  # Deployment | StatefulSet
     ports: tuple[Port, ...]
     liveness: Check
@@ -213,10 +272,15 @@ class Component:
     config_files: tuple[ConfigFile, ...] = ()
     config_dir: str | None = None
     shutdown: Shutdown = Shutdown()
+    # The group of derived settings (Tunables.group) its env ConfigMap carries, for the
+    # component that owns one (env_from_config == name).
+    tunables: str | None = None
     # Enabled exactly when that component is (a profile cannot switch it on its own).
     follows: str | None = None
     # A memory-backed /dev/shm, sized by the plan (Tunables.postgres_shm_mb).
     shm: bool = False
+    # What is lost under Helm when the chart cannot deploy it (helm is None).
+    helm_gap: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
     # The language runtime that holds the container's memory. "python" processes do not
     # give freed memory back to the OS (CPython's allocator keeps its arenas), so their
@@ -267,6 +331,22 @@ _SQUID_CONFIG_DIR = "/etc/squid-difygen"
 _SQUID_COMMAND = ("squid", "-N", "-f", f"{_SQUID_CONFIG_DIR}/squid.conf")
 
 
+# The chart's own probes of the api image and the sandbox: GET /health, startup by TCP.
+_API_PROBES = (("liveness", Check(http_path="/health", port="http")),
+               ("readiness", Check(http_path="/health", port="http")),
+               ("startup", Check(port="http")))
+# The chart gives beat no command or args, so it keeps the image's schedule file in its
+# working directory /app/api instead of the /tmp the Kustomize base points it at.
+_BEAT_SCHEDULE_GAP = ("worker-beat: the chart cannot set beat's command, so celery beat "
+                      "writes its schedule to /app/api: its root filesystem stays writable "
+                      "and liveness watches /app/api/celerybeat-schedule instead of /tmp")
+# The chart's nginx configuration has no health location (everything unknown goes to the
+# web front end), so the catalog's GET /healthz would fail; a TCP check is what it allows.
+_NGINX_TCP = ("nginx: the chart's nginx configuration has no /healthz location, so its "
+              "liveness and readiness probes are TCP checks on port 8080 instead of GET "
+              "/healthz")
+
+
 def _proxy_env(proxy: str) -> tuple[Env, ...]:
     return (Env("HTTP_PROXY", endpoint=Endpoint(proxy, "proxy")),
             Env("HTTPS_PROXY", endpoint=Endpoint(proxy, "proxy")))
@@ -275,8 +355,12 @@ def _proxy_env(proxy: str) -> tuple[Env, ...]:
 CATALOG: tuple[Component, ...] = (
     Component(
         name="api", summary="Dify API server (gunicorn, gevent workers)",
-        image="langgenius/dify-api", tag=DIFY_VERSION, helm_key="api", workload="Deployment",
-        ports=(Port("http", 5001),),
+        image="langgenius/dify-api", tag=DIFY_VERSION,
+        helm=HelmSlot("api", gated_security=True, autoscaling=True, native_probes=_API_PROBES,
+                       # extraEnv replaces the chart's list; its default turns off the
+                       # update check.
+                       base_env=(("CHECK_UPDATE_URL", ""),)),
+        workload="Deployment", ports=(Port("http", 5001),),
         traffic=Traffic(calls=_API_CALLS, internet=_API_INTERNET),
         liveness=Check(http_path="/health", port="http"),
         readiness=Check(http_path="/health", port="http"),
@@ -290,11 +374,14 @@ CATALOG: tuple[Component, ...] = (
         emptydirs=_API_TMP, data_mount=Mount("storage", "/app/api/storage"), mode="api",
         runtime="python",
         db_pools="api", env=(Env("MODE", "api"),), env_from_config="api", env_from_secret=True,
+        tunables="api",
         shutdown=Shutdown(pre_stop_seconds=10, drain="gunicorn"),
     ),
     Component(
         name="api-websocket", summary="Real-time collaboration (socket.io) on the api image",
-        image="langgenius/dify-api", tag=DIFY_VERSION, helm_key="apiWebsocket",
+        image="langgenius/dify-api", tag=DIFY_VERSION,
+        helm=HelmSlot("apiWebsocket", label="api-websocket", image="api", gated_security=True,
+                       native_probes=_API_PROBES),
         workload="Deployment", ports=(Port("http", 5001),),
         traffic=Traffic(calls=_API_CALLS),
         liveness=Check(http_path="/health", port="http"),
@@ -315,7 +402,8 @@ CATALOG: tuple[Component, ...] = (
     ),
     Component(
         name="worker", summary="Celery worker (gevent pool): indexing, mail, workflows",
-        image="langgenius/dify-api", tag=DIFY_VERSION, helm_key="worker",
+        image="langgenius/dify-api", tag=DIFY_VERSION,
+        helm=HelmSlot("worker", image="api", gated_security=True, autoscaling=True),
         workload="Deployment", ports=(),
         traffic=Traffic(calls=_API_CALLS, internet=_API_INTERNET),
         # A celery ping round-trips through Redis to this worker: it fails when the
@@ -338,7 +426,12 @@ CATALOG: tuple[Component, ...] = (
     ),
     Component(
         name="worker-beat", summary="Celery beat scheduler (exactly one)",
-        image="langgenius/dify-api", tag=DIFY_VERSION, helm_key="beat",
+        image="langgenius/dify-api", tag=DIFY_VERSION,
+        helm=HelmSlot("beat", image="api", gated_security=True, replicas=False, checks=(
+            ChartCheck("liveness", Check(command=(
+                "sh", "-c", "test -n \"$(find /app/api/celerybeat-schedule* -mmin -10)\"")),
+                _BEAT_SCHEDULE_GAP),),
+            writable_root_reason=_BEAT_SCHEDULE_GAP),
         workload="Deployment", ports=(),
         traffic=Traffic(calls=_API_CALLS),
         # Beat answers no ping. It rewrites its schedule file on every tick, so a stale
@@ -363,7 +456,10 @@ CATALOG: tuple[Component, ...] = (
     ),
     Component(
         name="web", summary="Dify web front end (Next.js)",
-        image="langgenius/dify-web", tag=DIFY_VERSION, helm_key="web", workload="Deployment",
+        image="langgenius/dify-web", tag=DIFY_VERSION,
+        helm=HelmSlot("web", autoscaling=True, native_probes=(("startup", Check(port="http")),),
+                      carried_env=("HOME", "PM2_HOME")),
+        workload="Deployment",
         ports=(Port("http", 3000),),
         # Server-side rendering calls the api (SERVER_CONSOLE_API_URL in Dify's compose).
         traffic=Traffic(calls=(Call("api", "http"),)),
@@ -394,7 +490,9 @@ CATALOG: tuple[Component, ...] = (
     ),
     Component(
         name="sandbox", summary="dify-sandbox: runs user code (Python, Node.js) in a jail",
-        image="langgenius/dify-sandbox", tag="0.2.15", helm_key="sandbox",
+        image="langgenius/dify-sandbox", tag="0.2.15",
+        helm=HelmSlot("sandbox", autoscaling=True, native_probes=_API_PROBES,
+                       base_env=(("WORKER_TIMEOUT", "15"),)),
         workload="Deployment", ports=(Port("http", 8194),),
         # Compose puts the sandbox only on an internal network (no route out) whose exit
         # is the proxy; its config and HTTP(S)_PROXY point there.
@@ -430,7 +528,9 @@ CATALOG: tuple[Component, ...] = (
     ),
     Component(
         name="plugin-daemon", summary="Plugin runtime: installs and runs Dify plugins",
-        image="langgenius/dify-plugin-daemon", tag="0.6.3-local", helm_key="pluginDaemon",
+        image="langgenius/dify-plugin-daemon", tag="0.6.3-local",
+        # The daemon runs as a user without a home directory; uv and pip cache under HOME.
+        helm=HelmSlot("pluginDaemon", label="plugin-daemon", carried_env=("HOME",)),
         workload="Deployment", ports=(Port("http", 5002), Port("debug", 5003)),
         traffic=Traffic(
             # DIFY_INNER_API_URL (plugins call back into Dify), its own database and Redis.
@@ -470,7 +570,7 @@ CATALOG: tuple[Component, ...] = (
             Env("PYTHON_ENV_INIT_TIMEOUT", "120"), Env("PLUGIN_MAX_EXECUTION_TIMEOUT", "600"),
             Env("FORCE_VERIFYING_SIGNATURE", "true"),
         ),
-        env_from_config="plugin-daemon",
+        env_from_config="plugin-daemon", tunables="plugin",
         notes=("The image has no USER; it runs as uid 1000 with fsGroup so /app/storage "
                "and HOME=/tmp are writable.",),
         # The daemon's memory is its long-lived Python plugin processes, not the Go binary.
@@ -478,7 +578,8 @@ CATALOG: tuple[Component, ...] = (
     ),
     Component(
         name="ssrf-proxy", summary="Squid forward proxy for outbound requests from Dify",
-        image="ubuntu/squid", tag="6.10-24.10_beta", helm_key="ssrfProxy",
+        image="ubuntu/squid", tag="6.10-24.10_beta",
+        helm=HelmSlot("ssrfProxy", label="ssrf-proxy"),
         workload="Deployment", ports=(Port("proxy", 3128), Port("sandbox", 8194)),
         traffic=Traffic(
             # squid's reverse-proxy peer (cache_peer) is the sandbox.
@@ -499,7 +600,11 @@ CATALOG: tuple[Component, ...] = (
     Component(
         name="agent-ssrf-proxy",
         summary="Squid forward proxy for the agent shell sandbox (its only way out)",
-        image="ubuntu/squid", tag="6.10-24.10_beta", helm_key="agentSsrfProxy",
+        image="ubuntu/squid", tag="6.10-24.10_beta",
+        helm=None, helm_gap=(
+            "the chart has no proxy of its own for the agent sandbox (local-sandbox); its "
+            "HTTP_PROXY, HTTPS_PROXY and NO_PROXY and the allow-list for the agent stub and the "
+            "api's /files/ are not carried"),
         workload="Deployment", ports=(Port("proxy", 3128),),
         traffic=Traffic(
             # squid-agent.conf allows the agent stub and the api's /files/ by name.
@@ -517,7 +622,12 @@ CATALOG: tuple[Component, ...] = (
     ),
     Component(
         name="nginx", summary="Reverse proxy in front of api, web and plugin endpoints",
-        image="nginxinc/nginx-unprivileged", tag="1.27-alpine", helm_key="proxy",
+        image="nginxinc/nginx-unprivileged", tag="1.27-alpine",
+        helm=HelmSlot("proxy", gated_security=True,
+                       # mounted by the chart whenever nginx runs as a non-root user
+                       chart_mounts=("/var/cache/nginx", "/var/run/nginx"),
+                       checks=tuple(ChartCheck(kind, Check(port="http"), _NGINX_TCP)
+                                    for kind in ("liveness", "readiness"))),
         workload="Deployment", ports=(Port("http", 8080, service_port=80),),
         traffic=Traffic(
             # Its upstreams (the server block in its ConfigMap).
@@ -538,7 +648,9 @@ CATALOG: tuple[Component, ...] = (
     ),
     Component(
         name="agent-backend", summary="Agent run/stream backend (new in 1.16)",
-        image="langgenius/dify-agent-backend", tag=DIFY_VERSION, helm_key="agentBackend",
+        image="langgenius/dify-agent-backend", tag=DIFY_VERSION,
+        helm=HelmSlot("agentBackend", label="agent-backend", native_probes=tuple(
+            (kind, Check(port="http")) for kind in ("liveness", "readiness", "startup"))),
         workload="Deployment", ports=(Port("http", 5050),),
         traffic=Traffic(
             # DIFY_AGENT_INNER_API_URL, DIFY_AGENT_PLUGIN_DAEMON_URL (models go through the
@@ -577,7 +689,10 @@ CATALOG: tuple[Component, ...] = (
     Component(
         name="local-sandbox", summary="Shell sandbox for agents (shellctl, new in 1.16)",
         image="langgenius/dify-agent-local-sandbox", tag=DIFY_VERSION,
-        helm_key="localSandbox", workload="Deployment", ports=(Port("http", 5004),),
+        helm=HelmSlot("localSandbox", label="local-sandbox", replicas=False, native_probes=(
+            ("liveness", Check(http_path="/healthz", port="http")),
+            ("readiness", Check(http_path="/healthz", port="http")),
+            ("startup", Check(port="http")))), workload="Deployment", ports=(Port("http", 5004),),
         # Agents run arbitrary shell commands here; compose sends its traffic through a
         # proxy (HTTP_PROXY) and nothing else.
         traffic=Traffic(confined_to=Call("agent-ssrf-proxy", "proxy")),
@@ -602,7 +717,8 @@ CATALOG: tuple[Component, ...] = (
     ),
     Component(
         name="postgres", summary="PostgreSQL 15: Dify's and the plugin daemon's database",
-        image="postgres", tag="15-alpine", helm_key="postgresql", workload="StatefulSet",
+        image="postgres", tag="15-alpine",
+        helm=HelmSlot("postgresql", kind="subchart", bitnami=True), workload="StatefulSet",
         ports=(Port("postgres", 5432),),
         liveness=Check(command=("pg_isready", "-h", "127.0.0.1", "-U", "postgres")),
         readiness=Check(command=("pg_isready", "-h", "127.0.0.1", "-U", "postgres",
@@ -619,7 +735,7 @@ CATALOG: tuple[Component, ...] = (
         env=(Env("PGDATA", "/var/lib/postgresql/data/pgdata"), Env("POSTGRES_DB", "dify"),
              Env("POSTGRES_USER", "postgres"),
              Env("POSTGRES_PASSWORD", secret_key="DB_PASSWORD")),
-        env_from_config="postgres",
+        env_from_config="postgres", tunables="postgres",
         args=("-c", "max_connections=$(POSTGRES_MAX_CONNECTIONS)",
               "-c", "shared_buffers=$(POSTGRES_SHARED_BUFFERS)",
               "-c", "effective_cache_size=$(POSTGRES_EFFECTIVE_CACHE_SIZE)",
@@ -629,7 +745,8 @@ CATALOG: tuple[Component, ...] = (
     ),
     Component(
         name="redis", summary="Redis 6: cache, Celery broker, agent state",
-        image="redis", tag="6-alpine", helm_key="redis", workload="StatefulSet",
+        image="redis", tag="6-alpine",
+        helm=HelmSlot("redis", kind="subchart", bitnami=True), workload="StatefulSet",
         ports=(Port("redis", 6379),),
         liveness=Check(command=("sh", "-c", "redis-cli -a \"$REDIS_PASSWORD\" --no-auth-warning "
                                 "ping | grep -q PONG")),
@@ -643,7 +760,7 @@ CATALOG: tuple[Component, ...] = (
         emptydirs=(Mount("tmp", "/tmp"),), data_mount=Mount("data", "/data"),
         runtime="c",
         env=(Env("REDIS_PASSWORD", secret_key="REDIS_PASSWORD"),),
-        env_from_config="redis",
+        env_from_config="redis", tunables="redis",
         command=("redis-server",),
         args=("--requirepass", "$(REDIS_PASSWORD)",
               "--maxmemory", "$(REDIS_MAXMEMORY)",
@@ -653,7 +770,8 @@ CATALOG: tuple[Component, ...] = (
     ),
     Component(
         name="weaviate", summary="Weaviate: the default vector database",
-        image="semitechnologies/weaviate", tag="1.27.0", helm_key="weaviate",
+        image="semitechnologies/weaviate", tag="1.27.0",
+        helm=HelmSlot("weaviate", kind="subchart", grace_period=True),
         workload="StatefulSet", ports=(Port("http", 8080), Port("grpc", 50051)),
         liveness=Check(http_path="/v1/.well-known/live", port="http"),
         readiness=Check(http_path="/v1/.well-known/ready", port="http"),
@@ -692,7 +810,8 @@ CATALOG: tuple[Component, ...] = (
 ADDONS: tuple[Component, ...] = (
     Component(
         name="postgres-exporter", summary="Prometheus exporter for Postgres (connections)",
-        image="prometheuscommunity/postgres-exporter", tag="v0.17.1", helm_key="",
+        image="prometheuscommunity/postgres-exporter", tag="v0.17.1",
+        helm=None,
         workload="Deployment", ports=(Port("metrics", 9187),),
         liveness=Check(port="metrics"), readiness=Check(port="metrics"), startup=None,
         security=Security(user=65534, group=65534, read_only_root=True),
@@ -703,7 +822,8 @@ ADDONS: tuple[Component, ...] = (
     ),
     Component(
         name="redis-exporter", summary="Prometheus exporter for Redis (memory, queue lengths)",
-        image="oliver006/redis_exporter", tag="v1.67.0", helm_key="",
+        image="oliver006/redis_exporter", tag="v1.67.0",
+        helm=None,
         workload="Deployment", ports=(Port("metrics", 9121),),
         liveness=Check(port="metrics"), readiness=Check(port="metrics"), startup=None,
         security=Security(user=59000, group=59000, read_only_root=True),

@@ -8,10 +8,11 @@ were read from chart 0.38.0-rc2 and are documented in docs/helm.md.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from generator.catalog import COMPONENTS, Check, Component
+from generator.catalog import CATALOG, COMPONENTS, Check, Component, HelmSlot
 from generator.errors import RenderInvalid
 from generator.helm_schema import validate_values
 from generator.plan import Plan
@@ -52,83 +53,11 @@ class HelmValues:
     gaps: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class _Slot:
-    """How the chart carries one Dify component."""
+def dify_slots() -> dict[str, HelmSlot]:
+    """Components the chart's own templates carry, by component name, in catalog order:
+    the catalog's Helm slots are the one key map (helm_extras reads the same)."""
+    return {c.name: c.helm for c in CATALOG if c.helm is not None and c.helm.kind == "dify"}
 
-    key: str  # values key
-    label: str  # the pod's `component` label, for anti-affinity selectors
-    image_key: str  # key under top-level `image`
-    gated_security: bool  # security contexts take `enabled:` (else raw objects)
-    has_replicas: bool
-    autoscaling: bool
-    # The chart's own probe handler for each probe block it has; a block is used only
-    # when its handler is the catalog's, so Helm and Kustomize probe the same thing.
-    native_probes: dict[str, Check] = field(default_factory=dict)
-    chart_mounts: tuple[str, ...] = ()  # paths the chart already mounts a volume at
-    base_env: tuple[tuple[str, str], ...] = ()  # chart extraEnv defaults we must keep
-
-
-_HTTP = "http"
-_SLOTS: dict[str, _Slot] = {
-    "api": _Slot("api", "api", "api", True, True, True, native_probes={
-        "liveness": Check(http_path="/health", port=_HTTP),
-        "readiness": Check(http_path="/health", port=_HTTP),
-        "startup": Check(port=_HTTP)},
-        # extraEnv replaces the chart's list; its default turns off the update check.
-        base_env=(("CHECK_UPDATE_URL", ""),)),
-    "api-websocket": _Slot("apiWebsocket", "api-websocket", "api", True, True, False,
-                           native_probes={
-                               "liveness": Check(http_path="/health", port=_HTTP),
-                               "readiness": Check(http_path="/health", port=_HTTP),
-                               "startup": Check(port=_HTTP)}),
-    "worker": _Slot("worker", "worker", "api", True, True, True),
-    "worker-beat": _Slot("beat", "beat", "api", True, False, False),
-    "web": _Slot("web", "web", "web", False, True, True, native_probes={
-        "startup": Check(port=_HTTP)}),
-    "sandbox": _Slot("sandbox", "sandbox", "sandbox", False, True, True, native_probes={
-        "liveness": Check(http_path="/health", port=_HTTP),
-        "readiness": Check(http_path="/health", port=_HTTP),
-        "startup": Check(port=_HTTP)},
-        base_env=(("WORKER_TIMEOUT", "15"),)),
-    "plugin-daemon": _Slot("pluginDaemon", "plugin-daemon", "pluginDaemon", False, True,
-                           False),
-    "ssrf-proxy": _Slot("ssrfProxy", "ssrf-proxy", "ssrfProxy", False, True, False),
-    "nginx": _Slot("proxy", "proxy", "proxy", True, True, False,
-                   # mounted by the chart whenever nginx runs as a non-root user
-                   chart_mounts=("/var/cache/nginx", "/var/run/nginx")),
-    "agent-backend": _Slot("agentBackend", "agent-backend", "agentBackend", False, True,
-                           False, native_probes={
-                               "liveness": Check(port=_HTTP),
-                               "readiness": Check(port=_HTTP),
-                               "startup": Check(port=_HTTP)}),
-    "local-sandbox": _Slot("localSandbox", "local-sandbox", "localSandbox", False, False,
-                           False, native_probes={
-                               "liveness": Check(http_path="/healthz", port=_HTTP),
-                               "readiness": Check(http_path="/healthz", port=_HTTP),
-                               "startup": Check(port=_HTTP)}),
-}
-
-# The chart's nginx configuration has no health location (everything unknown goes to the
-# web front end), so the catalog's GET /healthz would fail; a TCP check is what it allows.
-_CHART_CHECK_OVERRIDES: dict[tuple[str, str], tuple[Check, str]] = {
-    ("nginx", kind): (Check(port=_HTTP),
-                      "nginx: the chart's nginx configuration has no /healthz location, so "
-                      "its liveness and readiness probes are TCP checks on port 8080 instead "
-                      "of GET /healthz")
-    for kind in ("liveness", "readiness")
-}
-
-# The chart gives beat no command or args, so it keeps the image's schedule file in its
-# working directory /app/api instead of the /tmp the Kustomize base points it at.
-_BEAT_SCHEDULE_GAP = ("worker-beat: the chart cannot set beat's command, so celery beat "
-                      "writes its schedule to /app/api: its root filesystem stays writable "
-                      "and liveness watches /app/api/celerybeat-schedule instead of /tmp")
-_CHART_CHECK_OVERRIDES[("worker-beat", "liveness")] = (
-    Check(command=("sh", "-c",
-                   "test -n \"$(find /app/api/celerybeat-schedule* -mmin -10)\"")),
-    _BEAT_SCHEDULE_GAP)
-_WRITABLE_ROOT: dict[str, str] = {"worker-beat": _BEAT_SCHEDULE_GAP}
 
 _PROBE_KEYS = {"liveness": ("livenessProbe", "customLivenessProbe"),
                "readiness": ("readinessProbe", "customReadinessProbe"),
@@ -139,7 +68,8 @@ def render_values(plan: Plan) -> HelmValues:
     """The chart values for one plan, validated against schemas/helm-values.schema.json."""
     gaps: list[str] = []
     values: dict[str, Any] = {"image": _images(plan, gaps), "global": _public_urls(plan)}
-    for name, slot in _SLOTS.items():
+    slots = dify_slots()
+    for name, slot in slots.items():
         values[slot.key] = _component(plan, COMPONENTS[name], slot, gaps)
     storage = plan.profile.file_storage
     if storage.backend == "s3" and storage.s3 is not None:
@@ -151,12 +81,12 @@ def render_values(plan: Plan) -> HelmValues:
             "pathStyle": s3.addressing_style == "path",
             "bucketName": {"api": s3.bucket, "pluginDaemon": s3.bucket},
         }
-    values["postgresql"] = _postgresql(plan, gaps)
-    values["redis"] = _redis(plan, gaps)
-    values["weaviate"] = _weaviate(plan, gaps)
+    for comp in CATALOG:
+        if comp.helm is not None and comp.helm.kind == "subchart":
+            values[comp.helm.key] = _SUBCHARTS[comp.helm.key](plan, comp, gaps)
     _wiring(plan, values, gaps)
     gaps.extend(_policy_gaps(plan))
-    helm_extras.apply(plan, values, {name: slot.key for name, slot in _SLOTS.items()}, gaps)
+    helm_extras.apply(plan, values, {name: slot.key for name, slot in slots.items()}, gaps)
 
     source = values_path(plan.name)
     problems = validate_values(values, source)
@@ -192,28 +122,19 @@ def _wiring(plan: Plan, values: dict[str, Any], gaps: list[str]) -> None:
     gaps.append("api: the chart has no migration Job; its api pods run `flask upgrade-db` at "
                 "start (api.migration: true) instead of one MODE=migration Job before the "
                 "rollout")
-    weaviate = values.get("weaviate", {})
     for comp, _ in plan.components():
         grace = grace_period(plan, comp)
-        if comp.name == "weaviate" and weaviate.get("enabled"):
-            weaviate["terminationGracePeriodSeconds"] = grace  # the chart's one such key
-            continue
+        if comp.helm is not None and comp.helm.grace_period:
+            continue  # set in the subchart's own block
         if comp.shutdown.pre_stop_seconds or grace != 30:
             what = f"terminationGracePeriodSeconds {grace}"
             if comp.shutdown.pre_stop_seconds:
                 what += f" and a {comp.shutdown.pre_stop_seconds} s preStop delay"
             gaps.append(f"{comp.name}: the chart has no key for {what}; pods get the "
                         "chart's defaults")
-    if "agent-ssrf-proxy" in enabled:
-        gaps.append("agent-ssrf-proxy: the chart has no proxy of its own for the agent "
-                    "sandbox (local-sandbox); its HTTP_PROXY, HTTPS_PROXY and NO_PROXY and "
-                    "the allow-list for the agent stub and the api's /files/ are not carried")
-    web = values["web"]
-    if web.get("enabled"):
-        web.setdefault("extraEnv", []).extend(
-            {"name": k, "value": v} for k, v in (("HOME", "/tmp"), ("PM2_HOME", "/tmp/.pm2")))
-    if weaviate.get("enabled"):
-        weaviate["env"] = dict(plan.tunables.derived_env())
+    for comp, _ in plan.components():
+        if comp.helm is None:
+            gaps.append(f"{comp.name}: {comp.helm_gap}")
     gaps.append("postgres: the Bitnami subchart mounts its own /dev/shm (shmVolume) without "
                 f"the derived {plan.tunables.postgres_shm_mb}Mi size limit")
 
@@ -229,7 +150,7 @@ def _split_image(ref: str) -> tuple[str, str]:
 def _images(plan: Plan, gaps: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     pull = plan.profile.images.pull_policy
-    for name, slot in _SLOTS.items():
+    for name, slot in dify_slots().items():
         repository, tag = _split_image(plan.image(name))
         if slot.image_key in out:
             first = out[slot.image_key]
@@ -239,10 +160,10 @@ def _images(plan: Plan, gaps: list[str]) -> dict[str, Any]:
                             f"one image (image.api = {first['repository']}:{first['tag']})")
             continue
         out[slot.image_key] = {"repository": repository, "tag": tag, "pullPolicy": pull}
-    for name in ("postgres", "redis"):
-        if plan.profile.components[name].enabled:
-            gaps.append(f"{name}: the chart deploys the Bitnami {COMPONENTS[name].helm_key} "
-                        f"subchart with its own image, not {plan.image(name)}")
+    for comp, _ in plan.components():
+        if comp.helm is not None and comp.helm.bitnami:
+            gaps.append(f"{comp.name}: the chart deploys the Bitnami {comp.helm.key} "
+                        f"subchart with its own image, not {plan.image(comp.name)}")
     return out
 
 
@@ -299,19 +220,19 @@ def _catalog_check(comp: Component, kind: str) -> Check | None:
     return check
 
 
-def _probes(comp: Component, sizing: ComponentSizing, slot: _Slot,
+def _probes(comp: Component, sizing: ComponentSizing, slot: HelmSlot,
             gaps: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for kind, timing in _probe_timings(sizing):
         check = _catalog_check(comp, kind)
         if check is None:
             continue
-        override = _CHART_CHECK_OVERRIDES.get((comp.name, kind))
+        override = slot.chart_check(kind)
         if override is not None:
-            check, why = override
-            gaps.append(why)
+            check = override.check
+            gaps.append(override.reason)
         native, custom = _PROBE_KEYS[kind]
-        if slot.native_probes.get(kind) == check:
+        if slot.native_probe(kind) == check:
             out[native] = {"enabled": True, **_timing(timing)}
         else:
             out[custom] = {**_handler(comp, check), **_timing(timing)}
@@ -391,21 +312,23 @@ def _empty_dirs(comp: Component, chart_mounts: tuple[str, ...] = ()) -> dict[str
     }
 
 
-def _env(plan: Plan, name: str, slot: _Slot) -> list[dict[str, str]]:
+def _env(plan: Plan, comp: Component, slot: HelmSlot) -> list[dict[str, str]]:
+    """The chart's defaults we keep, then the derived settings of the ConfigMap the
+    component reads (except those its own catalog env sets: the websocket server's one
+    process; the pool settings still bound its database connections)."""
     env: dict[str, str] = dict(slot.base_env)
-    api_env = plan.tunables.api_env()
-    if name in ("api", "worker", "worker-beat"):
-        env.update(api_env)
-    elif name == "api-websocket":
-        # The chart pins the websocket server to one gevent-websocket process; the pool
-        # settings still bound its database connections.
-        env.update({k: v for k, v in api_env.items()
-                    if k not in ("SERVER_WORKER_AMOUNT", "SERVER_WORKER_CONNECTIONS")})
-    elif name == "plugin-daemon":
-        env.update(plan.tunables.plugin_env())
-        # The daemon runs as a user without a home directory; uv and pip cache under HOME.
-        env["HOME"] = "/tmp"
+    own = {e.name for e in comp.env}
+    if comp.env_from_config is not None:
+        group = COMPONENTS[comp.env_from_config].tunables
+        if group is not None:
+            env.update({k: v for k, v in plan.tunables.group(group).items() if k not in own})
     return [{"name": k, "value": v} for k, v in env.items()]
+
+
+def _carried_env(comp: Component, slot: HelmSlot) -> list[dict[str, str]]:
+    """The catalog's literal env the chart's templates do not set."""
+    literal = {e.name: e.value for e in comp.env if e.value is not None}
+    return [{"name": name, "value": literal[name]} for name in slot.carried_env]
 
 
 def _pvc(sizing: ComponentSizing) -> dict[str, Any] | None:
@@ -420,13 +343,14 @@ def _pvc(sizing: ComponentSizing) -> dict[str, Any] | None:
 # ---------------------------------------------------------------------------- components
 
 
-def _component(plan: Plan, comp: Component, slot: _Slot, gaps: list[str]) -> dict[str, Any]:
+def _component(plan: Plan, comp: Component, slot: HelmSlot,
+               gaps: list[str]) -> dict[str, Any]:
     sizing = plan.profile.components[comp.name]
     if not sizing.enabled:
         return {"enabled": False}
     out: dict[str, Any] = {"enabled": True}
     scaling = sizing.scaling
-    if slot.has_replicas:
+    if slot.replicas:
         out["replicas"] = scaling.min_replicas
     if slot.autoscaling:
         # KEDA worker pools without a CPU target leave the chart's single worker with no
@@ -460,15 +384,15 @@ def _component(plan: Plan, comp: Component, slot: _Slot, gaps: list[str]) -> dic
     out["resources"] = _resources(sizing.resources)
     out.update(_probes(comp, sizing, slot, gaps))
     pod, container = _security(comp)
-    if comp.name in _WRITABLE_ROOT and container["readOnlyRootFilesystem"]:
+    if slot.writable_root_reason and container["readOnlyRootFilesystem"]:
         container["readOnlyRootFilesystem"] = False
-        gaps.append(_WRITABLE_ROOT[comp.name])
+        gaps.append(slot.writable_root_reason)
     if slot.gated_security:
         pod = {"enabled": True, **pod}
         container = {"enabled": True, **container}
     out["podSecurityContext"] = pod
     out["containerSecurityContext"] = container
-    selector = {"app.kubernetes.io/name": CHART_NAME, "component": slot.label}
+    selector = {"app.kubernetes.io/name": CHART_NAME, "component": slot.pod_label}
     out.update(_scheduling(sizing.scheduling, selector))
     if plan.rolls(comp.name):
         # One extra pod at a time: the namespace quota counts exactly one surge pod per
@@ -477,7 +401,7 @@ def _component(plan: Plan, comp: Component, slot: _Slot, gaps: list[str]) -> dic
                                  "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
     else:
         out["updateStrategy"] = {"type": "Recreate"}
-    env = _env(plan, comp.name, slot)
+    env = _env(plan, comp, slot)
     if env:
         out["extraEnv"] = env
     out.update(_empty_dirs(comp, slot.chart_mounts))
@@ -489,6 +413,9 @@ def _component(plan: Plan, comp: Component, slot: _Slot, gaps: list[str]) -> dic
             gaps.append(f"{comp.name}: the profile sizes no volume for its files, so the "
                         "chart's default claim (5Gi ReadWriteMany, default storage class) "
                         "is used")
+    carried = _carried_env(comp, slot)
+    if carried:
+        out.setdefault("extraEnv", []).extend(carried)
     return out
 
 
@@ -523,8 +450,8 @@ def _root_fs_gap(name: str) -> str:
             "read-only)")
 
 
-def _postgresql(plan: Plan, gaps: list[str]) -> dict[str, Any]:
-    sizing = plan.profile.components["postgres"]
+def _postgresql(plan: Plan, comp: Component, gaps: list[str]) -> dict[str, Any]:
+    sizing = plan.profile.components[comp.name]
     if not sizing.enabled:
         return {"enabled": False}
     settings = {
@@ -544,12 +471,12 @@ def _postgresql(plan: Plan, gaps: list[str]) -> dict[str, Any]:
         **_bitnami_probes(sizing),
         **_scheduling(sizing.scheduling, None),
     }
-    gaps.append(_root_fs_gap("postgres"))
+    gaps.append(_root_fs_gap(comp.name))
     return {"enabled": True, "architecture": "standalone", "primary": primary}
 
 
-def _redis(plan: Plan, gaps: list[str]) -> dict[str, Any]:
-    sizing = plan.profile.components["redis"]
+def _redis(plan: Plan, comp: Component, gaps: list[str]) -> dict[str, Any]:
+    sizing = plan.profile.components[comp.name]
     if not sizing.enabled:
         return {"enabled": False}
     pod, container = _bitnami_security()
@@ -562,7 +489,7 @@ def _redis(plan: Plan, gaps: list[str]) -> dict[str, Any]:
         **_bitnami_probes(sizing),
         **_scheduling(sizing.scheduling, None),
     }
-    gaps.append(_root_fs_gap("redis"))
+    gaps.append(_root_fs_gap(comp.name))
     return {
         "enabled": True,
         "architecture": "standalone",
@@ -573,12 +500,11 @@ def _redis(plan: Plan, gaps: list[str]) -> dict[str, Any]:
     }
 
 
-def _weaviate(plan: Plan, gaps: list[str]) -> dict[str, Any]:
-    comp = COMPONENTS["weaviate"]
-    sizing = plan.profile.components["weaviate"]
+def _weaviate(plan: Plan, comp: Component, gaps: list[str]) -> dict[str, Any]:
+    sizing = plan.profile.components[comp.name]
     if not sizing.enabled:
         return {"enabled": False}
-    _, tag = _split_image(plan.image("weaviate"))
+    _, tag = _split_image(plan.image(comp.name))
     pod, container = _security(comp)
     out: dict[str, Any] = {
         "enabled": True,
@@ -592,7 +518,7 @@ def _weaviate(plan: Plan, gaps: list[str]) -> dict[str, Any]:
         out["storage"] = {"storageClassName": sizing.persistence.storage_class,
                           "size": format_memory(sizing.persistence.size)}
         if sizing.persistence.access_mode != "ReadWriteOnce":
-            gaps.append(f"weaviate: the chart's volume claim is always ReadWriteOnce, not "
+            gaps.append(f"{comp.name}: the chart's volume claim is always ReadWriteOnce, not "
                         f"{sizing.persistence.access_mode}")
     for kind, timing in _probe_timings(sizing):
         check = _catalog_check(comp, kind)
@@ -610,6 +536,9 @@ def _weaviate(plan: Plan, gaps: list[str]) -> dict[str, Any]:
     out["initContainers"] = {"sysctlInitContainer": {"enabled": False}}
     out.update(_empty_dirs(comp))
     out.update(_scheduling(sizing.scheduling, None))
+    out["terminationGracePeriodSeconds"] = grace_period(plan, comp)  # the chart's one such key
+    derived = plan.tunables.derived_env()
+    out["env"] = {e.name: derived[e.name] for e in comp.env if e.derived}
     return out
 
 
@@ -648,3 +577,8 @@ def _policy_gaps(plan: Plan) -> list[str]:
                     "the chart's pod labels (component: <name>, app.kubernetes.io/instance: "
                     "<release>); see docs/network-policies.md")
     return gaps
+
+
+# The subcharts' own shapes, by their values key (HelmSlot.kind "subchart").
+_SUBCHARTS: dict[str, Callable[[Plan, Component, list[str]], dict[str, Any]]] = {
+    "postgresql": _postgresql, "redis": _redis, "weaviate": _weaviate}

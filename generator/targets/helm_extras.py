@@ -22,12 +22,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from generator.catalog import CATALOG, HelmSlot
 from generator.plan import Plan
 from generator.targets.ingress import ingress_annotations
 
 Obj = dict[str, Any]
 
 _NO_TOKEN = {"create": True, "automountServiceAccountToken": False}
+
+
+def _subcharts(values: Obj) -> list[tuple[str, HelmSlot, Obj]]:
+    """(component, slot, values block) of every enabled subchart."""
+    return [(c.name, c.helm, values[c.helm.key]) for c in CATALOG
+            if c.helm is not None and c.helm.kind == "subchart"
+            and values.get(c.helm.key, {}).get("enabled")]
 
 
 def apply(plan: Plan, values: Obj, slots: dict[str, str], gaps: list[str]) -> None:
@@ -57,9 +65,10 @@ def _images(plan: Plan, values: Obj) -> None:
         glob["imagePullSecrets"] = list(secrets)
     if glob:
         values["global"] = glob
-    weaviate = values.get("weaviate", {})
-    if secrets and weaviate.get("enabled"):
-        weaviate["image"]["pullSecrets"] = list(secrets)
+    for _, slot, block in _subcharts(values):
+        # Bitnami subcharts read global.imagePullSecrets; the others their own image block.
+        if secrets and not slot.bitnami:
+            block["image"]["pullSecrets"] = list(secrets)
 
 
 def _service_accounts(plan: Plan, values: Obj, slots: dict[str, str],
@@ -67,14 +76,14 @@ def _service_accounts(plan: Plan, values: Obj, slots: dict[str, str],
     for key in slots.values():
         if values[key].get("enabled"):
             values[key]["serviceAccount"] = dict(_NO_TOKEN)
-    for key in ("postgresql", "redis"):
-        if values.get(key, {}).get("enabled"):
-            values[key]["serviceAccount"] = dict(_NO_TOKEN)
-    if values.get("weaviate", {}).get("enabled"):
-        gaps.append("weaviate: the Weaviate subchart creates no service account and has no "
-                    "token setting, so its pod runs as the namespace's default account; set "
-                    "automountServiceAccountToken: false on that account "
-                    "(kubectl patch serviceaccount default)")
+    for name, slot, block in _subcharts(values):
+        if slot.bitnami:
+            block["serviceAccount"] = dict(_NO_TOKEN)
+        else:
+            gaps.append(f"{name}: the {slot.key.capitalize()} subchart creates no service account and has "
+                        "no token setting, so its pod runs as the namespace's default "
+                        "account; set automountServiceAccountToken: false on that account "
+                        "(kubectl patch serviceaccount default)")
 
 
 # components whose pods read Dify's database settings (the dify-api image)
@@ -175,8 +184,9 @@ def _pod_metadata(plan: Plan, values: Obj, slots: dict[str, str], gaps: list[str
         values["labels"] = dict(glob.labels)
     if glob.annotations:
         values["annotations"] = dict(glob.annotations)
-        if values.get("weaviate", {}).get("enabled"):
-            values["weaviate"]["annotations"] = dict(glob.annotations)
+        for _, slot, block in _subcharts(values):
+            if not slot.bitnami:
+                block["annotations"] = dict(glob.annotations)
     if glob.labels or glob.annotations:
         gaps.append("podLabels/podAnnotations: the chart puts its top-level labels and "
                     "annotations on every object it renders (Deployments, Services, "
