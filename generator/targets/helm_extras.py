@@ -80,9 +80,10 @@ def _service_accounts(plan: Plan, values: Obj, slots: dict[str, str],
         if slot.bitnami:
             block["serviceAccount"] = dict(_NO_TOKEN)
         else:
-            gaps.append(f"{name}: the {slot.key.capitalize()} subchart creates no service account and has "
-                        "no token setting, so its pod runs as the namespace's default "
-                        "account; set automountServiceAccountToken: false on that account "
+            chart = slot.key.capitalize()
+            gaps.append(f"{name}: the {chart} subchart creates no service account and has no "
+                        "token setting, so its pod runs as the namespace's default account; "
+                        "set automountServiceAccountToken: false on that account "
                         "(kubectl patch serviceaccount default)")
 
 
