@@ -208,6 +208,12 @@ class HelmSlot:
     bitnami: bool = False
     # Literal env of the catalog the chart's templates do not set, carried in extraEnv.
     carried_env: tuple[str, ...] = ()
+    # Values keys set to a public URL of the profile (kinds as in Env.public).
+    public_urls: tuple[tuple[str, str], ...] = ()
+    # The chart has no migration Job: with `migration: true` this component's pods run the
+    # migration at start (and the chart holds the worker until they answer). Turning it
+    # off would leave no one to migrate, so it stays on and the difference is stated.
+    migrates_at_start: bool = False
 
     @property
     def pod_label(self) -> str:
@@ -357,6 +363,7 @@ CATALOG: tuple[Component, ...] = (
         name="api", summary="Dify API server (gunicorn, gevent workers)",
         image="langgenius/dify-api", tag=DIFY_VERSION,
         helm=HelmSlot("api", gated_security=True, autoscaling=True, native_probes=_API_PROBES,
+                      migrates_at_start=True,
                        # extraEnv replaces the chart's list; its default turns off the
                        # update check.
                        base_env=(("CHECK_UPDATE_URL", ""),)),
@@ -381,6 +388,7 @@ CATALOG: tuple[Component, ...] = (
         name="api-websocket", summary="Real-time collaboration (socket.io) on the api image",
         image="langgenius/dify-api", tag=DIFY_VERSION,
         helm=HelmSlot("apiWebsocket", label="api-websocket", image="api", gated_security=True,
+                      public_urls=(("socketUrl", "socket"),),
                        native_probes=_API_PROBES),
         workload="Deployment", ports=(Port("http", 5001),),
         traffic=Traffic(calls=_API_CALLS),

@@ -110,18 +110,19 @@ def _public_urls(plan: Plan) -> dict[str, str]:
 
 def _wiring(plan: Plan, values: dict[str, Any], gaps: list[str]) -> None:
     """What issue 9's wiring needs where the chart has a key, and a gap where it has none."""
-    enabled = {c.name for c in plan.profile.enabled_components()}
-    if "api-websocket" in enabled:
-        socket = public_urls(plan).get("socket")
-        if socket:
-            values["apiWebsocket"]["socketUrl"] = socket
-    # The chart has no migration Job: with api.migration it migrates in every api pod at
-    # start (and holds the worker until the api answers). Turning it off would leave no one
-    # to migrate, so it stays on and the difference is stated.
-    values["api"]["migration"] = True
-    gaps.append("api: the chart has no migration Job; its api pods run `flask upgrade-db` at "
-                "start (api.migration: true) instead of one MODE=migration Job before the "
-                "rollout")
+    urls = public_urls(plan)
+    for comp, _ in plan.components():
+        slot = comp.helm
+        if slot is None or slot.kind != "dify":
+            continue
+        for key, kind in slot.public_urls:
+            if urls.get(kind):
+                values[slot.key][key] = urls[kind]
+        if slot.migrates_at_start:
+            values[slot.key]["migration"] = True
+            gaps.append(f"{comp.name}: the chart has no migration Job; its {comp.name} pods "
+                        f"run `flask upgrade-db` at start ({slot.key}.migration: true) instead "
+                        "of one MODE=migration Job before the rollout")
     for comp, _ in plan.components():
         grace = grace_period(plan, comp)
         if comp.helm is not None and comp.helm.grace_period:

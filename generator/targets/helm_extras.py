@@ -24,6 +24,7 @@ from typing import Any
 
 from generator.catalog import CATALOG, HelmSlot
 from generator.plan import Plan
+from generator.targets import external
 from generator.targets.ingress import ingress_annotations
 
 Obj = dict[str, Any]
@@ -87,10 +88,6 @@ def _service_accounts(plan: Plan, values: Obj, slots: dict[str, str],
                         "(kubectl patch serviceaccount default)")
 
 
-# components whose pods read Dify's database settings (the dify-api image)
-_API_IMAGE = ("api", "api-websocket", "worker", "worker-beat")
-
-
 def _append_env(values: Obj, key: str, env: dict[str, str]) -> None:
     block = values[key]
     if not block.get("enabled"):
@@ -98,6 +95,19 @@ def _append_env(values: Obj, key: str, env: dict[str, str]) -> None:
     current = {e["name"]: e for e in block.get("extraEnv", [])}
     current.update({k: {"name": k, "value": v} for k, v in env.items()})
     block["extraEnv"] = list(current.values())
+
+
+def _carry_wiring(plan: Plan, values: Obj, names: tuple[str, ...]) -> None:
+    """Wiring settings the chart has no key for, into the extraEnv of every component
+    that reads the ConfigMap they belong to (the chart builds its own ConfigMaps)."""
+    wiring = external.wiring(plan)
+    for comp in CATALOG:
+        if comp.helm is None or comp.helm.kind != "dify" or comp.env_from_config is None:
+            continue
+        data = wiring.get(comp.env_from_config, {})
+        env = {k: data[k] for k in names if k in data}
+        if env:
+            _append_env(values, comp.helm.key, env)
 
 
 def _external_services(plan: Plan, values: Obj, slots: dict[str, str],
@@ -111,9 +121,7 @@ def _external_services(plan: Plan, values: Obj, slots: dict[str, str],
             "database": {"api": pg.database, "pluginDaemon": pg.plugin_database}}
         if pg.ssl_mode != "disable":
             # The chart has no sslmode setting; Dify and the daemon read these.
-            for name in _API_IMAGE:
-                _append_env(values, slots[name], {"DB_EXTRAS": f"sslmode={pg.ssl_mode}"})
-            _append_env(values, slots["plugin-daemon"], {"DB_SSL_MODE": "require"})
+            _carry_wiring(plan, values, ("DB_EXTRAS", "DB_SSL_MODE"))
     redis = profile.external_redis
     if redis is not None:
         block: Obj = {"enabled": True, "host": redis.host, "port": redis.port,
@@ -152,7 +160,7 @@ def _external_services(plan: Plan, values: Obj, slots: dict[str, str],
             "api": fs.gcs.bucket, "pluginDaemon": fs.gcs.bucket}}
         # The chart says "google-storage"; dify-plugin-daemon 0.6.3 (dify-cloud-kit)
         # knows GCS as "gcs" and would refuse to start. extraEnv wins over the ConfigMap.
-        _append_env(values, slots["plugin-daemon"], {"PLUGIN_STORAGE_TYPE": "gcs"})
+        _carry_wiring(plan, values, ("PLUGIN_STORAGE_TYPE",))
         gaps.append("plugin-daemon: the chart sets PLUGIN_STORAGE_TYPE=google-storage, "
                     "which dify-plugin-daemon 0.6.3 does not know; the values override it "
                     "with gcs in pluginDaemon.extraEnv")
