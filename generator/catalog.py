@@ -32,11 +32,14 @@ class Endpoint:
     port: str = "http"
     scheme: str = "http"
     path: str = ""
-    part: str = "url"  # url | host | port
+    part: str = "url"  # url | host | port | hostport (host:port then path, no scheme)
 
     def render(self) -> str:
         if self.part == "host":
             return service_host(self.component)
+        if self.part == "hostport":
+            host, port = host_port(self.component, self.port)
+            return f"{host}:{port}{self.path}"
         if self.part == "port":
             return str(COMPONENTS[self.component].port(self.port).exposed)
         return endpoint(self.component, self.port, self.scheme, self.path)
@@ -48,9 +51,11 @@ class Env:
 
     Exactly one source: a literal `value`, a `secret_key` of the profile's Secret, an
     `endpoint` of another component, a `public` URL derived from the profile's publicUrl
-    ("url": the URL or "" for same origin; "socket": its ws/wss form, omitted without
-    one), or a `derived` value the plan computes (Tunables.derived_env). `when` names a
-    component that must be enabled for the variable to be set.
+    ("url": the URL or "" for same origin; "url-if-set": the URL, omitted without one;
+    "socket": its ws/wss form, omitted without one), `runs`: "true" or "false" by
+    whether that component is enabled, or a `derived` value the plan computes
+    (Tunables.derived_env). `when` names a component that must be enabled for the
+    variable to be set.
     """
 
     name: str
@@ -61,10 +66,12 @@ class Env:
     public: str | None = None
     derived: bool = False
     when: str | None = None
+    runs: str | None = None
 
     def __post_init__(self) -> None:
         sources = [self.value is not None, self.secret_key is not None,
-                   self.endpoint is not None, self.public is not None, self.derived]
+                   self.endpoint is not None, self.public is not None, self.derived,
+                   self.runs is not None]
         if sum(sources) != 1:
             raise ValueError(f"env {self.name}: exactly one source")
 
@@ -101,6 +108,18 @@ class Check:
                      self.port is not None and self.http_path is None])
         if kinds != 1:
             raise ValueError("a Check is exactly one of http, tcp or exec")
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """A component's own Prometheus endpoint (scraped by a PodMonitor when the profile
+    turns monitoring on): the port name, the container port to add when it is not one of
+    the component's ports, and the env that switches the endpoint on."""
+
+    port: str
+    path: str = "/metrics"
+    add_port: int | None = None
+    env: tuple[Env, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -279,14 +298,24 @@ class Component:
     config_dir: str | None = None
     shutdown: Shutdown = Shutdown()
     # The group of derived settings (Tunables.group) its env ConfigMap carries, for the
-    # component that owns one (env_from_config == name).
+    # component that owns one (env_from_config == name), and that ConfigMap's own
+    # settings; the backends' wiring (targets/external.py) joins them.
     tunables: str | None = None
+    config_env: tuple[Env, ...] = ()
+    # Its ConfigMap's name when not dify-<name>-config.
+    config_map: str = ""
+    # The PersistentVolumeClaim it owns for files other Deployments mount too (api
+    # storage, plugin storage), when the plan gives it one.
+    shared_claim: str = ""
+    # The migration Job needs it running first (an Argo CD sync wave before the Job).
+    migration_prerequisite: bool = False
     # Enabled exactly when that component is (a profile cannot switch it on its own).
     follows: str | None = None
     # A memory-backed /dev/shm, sized by the plan (Tunables.postgres_shm_mb).
     shm: bool = False
     # What is lost under Helm when the chart cannot deploy it (helm is None).
     helm_gap: str = ""
+    metrics: Metrics | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
     # The language runtime that holds the container's memory. "python" processes do not
     # give freed memory back to the OS (CPython's allocator keeps its arenas), so their
@@ -300,6 +329,10 @@ class Component:
     def object_name(self) -> str:
         return f"dify-{self.name}"
 
+    @property
+    def config_map_name(self) -> str:
+        return self.config_map or f"dify-{self.name}-config"
+
     def port(self, name: str) -> Port:
         for p in self.ports:
             if p.name == name:
@@ -307,6 +340,33 @@ class Component:
         raise KeyError(f"{self.name} has no port named {name!r}")
 
 
+# Settings of the dify-api image (api, websocket, worker, beat) in its shared ConfigMap;
+# Postgres, Redis, the vector store and file storage come from the backends' wiring
+# (targets/external.py), the worker and pool counts from the plan.
+_DIFY_CONFIG = (
+    Env("DEPLOY_ENV", "PRODUCTION"),
+    Env("LOG_LEVEL", "INFO"),
+    # Migrations run once per release in the migration Job (MODE=migration), never in
+    # the api pods an HPA multiplies.
+    Env("MIGRATION_ENABLED", "false"),
+    Env("DB_TYPE", "postgresql"),
+    Env("CELERY_BACKEND", "redis"),
+    Env("CODE_EXECUTION_ENDPOINT", endpoint=Endpoint("sandbox")),
+    Env("PLUGIN_DAEMON_URL", endpoint=Endpoint("plugin-daemon")),
+    Env("SSRF_PROXY_HTTP_URL", endpoint=Endpoint("ssrf-proxy", "proxy")),
+    Env("SSRF_PROXY_HTTPS_URL", endpoint=Endpoint("ssrf-proxy", "proxy")),
+    Env("ENABLE_COLLABORATION_MODE", runs="api-websocket"),
+    Env("HOME", "/tmp"),
+    # Public URLs, all from the one publicUrl: empty means same origin (relative links),
+    # which nginx serves by path.
+    *(Env(name, public="url") for name in (
+        "CONSOLE_WEB_URL", "CONSOLE_API_URL", "SERVICE_API_URL", "APP_WEB_URL",
+        "APP_API_URL", "FILES_URL")),
+    Env("TRIGGER_URL", public="url-if-set"),
+    # Plugins and the agent sandbox fetch files from inside the cluster.
+    Env("INTERNAL_FILES_URL", endpoint=Endpoint("api")),
+    Env("AGENT_BACKEND_BASE_URL", endpoint=Endpoint("agent-backend"), when="agent-backend"),
+)
 _API_SECURITY = Security(user=1001, group=1001, read_only_root=True)
 _API_TMP = (Mount("tmp", "/tmp"),)
 # Everything the dify-api image reaches in the namespace. api, api-websocket, worker and
@@ -381,7 +441,8 @@ CATALOG: tuple[Component, ...] = (
         emptydirs=_API_TMP, data_mount=Mount("storage", "/app/api/storage"), mode="api",
         runtime="python",
         db_pools="api", env=(Env("MODE", "api"),), env_from_config="api", env_from_secret=True,
-        tunables="api",
+        tunables="api", config_env=_DIFY_CONFIG, config_map="dify-config",
+        shared_claim="dify-storage",
         shutdown=Shutdown(pre_stop_seconds=10, drain="gunicorn"),
     ),
     Component(
@@ -579,6 +640,8 @@ CATALOG: tuple[Component, ...] = (
             Env("FORCE_VERIFYING_SIGNATURE", "true"),
         ),
         env_from_config="plugin-daemon", tunables="plugin",
+        config_env=(Env("PLUGIN_STORAGE_LOCAL_ROOT", "/app/storage"),),
+        shared_claim="dify-plugin-storage",
         notes=("The image has no USER; it runs as uid 1000 with fsGroup so /app/storage "
                "and HOME=/tmp are writable.",),
         # The daemon's memory is its long-lived Python plugin processes, not the Go binary.
@@ -743,7 +806,7 @@ CATALOG: tuple[Component, ...] = (
         env=(Env("PGDATA", "/var/lib/postgresql/data/pgdata"), Env("POSTGRES_DB", "dify"),
              Env("POSTGRES_USER", "postgres"),
              Env("POSTGRES_PASSWORD", secret_key="DB_PASSWORD")),
-        env_from_config="postgres", tunables="postgres",
+        env_from_config="postgres", tunables="postgres", migration_prerequisite=True,
         args=("-c", "max_connections=$(POSTGRES_MAX_CONNECTIONS)",
               "-c", "shared_buffers=$(POSTGRES_SHARED_BUFFERS)",
               "-c", "effective_cache_size=$(POSTGRES_EFFECTIVE_CACHE_SIZE)",
@@ -768,7 +831,7 @@ CATALOG: tuple[Component, ...] = (
         emptydirs=(Mount("tmp", "/tmp"),), data_mount=Mount("data", "/data"),
         runtime="c",
         env=(Env("REDIS_PASSWORD", secret_key="REDIS_PASSWORD"),),
-        env_from_config="redis", tunables="redis",
+        env_from_config="redis", tunables="redis", migration_prerequisite=True,
         command=("redis-server",),
         args=("--requirepass", "$(REDIS_PASSWORD)",
               "--maxmemory", "$(REDIS_MAXMEMORY)",
@@ -806,6 +869,9 @@ CATALOG: tuple[Component, ...] = (
             Env("GOMEMLIMIT", derived=True), Env("GOMAXPROCS", derived=True),
         ),
         shutdown=Shutdown(seconds=60),
+        # PROMETHEUS_MONITORING_PORT's default.
+        metrics=Metrics(port="metrics", add_port=2112,
+                        env=(Env("PROMETHEUS_MONITORING_ENABLED", "true"),)),
         notes=("The Go binary needs no particular user; it runs as 1000 with fsGroup so the "
                "data volume is writable.",),
         runtime="go",
@@ -824,6 +890,10 @@ ADDONS: tuple[Component, ...] = (
         liveness=Check(port="metrics"), readiness=Check(port="metrics"), startup=None,
         security=Security(user=65534, group=65534, read_only_root=True),
         scalable=False, stateful=False, required=False,
+        env=(Env("DATA_SOURCE_URI", endpoint=Endpoint("postgres", "postgres", part="hostport",
+                                                      path="/dify?sslmode=disable")),
+             Env("DATA_SOURCE_USER", "postgres"),
+             Env("DATA_SOURCE_PASS", secret_key="DB_PASSWORD")),
         defaults=DefaultSizing(("20m", "32Mi"), ("100m", "64Mi"), (0, 15, 5, 4),
                                (0, 10, 5, 3)),
         runtime="go",
@@ -836,6 +906,11 @@ ADDONS: tuple[Component, ...] = (
         liveness=Check(port="metrics"), readiness=Check(port="metrics"), startup=None,
         security=Security(user=59000, group=59000, read_only_root=True),
         scalable=False, stateful=False, required=False,
+        env=(Env("REDIS_ADDR", endpoint=Endpoint("redis", "redis", scheme="redis")),
+             Env("REDIS_PASSWORD", secret_key="REDIS_PASSWORD"),
+             # The length of each Celery queue list in the broker database, as
+             # redis_key_size (targets/monitoring.py lists the queues).
+             Env("REDIS_EXPORTER_CHECK_SINGLE_KEYS", derived=True)),
         defaults=DefaultSizing(("20m", "32Mi"), ("100m", "64Mi"), (0, 15, 5, 4),
                                (0, 10, 5, 3)),
         runtime="go",
@@ -847,6 +922,9 @@ ADDONS: tuple[Component, ...] = (
 GUARANTEED_QOS: tuple[str, ...] = tuple(c.name for c in CATALOG if c.stateful)
 
 COMPONENTS: dict[str, Component] = {c.name: c for c in CATALOG}
+# The migration Job runs this component's image, ConfigMap and service account with
+# MODE=migration (`flask upgrade-db`, then exit).
+MIGRATION_SOURCE = "api"
 COMPONENT_NAMES: tuple[str, ...] = tuple(COMPONENTS)
 ENTRY_POINT: Component = next(c for c in CATALOG if c.entry_point)
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from typing import Any
 
-from generator.catalog import COMPONENTS, Check, Component, Env, endpoint
+from generator.catalog import CATALOG, COMPONENTS, MIGRATION_SOURCE, Check, Component, Env
 from generator.plan import Plan, migration_resources
 from generator.quantity import format_cpu, format_memory
 from generator.sizing import ComponentSizing, ProbeTiming, Resources
@@ -33,7 +32,6 @@ PART_OF = "dify"
 EXCEPTION_ANNOTATION = "difygen.io/security-exception"
 CONFIG_HASH_ANNOTATION = "difygen.io/config-hash"
 SINGLE_NODE_ANNOTATION = "difygen.io/single-node"
-DB_NAME = external.DB_NAME
 
 
 def labels(component: str) -> dict[str, str]:
@@ -82,63 +80,24 @@ def public_urls(plan: Plan) -> dict[str, str]:
     url = plan.profile.public_url
     out = {"url": url}
     if url:
+        out["url-if-set"] = url
         scheme, rest = url.split("://", 1)
         out["socket"] = f"{'wss' if scheme == 'https' else 'ws'}://{rest}"
     return out
 
 
-def dify_config(plan: Plan) -> dict[str, str]:
-    """Non-secret settings of the dify-api image (api, websocket, worker, beat)."""
-    enabled = enabled_names(plan)
-    public = plan.profile.public_url
-    data: dict[str, str] = {
-        "DEPLOY_ENV": "PRODUCTION",
-        "LOG_LEVEL": "INFO",
-        # Migrations run once per release in the migration Job (MODE=migration), never in
-        # the api pods an HPA multiplies.
-        "MIGRATION_ENABLED": "false",
-        "DB_TYPE": "postgresql",
-        "CELERY_BACKEND": "redis",
-        "CODE_EXECUTION_ENDPOINT": endpoint("sandbox"),
-        "PLUGIN_DAEMON_URL": endpoint("plugin-daemon"),
-        "SSRF_PROXY_HTTP_URL": endpoint("ssrf-proxy", "proxy"),
-        "SSRF_PROXY_HTTPS_URL": endpoint("ssrf-proxy", "proxy"),
-        "ENABLE_COLLABORATION_MODE": "true" if "api-websocket" in enabled else "false",
-        "HOME": "/tmp",
-        # Public URLs, all from the one publicUrl: empty means same origin (relative
-        # links), which nginx serves by path.
-        "CONSOLE_WEB_URL": public,
-        "CONSOLE_API_URL": public,
-        "SERVICE_API_URL": public,
-        "APP_WEB_URL": public,
-        "APP_API_URL": public,
-        "FILES_URL": public,
-        # Plugins and the agent sandbox fetch files from inside the cluster.
-        "INTERNAL_FILES_URL": endpoint("api"),
-    }
-    if public:
-        data["TRIGGER_URL"] = public
-    if "agent-backend" in enabled:
-        data["AGENT_BACKEND_BASE_URL"] = endpoint("agent-backend")
-    # Postgres, Redis, the vector store and file storage, in the cluster or outside it
-    data.update(external.wiring(plan)["api"])
-    data.update(plan.tunables.api_env())
+def config_data(plan: Plan, comp: Component) -> dict[str, str]:
+    """The env ConfigMap a component owns: its catalog settings, the backends' wiring
+    (in the cluster or outside it) and the derived settings, sorted."""
+    data: dict[str, str] = {}
+    for env in comp.config_env:
+        value = env_value(plan, env)
+        if value is not None:
+            data[env.name] = value["value"]
+    data.update(external.wiring(plan).get(comp.name, {}))
+    if comp.tunables is not None:
+        data.update(plan.tunables.group(comp.tunables))
     return dict(sorted(data.items()))
-
-
-def plugin_config(plan: Plan) -> dict[str, str]:
-    data = {"PLUGIN_STORAGE_LOCAL_ROOT": "/app/storage", **plan.tunables.plugin_env(),
-            **external.wiring(plan)["plugin-daemon"]}
-    return dict(sorted(data.items()))
-
-
-# ConfigMaps read as environment (envFrom), by the component that owns them.
-_ENV_CONFIGS: dict[str, Callable[[Plan], dict[str, str]]] = {
-    "api": dify_config,
-    "plugin-daemon": plugin_config,
-    "postgres": lambda plan: dict(sorted(plan.tunables.postgres_env().items())),
-    "redis": lambda plan: dict(sorted(plan.tunables.redis_env().items())),
-}
 
 
 def config_maps(plan: Plan) -> dict[str, dict[str, str]]:
@@ -147,15 +106,15 @@ def config_maps(plan: Plan) -> dict[str, dict[str, str]]:
     inp = configs.TemplateInput(frozenset(enabled))
     maps: dict[str, dict[str, str]] = {}
     for comp, _ in plan.components():
-        if comp.name in _ENV_CONFIGS:
-            maps[comp.name] = _ENV_CONFIGS[comp.name](plan)
+        if comp.env_from_config == comp.name:
+            maps[comp.name] = config_data(plan, comp)
         if comp.config_files:
             maps[comp.name] = configs.files(comp, inp)
     return maps
 
 
 def config_map_name(component: str) -> str:
-    return "dify-config" if component == "api" else f"dify-{component}-config"
+    return COMPONENTS[component].config_map_name
 
 
 def _config_owner(comp: Component) -> str | None:
@@ -170,8 +129,9 @@ def _config_owner(comp: Component) -> str | None:
 # ---------------------------------------------------------------------------- containers
 
 
-def env_value(plan: Plan, env: Env) -> Obj | None:
-    """One catalog Env as a container env entry (None when it does not apply)."""
+def env_value(plan: Plan, env: Env, derived: dict[str, str] | None = None) -> Obj | None:
+    """One catalog Env as a container env entry (None when it does not apply); `derived`
+    values come from the plan's tunables unless the caller derives its own."""
     if env.when is not None and env.when not in enabled_names(plan):
         return None
     if env.secret_key is not None:
@@ -183,16 +143,19 @@ def env_value(plan: Plan, env: Env) -> Obj | None:
         value = env.endpoint.render()
     elif env.public is not None:
         value = public_urls(plan).get(env.public)
+    elif env.runs is not None:
+        value = "true" if env.runs in enabled_names(plan) else "false"
     else:
-        value = plan.tunables.derived_env()[env.name]
+        value = (plan.tunables.derived_env() if derived is None else derived)[env.name]
     if value is None:
         return None
     return {"name": env.name, "value": value}
 
 
-def container_env(plan: Plan, comp: Component) -> list[Obj]:
+def container_env(plan: Plan, comp: Component,
+                  derived: dict[str, str] | None = None) -> list[Obj]:
     """Environment set on the container itself (secrets by reference only)."""
-    return [e for e in (env_value(plan, env) for env in comp.env) if e is not None]
+    return [e for e in (env_value(plan, env, derived) for env in comp.env) if e is not None]
 
 
 def _env_from(plan: Plan, comp: Component) -> list[Obj]:
@@ -323,7 +286,7 @@ def volumes(plan: Plan, comp: Component, sizing: ComponentSizing) -> list[Obj]:
 
 
 def pvc_name(owner: str) -> str:
-    return "dify-storage" if owner == "api" else "dify-plugin-storage"
+    return COMPONENTS[owner].shared_claim
 
 
 # ---------------------------------------------------------------------------- workloads
@@ -625,7 +588,7 @@ ARGO_WAVE = "argocd.argoproj.io/sync-wave"
 # A PreSync hook would run before Postgres exists on a first install and never succeed;
 # a Sync hook in wave -1 runs after the datastores are healthy, before the rollout.
 WAVE_NAMESPACE, WAVE_PREREQUISITES, WAVE_MIGRATION = "-3", "-2", "-1"
-MIGRATION_PREREQUISITES = ("postgres", "redis")
+MIGRATION_PREREQUISITES = tuple(c.name for c in CATALOG if c.migration_prerequisite)
 
 
 def migration_job(plan: Plan, ns: str | None) -> Obj:
@@ -633,8 +596,8 @@ def migration_job(plan: Plan, ns: str | None) -> Obj:
     entrypoint runs `flask upgrade-db` and exits). Its name carries the Dify version and a
     hash of its pod template, so an upgrade creates a new Job instead of patching the
     immutable template of a finished one."""
-    comp = COMPONENTS["api"]
-    sizing = plan.profile.components["api"]
+    comp = COMPONENTS[MIGRATION_SOURCE]
+    sizing = plan.profile.components[comp.name]
     c = container(plan, comp, sizing)
     c["name"] = MIGRATION
     c["resources"] = resources_obj(migration_resources(plan.profile))
@@ -653,7 +616,7 @@ def migration_job(plan: Plan, ns: str | None) -> Obj:
                      **({"annotations": dict(sorted(annotations.items()))}
                         if annotations else {})},
         "spec": {
-            "serviceAccountName": host("api"),
+            "serviceAccountName": host(comp.name),
             "automountServiceAccountToken": False,
             "enableServiceLinks": False,
             # A failed attempt gets a fresh pod; on a first install the datastores may
@@ -672,7 +635,7 @@ def migration_job(plan: Plan, ns: str | None) -> Obj:
         template["spec"]["tolerations"] = tol
     template = pod_extras.decorate(plan, sizing, template, selector(MIGRATION))
     blob = json.dumps(template, sort_keys=True, separators=(",", ":")).encode()
-    version = plan.profile.images.tag("api").replace(".", "-").replace("_", "-").lower()
+    version = plan.profile.images.tag(comp.name).replace(".", "-").replace("_", "-").lower()
     name = f"dify-migrate-{version}-{hashlib.sha256(blob).hexdigest()[:8]}"[:63].rstrip("-")
     md = meta(name, MIGRATION, ns)
     md["annotations"] = {ARGO_HOOK: "Sync", ARGO_HOOK_DELETE: "BeforeHookCreation",
