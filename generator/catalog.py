@@ -917,6 +917,34 @@ ADDONS: tuple[Component, ...] = (
     ),
 )
 
+@dataclass(frozen=True)
+class VectorStore:
+    """A vector store Dify 1.16.1 can use (its VECTOR_STORE value), chosen by the
+    profile's vectorDatabase.type: the in-cluster component that serves it (None: it
+    can only be external) and the env the dify-api image reads to reach that component.
+    The component runs exactly when its store is chosen without vectorDatabase.external;
+    the settings for an external one are in targets/external.py."""
+
+    kind: str
+    component: str | None
+    env: tuple[Env, ...] = ()
+
+
+VECTOR_STORES: tuple[VectorStore, ...] = (
+    VectorStore("weaviate", "weaviate", env=(
+        Env("WEAVIATE_ENDPOINT", endpoint=Endpoint("weaviate")),
+        Env("WEAVIATE_GRPC_ENDPOINT", endpoint=Endpoint("weaviate", "grpc", scheme="grpc")),
+    )),
+    VectorStore("qdrant", None),
+    VectorStore("pgvector", None),
+)
+DEFAULT_VECTOR_STORE = "weaviate"
+
+
+def vector_store(kind: str) -> VectorStore:
+    return next(s for s in VECTOR_STORES if s.kind == kind)
+
+
 # Components that must run Guaranteed QoS (requests equal limits): losing them to
 # eviction or CPU starvation under node pressure takes all of Dify down.
 GUARANTEED_QOS: tuple[str, ...] = tuple(c.name for c in CATALOG if c.stateful)

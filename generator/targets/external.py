@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.catalog import endpoint, host_port
+from generator.catalog import host_port, vector_store
 from generator.plan import Plan
 
 Obj = dict[str, Any]
@@ -69,20 +69,21 @@ def _vector_store(plan: Plan) -> dict[str, str]:
     kind = plan.profile.vector_database
     ext = plan.profile.external_vector_store
     out = {"VECTOR_STORE": kind}
-    if kind == "weaviate":
-        if ext is None:
-            out.update({"WEAVIATE_ENDPOINT": endpoint("weaviate"),
-                        "WEAVIATE_GRPC_ENDPOINT": endpoint("weaviate", "grpc", scheme="grpc")})
-        else:
-            out["WEAVIATE_ENDPOINT"] = ext.endpoint or ""
-            if ext.grpc_endpoint:
-                out["WEAVIATE_GRPC_ENDPOINT"] = ext.grpc_endpoint
-    elif kind == "qdrant" and ext is not None:
+    if ext is None:
+        # In the cluster: the store's catalog env, endpoints built from its Service.
+        for env in vector_store(kind).env:
+            out[env.name] = env.endpoint.render() if env.endpoint is not None else (
+                env.value or "")
+    elif kind == "weaviate":
+        out["WEAVIATE_ENDPOINT"] = ext.endpoint or ""
+        if ext.grpc_endpoint:
+            out["WEAVIATE_GRPC_ENDPOINT"] = ext.grpc_endpoint
+    elif kind == "qdrant":
         out.update({"QDRANT_URL": ext.endpoint or "",
                     "QDRANT_GRPC_ENABLED": "true" if ext.grpc_port else "false"})
         if ext.grpc_port:
             out["QDRANT_GRPC_PORT"] = str(ext.grpc_port)
-    elif kind == "pgvector" and ext is not None:
+    elif kind == "pgvector":
         out.update({"PGVECTOR_HOST": ext.host or "", "PGVECTOR_PORT": str(ext.port or 5432),
                     "PGVECTOR_DATABASE": ext.database or ""})
         if ext.username:
