@@ -12,14 +12,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from generator.catalog import CATALOG, COMPONENTS, Check, Component, HelmSlot
+from generator import pod_facts
+from generator.catalog import CATALOG, COMPONENTS, Component, HelmSlot
 from generator.errors import RenderInvalid
 from generator.helm_schema import validate_values
 from generator.plan import Plan
-from generator.quantity import format_cpu, format_memory
-from generator.sizing import ComponentSizing, ProbeTiming, Resources, Scheduling, Toleration
+from generator.quantity import format_memory
+from generator.sizing import ComponentSizing
 from generator.targets import autoscaling, helm_extras
-from generator.targets.kube_objects import grace_period, public_urls
+from generator.targets.kube_objects import public_urls
 
 # re-exported: the chart pins are read from here by the tests and docs
 from generator.versions import CHART_APP_VERSION as CHART_APP_VERSION
@@ -28,8 +29,6 @@ from generator.versions import CHART_REPOSITORY as CHART_REPOSITORY
 from generator.versions import CHART_VERSION as CHART_VERSION
 from generator.yamlio import dump_yaml
 
-HOST_TOPOLOGY = "kubernetes.io/hostname"
-ZONE_TOPOLOGY = "topology.kubernetes.io/zone"
 # The Bitnami PostgreSQL and Redis images run as this user; the profile's postgres/redis
 # users (70, 999) belong to the official images the Kustomize target uses.
 BITNAMI_USER = 1001
@@ -124,7 +123,7 @@ def _wiring(plan: Plan, values: dict[str, Any], gaps: list[str]) -> None:
                         f"run `flask upgrade-db` at start ({slot.key}.migration: true) instead "
                         "of one MODE=migration Job before the rollout")
     for comp, _ in plan.components():
-        grace = grace_period(plan, comp)
+        grace = pod_facts.grace_period(plan, comp)
         if comp.helm is not None and comp.helm.grace_period:
             continue  # set in the subchart's own block
         if comp.shutdown.pre_stop_seconds or grace != 30:
@@ -171,136 +170,40 @@ def _images(plan: Plan, gaps: list[str]) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- pieces
 
 
-def _resources(res: Resources) -> dict[str, Any]:
-    return {
-        "requests": {"cpu": format_cpu(res.requests.cpu),
-                     "memory": format_memory(res.requests.memory)},
-        "limits": {"cpu": format_cpu(res.limits.cpu),
-                   "memory": format_memory(res.limits.memory)},
-    }
-
-
-def _timing(t: ProbeTiming) -> dict[str, Any]:
-    return {
-        "initialDelaySeconds": t.initial_delay_seconds,
-        "periodSeconds": t.period_seconds,
-        "timeoutSeconds": t.timeout_seconds,
-        "failureThreshold": t.failure_threshold,
-        "successThreshold": t.success_threshold,
-    }
-
-
-def _port(comp: Component, name: str | None) -> int:
-    # Numbers, not names: the chart names its container ports differently (api, web,
-    # dify, daemon, ...) than the Kustomize base does.
-    for port in comp.ports:
-        if port.name == name:
-            return port.port
-    raise ValueError(f"{comp.name} has no port named {name!r}")
-
-
-def _handler(comp: Component, check: Check) -> dict[str, Any]:
-    if check.command:
-        return {"exec": {"command": list(check.command)}}
-    port = _port(comp, check.port)
-    if check.http_path is not None:
-        return {"httpGet": {"path": check.http_path, "port": port}}
-    return {"tcpSocket": {"port": port}}
-
-
-def _probe_timings(sizing: ComponentSizing) -> list[tuple[str, ProbeTiming]]:
-    out = [("liveness", sizing.probes.liveness), ("readiness", sizing.probes.readiness)]
-    if sizing.probes.startup is not None:
-        out.append(("startup", sizing.probes.startup))
-    return out
-
-
-def _catalog_check(comp: Component, kind: str) -> Check | None:
-    check: Check | None = {"liveness": comp.liveness, "readiness": comp.readiness,
-                           "startup": comp.startup}[kind]
-    return check
-
-
 def _probes(comp: Component, sizing: ComponentSizing, slot: HelmSlot,
             gaps: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for kind, timing in _probe_timings(sizing):
-        check = _catalog_check(comp, kind)
-        if check is None:
-            continue
+    for probe in pod_facts.probes(comp, sizing):
+        kind, check, timing = probe.kind, probe.check, probe.timing
         override = slot.chart_check(kind)
         if override is not None:
             check = override.check
             gaps.append(override.reason)
         native, custom = _PROBE_KEYS[kind]
         if slot.native_probe(kind) == check:
-            out[native] = {"enabled": True, **_timing(timing)}
+            out[native] = {"enabled": True, **pod_facts.timing(timing)}
         else:
-            out[custom] = {**_handler(comp, check), **_timing(timing)}
+            # Numbers, not names: the chart names its container ports differently (api,
+            # web, dify, daemon, ...) than the Kustomize base does.
+            out[custom] = {**pod_facts.handler(check, comp), **pod_facts.timing(timing)}
     return out
 
 
 def _security(comp: Component) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Pod and container security contexts as Kubernetes objects (no `enabled:`)."""
-    sec = comp.security
-    seccomp = {"type": "RuntimeDefault"}
+    """Pod and container security contexts as Kubernetes objects (no `enabled:`); the
+    chart's containers take the run-as user too."""
+    sec = pod_facts.security(comp)
     caps: dict[str, Any] = {"drop": ["ALL"]}
-    if sec.exception is not None and sec.exception.run_as_root:
-        if sec.exception.add_capabilities:
-            caps["add"] = list(sec.exception.add_capabilities)
-        pod: dict[str, Any] = {"runAsUser": sec.user, "runAsGroup": sec.group,
-                               "runAsNonRoot": False, "seccompProfile": seccomp}
-        container: dict[str, Any] = {
-            "runAsUser": sec.user, "runAsGroup": sec.group, "runAsNonRoot": False,
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": sec.read_only_root, "capabilities": caps,
-        }
-        return pod, container
-    pod = {"runAsUser": sec.user, "runAsGroup": sec.group, "runAsNonRoot": True,
-           "fsGroup": sec.group, "seccompProfile": seccomp}
-    container = {"runAsUser": sec.user, "runAsGroup": sec.group, "runAsNonRoot": True,
-                 "allowPrivilegeEscalation": False,
+    if sec.add_capabilities:
+        caps["add"] = list(sec.add_capabilities)
+    user = {"runAsUser": sec.user, "runAsGroup": sec.group, "runAsNonRoot": sec.non_root}
+    pod: dict[str, Any] = dict(user)
+    if sec.non_root:
+        pod["fsGroup"] = sec.group
+    pod["seccompProfile"] = dict(pod_facts.SECCOMP)
+    container = {**user, "allowPrivilegeEscalation": False,
                  "readOnlyRootFilesystem": sec.read_only_root, "capabilities": caps}
     return pod, container
-
-
-def _toleration(t: Toleration) -> dict[str, Any]:
-    raw = {"key": t.key, "operator": t.operator, "value": t.value, "effect": t.effect,
-           "tolerationSeconds": t.toleration_seconds}
-    return {k: v for k, v in raw.items() if v is not None}
-
-
-def _anti_affinity(sched: Scheduling, selector: dict[str, str]) -> dict[str, Any]:
-    required: list[dict[str, Any]] = []
-    preferred: list[dict[str, Any]] = []
-    for mode, topology in ((sched.spread_across_nodes, HOST_TOPOLOGY),
-                           (sched.spread_across_zones, ZONE_TOPOLOGY)):
-        term = {"labelSelector": {"matchLabels": dict(selector)}, "topologyKey": topology}
-        if mode == "required":
-            required.append(term)
-        elif mode == "preferred":
-            preferred.append({"weight": 100, "podAffinityTerm": term})
-    anti: dict[str, Any] = {}
-    if required:
-        anti["requiredDuringSchedulingIgnoredDuringExecution"] = required
-    if preferred:
-        anti["preferredDuringSchedulingIgnoredDuringExecution"] = preferred
-    return {"podAntiAffinity": anti} if anti else {}
-
-
-def _scheduling(sched: Scheduling, selector: dict[str, str] | None) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if sched.node_selector:
-        out["nodeSelector"] = dict(sched.node_selector)
-    if sched.tolerations:
-        out["tolerations"] = [_toleration(t) for t in sched.tolerations]
-    if selector is not None:
-        affinity = _anti_affinity(sched, selector)
-        if affinity:
-            out["affinity"] = affinity
-    if sched.priority_class_name:
-        out["priorityClassName"] = sched.priority_class_name
-    return out
 
 
 def _empty_dirs(comp: Component, chart_mounts: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -382,7 +285,7 @@ def _component(plan: Plan, comp: Component, slot: HelmSlot,
                     f"HorizontalPodAutoscaler ({scaling.min_replicas}-{scaling.max_replicas} "
                     f"replicas at {' and '.join(targets)}) is not rendered, so it runs a fixed "
                     f"{scaling.min_replicas} (the minimum)")
-    out["resources"] = _resources(sizing.resources)
+    out["resources"] = pod_facts.resources(sizing.resources)
     out.update(_probes(comp, sizing, slot, gaps))
     pod, container = _security(comp)
     if slot.writable_root_reason and container["readOnlyRootFilesystem"]:
@@ -394,7 +297,7 @@ def _component(plan: Plan, comp: Component, slot: HelmSlot,
     out["podSecurityContext"] = pod
     out["containerSecurityContext"] = container
     selector = {"app.kubernetes.io/name": CHART_NAME, "component": slot.pod_label}
-    out.update(_scheduling(sizing.scheduling, selector))
+    out.update(pod_facts.scheduling(sizing.scheduling, selector))
     if plan.rolls(comp.name):
         # One extra pod at a time: the namespace quota counts exactly one surge pod per
         # rolling Deployment.
@@ -433,8 +336,8 @@ def _bitnami_security() -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def _bitnami_probes(sizing: ComponentSizing) -> dict[str, Any]:
-    return {_PROBE_KEYS[kind][0]: {"enabled": True, **_timing(t)}
-            for kind, t in _probe_timings(sizing)}
+    return {_PROBE_KEYS[kind][0]: {"enabled": True, **pod_facts.timing(t)}
+            for kind, t in pod_facts.probe_timings(sizing)}
 
 
 def _bitnami_persistence(sizing: ComponentSizing) -> dict[str, Any]:
@@ -464,13 +367,13 @@ def _postgresql(plan: Plan, comp: Component, gaps: list[str]) -> dict[str, Any]:
     }
     pod, container = _bitnami_security()
     primary: dict[str, Any] = {
-        "resources": _resources(sizing.resources),
+        "resources": pod_facts.resources(sizing.resources),
         "persistence": _bitnami_persistence(sizing),
         "extendedConfiguration": "".join(f"{k} = {v}\n" for k, v in settings.items()),
         "podSecurityContext": pod,
         "containerSecurityContext": container,
         **_bitnami_probes(sizing),
-        **_scheduling(sizing.scheduling, None),
+        **pod_facts.scheduling(sizing.scheduling, None),
     }
     gaps.append(_root_fs_gap(comp.name))
     return {"enabled": True, "architecture": "standalone", "primary": primary}
@@ -483,12 +386,12 @@ def _redis(plan: Plan, comp: Component, gaps: list[str]) -> dict[str, Any]:
     pod, container = _bitnami_security()
     maxmemory = plan.tunables.redis_env()["REDIS_MAXMEMORY"]
     master: dict[str, Any] = {
-        "resources": _resources(sizing.resources),
+        "resources": pod_facts.resources(sizing.resources),
         "persistence": _bitnami_persistence(sizing),
         "podSecurityContext": pod,
         "containerSecurityContext": container,
         **_bitnami_probes(sizing),
-        **_scheduling(sizing.scheduling, None),
+        **pod_facts.scheduling(sizing.scheduling, None),
     }
     gaps.append(_root_fs_gap(comp.name))
     return {
@@ -513,7 +416,7 @@ def _weaviate(plan: Plan, comp: Component, gaps: list[str]) -> dict[str, Any]:
                   "repo": comp.image, "tag": tag,
                   "pullPolicy": plan.profile.images.pull_policy},
         "replicas": sizing.scaling.min_replicas,
-        "resources": _resources(sizing.resources),
+        "resources": pod_facts.resources(sizing.resources),
     }
     if sizing.persistence is not None:
         out["storage"] = {"storageClassName": sizing.persistence.storage_class,
@@ -521,23 +424,21 @@ def _weaviate(plan: Plan, comp: Component, gaps: list[str]) -> dict[str, Any]:
         if sizing.persistence.access_mode != "ReadWriteOnce":
             gaps.append(f"{comp.name}: the chart's volume claim is always ReadWriteOnce, not "
                         f"{sizing.persistence.access_mode}")
-    for kind, timing in _probe_timings(sizing):
-        check = _catalog_check(comp, kind)
-        if check is None:
-            continue
-        handler = _handler(comp, check)
+    for probe in pod_facts.probes(comp, sizing):
+        handler = pod_facts.handler(probe.check, comp)
         probe_type = next(iter(handler))
-        out[_PROBE_KEYS[kind][0]] = {
-            **({"enabled": True} if kind == "startup" else {}),
-            "probeType": probe_type, "probe": handler, **_timing(timing)}
+        out[_PROBE_KEYS[probe.kind][0]] = {
+            **({"enabled": True} if probe.kind == "startup" else {}),
+            "probeType": probe_type, "probe": handler, **pod_facts.timing(probe.timing)}
     out["securityContext"] = pod
     out["containerSecurityContext"] = container
     # The sysctl init container runs privileged as root; Weaviate starts without the
     # raised vm.max_map_count and only needs it for very large indexes.
     out["initContainers"] = {"sysctlInitContainer": {"enabled": False}}
     out.update(_empty_dirs(comp))
-    out.update(_scheduling(sizing.scheduling, None))
-    out["terminationGracePeriodSeconds"] = grace_period(plan, comp)  # the chart's one such key
+    out.update(pod_facts.scheduling(sizing.scheduling, None))
+    # The chart's one terminationGracePeriodSeconds key.
+    out["terminationGracePeriodSeconds"] = pod_facts.grace_period(plan, comp)
     derived = plan.tunables.derived_env()
     out["env"] = {e.name: derived[e.name] for e in comp.env if e.derived}
     return out

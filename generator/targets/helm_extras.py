@@ -24,7 +24,7 @@ from typing import Any
 
 from generator.catalog import CATALOG, HelmSlot
 from generator.plan import Plan
-from generator.targets import external
+from generator.targets import external, pod_extras
 from generator.targets.ingress import ingress_annotations
 
 Obj = dict[str, Any]
@@ -178,12 +178,7 @@ def _extra_env(plan: Plan, values: Obj, slots: dict[str, str]) -> None:
         if not sizing.enabled or not sizing.extra_env:
             continue
         env = {e["name"]: e for e in values[key].get("extraEnv", [])}
-        for extra in sizing.extra_env:
-            if extra.secret_key is not None:
-                env[extra.name] = {"name": extra.name, "valueFrom": {"secretKeyRef": {
-                    "name": plan.profile.secret_name, "key": extra.secret_key}}}
-            else:
-                env[extra.name] = {"name": extra.name, "value": extra.value or ""}
+        env.update({e["name"]: e for e in pod_extras.extra_env(plan, sizing)})
         values[key]["extraEnv"] = list(env.values())
 
 

@@ -11,10 +11,11 @@ import hashlib
 import json
 from typing import Any
 
+from generator import pod_facts
 from generator.catalog import CATALOG, COMPONENTS, MIGRATION_SOURCE, Check, Component, Env
 from generator.plan import Plan, migration_resources
 from generator.quantity import format_cpu, format_memory
-from generator.sizing import ComponentSizing, ProbeTiming, Resources
+from generator.sizing import ComponentSizing, ProbeTiming
 from generator.targets import (
     autoscaling,
     configs,
@@ -169,60 +170,39 @@ def _env_from(plan: Plan, comp: Component) -> list[Obj]:
 
 
 def probe(check: Check, timing: ProbeTiming) -> Obj:
-    p: Obj
-    if check.command:
-        p = {"exec": {"command": list(check.command)}}
-    elif check.http_path is not None:
-        p = {"httpGet": {"path": check.http_path, "port": check.port}}
-    else:
-        p = {"tcpSocket": {"port": check.port}}
-    p.update({
-        "initialDelaySeconds": timing.initial_delay_seconds,
-        "periodSeconds": timing.period_seconds,
-        "timeoutSeconds": timing.timeout_seconds,
-        "failureThreshold": timing.failure_threshold,
-        "successThreshold": timing.success_threshold,
-    })
-    return p
+    return {**pod_facts.handler(check), **pod_facts.timing(timing)}
 
 
 def resources(sizing: ComponentSizing) -> Obj:
-    return resources_obj(sizing.resources)
-
-
-def resources_obj(r: Resources) -> Obj:
-    return {
-        "requests": {"cpu": format_cpu(r.requests.cpu), "memory": format_memory(r.requests.memory)},
-        "limits": {"cpu": format_cpu(r.limits.cpu), "memory": format_memory(r.limits.memory)},
-    }
+    return pod_facts.resources(sizing.resources)
 
 
 def pod_security(comp: Component) -> Obj:
-    sec = comp.security
+    sec = pod_facts.security(comp)
     ctx: Obj = {}
-    if sec.exception is None or not sec.exception.run_as_root:
+    if sec.non_root:
         ctx.update({"runAsNonRoot": True, "runAsUser": sec.user, "runAsGroup": sec.group,
                     "fsGroup": sec.group, "fsGroupChangePolicy": "OnRootMismatch"})
     else:
         ctx.update({"runAsUser": 0, "runAsGroup": 0})
-    ctx["seccompProfile"] = {"type": "RuntimeDefault"}
+    ctx["seccompProfile"] = dict(pod_facts.SECCOMP)
     return ctx
 
 
 def container_security(comp: Component) -> Obj:
-    sec = comp.security
+    sec = pod_facts.security(comp)
     caps: Obj = {"drop": ["ALL"]}
-    if sec.exception is not None and sec.exception.add_capabilities:
-        caps["add"] = list(sec.exception.add_capabilities)
+    if sec.add_capabilities:
+        caps["add"] = list(sec.add_capabilities)
     ctx: Obj = {
         "allowPrivilegeEscalation": False,
         "privileged": False,
         "readOnlyRootFilesystem": sec.read_only_root,
         "capabilities": caps,
     }
-    if sec.exception is None or not sec.exception.run_as_root:
+    if sec.non_root:
         ctx["runAsNonRoot"] = True
-    ctx["seccompProfile"] = {"type": "RuntimeDefault"}
+    ctx["seccompProfile"] = dict(pod_facts.SECCOMP)
     return ctx
 
 
@@ -243,11 +223,13 @@ def container(plan: Plan, comp: Component, sizing: ComponentSizing) -> Obj:
     env_from = _env_from(plan, comp)
     if env_from:
         c["envFrom"] = env_from
-    c["resources"] = resources(sizing)
-    if sizing.probes.startup is not None and comp.startup is not None:
-        c["startupProbe"] = probe(comp.startup, sizing.probes.startup)
-    c["livenessProbe"] = probe(comp.liveness, sizing.probes.liveness)
-    c["readinessProbe"] = probe(comp.readiness, sizing.probes.readiness)
+    facts = pod_facts.facts(plan, comp, sizing)
+    c["resources"] = facts.resources
+    probes = {p.kind: probe(p.check, p.timing) for p in facts.probes}
+    # Startup first: the order a reader meets them in.
+    for kind in ("startup", "liveness", "readiness"):
+        if kind in probes:
+            c[f"{kind}Probe"] = probes[kind]
     if comp.shutdown.pre_stop_seconds:
         # Endpoints controllers and proxies learn of a terminating pod a few seconds
         # late: keep serving until they have, then let the process drain.
@@ -292,39 +274,6 @@ def pvc_name(owner: str) -> str:
 # ---------------------------------------------------------------------------- workloads
 
 
-def _affinity(sizing: ComponentSizing) -> Obj | None:
-    sched = sizing.scheduling
-    required: list[Obj] = []
-    preferred: list[Obj] = []
-    for mode, key in ((sched.spread_across_nodes, "kubernetes.io/hostname"),
-                      (sched.spread_across_zones, "topology.kubernetes.io/zone")):
-        term = {"labelSelector": {"matchLabels": selector(sizing.name)}, "topologyKey": key}
-        if mode == "required":
-            required.append(term)
-        elif mode == "preferred":
-            preferred.append({"weight": 100, "podAffinityTerm": term})
-    if not required and not preferred:
-        return None
-    anti: Obj = {}
-    if required:
-        anti["requiredDuringSchedulingIgnoredDuringExecution"] = required
-    if preferred:
-        anti["preferredDuringSchedulingIgnoredDuringExecution"] = preferred
-    return {"podAntiAffinity": anti}
-
-
-def tolerations(sizing: ComponentSizing) -> list[Obj]:
-    out = []
-    for t in sizing.scheduling.tolerations:
-        item: Obj = {}
-        for key, value in (("key", t.key), ("operator", t.operator), ("value", t.value),
-                           ("effect", t.effect), ("tolerationSeconds", t.toleration_seconds)):
-            if value is not None:
-                item[key] = value
-        out.append(item)
-    return out
-
-
 def config_hash(plan: Plan, comp: Component) -> str | None:
     owner = _config_owner(comp)
     if owner is None:
@@ -359,24 +308,9 @@ def pod_template(plan: Plan, comp: Component, sizing: ComponentSizing) -> Obj:
         "containers": [container(plan, comp, sizing)],
         "volumes": volumes(plan, comp, sizing),
     }
-    sched = sizing.scheduling
-    if sched.node_selector:
-        spec["nodeSelector"] = dict(sched.node_selector)
-    tol = tolerations(sizing)
-    if tol:
-        spec["tolerations"] = tol
-    affinity = _affinity(sizing)
-    if affinity:
-        spec["affinity"] = affinity
-    if sched.priority_class_name:
-        spec["priorityClassName"] = sched.priority_class_name
-    spec["terminationGracePeriodSeconds"] = grace_period(plan, comp)
+    spec.update(pod_facts.scheduling(sizing.scheduling, selector(sizing.name)))
+    spec["terminationGracePeriodSeconds"] = pod_facts.grace_period(plan, comp)
     return pod_extras.decorate(plan, sizing, {"metadata": md, "spec": spec}, selector(comp.name))
-
-
-def grace_period(plan: Plan, comp: Component) -> int:
-    sd = comp.shutdown
-    return plan.tunables.grace_seconds(sd.drain, sd.pre_stop_seconds, sd.seconds)
 
 
 def workload(plan: Plan, comp: Component, sizing: ComponentSizing, ns: str | None) -> Obj:
@@ -600,7 +534,7 @@ def migration_job(plan: Plan, ns: str | None) -> Obj:
     sizing = plan.profile.components[comp.name]
     c = container(plan, comp, sizing)
     c["name"] = MIGRATION
-    c["resources"] = resources_obj(migration_resources(plan.profile))
+    c["resources"] = pod_facts.resources(migration_resources(plan.profile))
     c["env"] = [{"name": "MODE", "value": "migration"},
                 {"name": "MIGRATION_ENABLED", "value": "true"}]
     for key in ("ports", "startupProbe", "livenessProbe", "readinessProbe", "lifecycle"):
@@ -627,12 +561,8 @@ def migration_job(plan: Plan, ns: str | None) -> Obj:
             "volumes": [{"name": m.name, "emptyDir": {}} for m in comp.emptydirs],
         },
     }
-    sched = sizing.scheduling
-    if sched.node_selector:
-        template["spec"]["nodeSelector"] = dict(sched.node_selector)
-    tol = tolerations(sizing)
-    if tol:
-        template["spec"]["tolerations"] = tol
+    # The Job's one pod spreads nowhere: no anti-affinity.
+    template["spec"].update(pod_facts.scheduling(sizing.scheduling, None))
     template = pod_extras.decorate(plan, sizing, template, selector(MIGRATION))
     blob = json.dumps(template, sort_keys=True, separators=(",", ":")).encode()
     version = plan.profile.images.tag(comp.name).replace(".", "-").replace("_", "-").lower()
