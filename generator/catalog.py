@@ -8,7 +8,7 @@ decisions, not sizing: sizing comes from profiles (defaults below are the neutra
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from generator.versions import DIFY_VERSION
 
@@ -278,7 +278,6 @@ class Component:
     traffic: Traffic = Traffic()
     emptydirs: tuple[Mount, ...] = ()
     data_mount: Mount | None = None  # where the persistent (or shared) data lives
-    mode: str | None = None  # MODE for the dify-api image
     # How many database connection pools one replica holds: "api" uses the derived
     # SERVER_WORKER_AMOUNT, "one" a single process, "plugin" the plugin daemon's own pool.
     db_pools: str | None = None
@@ -316,7 +315,6 @@ class Component:
     # What is lost under Helm when the chart cannot deploy it (helm is None).
     helm_gap: str = ""
     metrics: Metrics | None = None
-    notes: tuple[str, ...] = field(default_factory=tuple)
     # The language runtime that holds the container's memory. "python" processes do not
     # give freed memory back to the OS (CPython's allocator keeps its arenas), so their
     # memory utilization only ratchets up: a memory HPA target would pin them at maximum.
@@ -438,7 +436,7 @@ CATALOG: tuple[Component, ...] = (
         # streaming chats, so a busy pod answers late; 6 x 20 s before a restart, 10 s each.
         defaults=DefaultSizing(("250m", "1Gi"), ("1", "2Gi"), (0, 20, 10, 6), (0, 10, 5, 3),
                                (10, 10, 5, 30), storage="10Gi"),
-        emptydirs=_API_TMP, data_mount=Mount("storage", "/app/api/storage"), mode="api",
+        emptydirs=_API_TMP, data_mount=Mount("storage", "/app/api/storage"),
         runtime="python",
         db_pools="api", env=(Env("MODE", "api"),), env_from_config="api", env_from_secret=True,
         tunables="api", config_env=_DIFY_CONFIG, config_map="dify-config",
@@ -458,7 +456,7 @@ CATALOG: tuple[Component, ...] = (
         startup=None, security=_API_SECURITY, scalable=True, stateful=False,
         defaults=DefaultSizing(("50m", "256Mi"), ("500m", "512Mi"), (0, 20, 10, 6),
                                (0, 10, 5, 3)),
-        emptydirs=_API_TMP, mode="api", db_pools="one", required=False,
+        emptydirs=_API_TMP, db_pools="one", required=False,
         # Dify's compose default: collaboration mode off (ENABLE_COLLABORATION_MODE=false).
         enabled_by_default=False,
         env=(Env("MODE", "api"), Env("SERVER_WORKER_AMOUNT", "1"),
@@ -466,7 +464,7 @@ CATALOG: tuple[Component, ...] = (
              Env("SERVER_WORKER_CONNECTIONS", "1000")),
         env_from_config="api", env_from_secret=True,
         shutdown=Shutdown(pre_stop_seconds=10, drain="gunicorn"),
-        notes=("Runs the api image with the gevent-websocket worker class, one process.",),
+        # The api image with the gevent-websocket worker class, one process.
         runtime="python",
     ),
     Component(
@@ -485,7 +483,7 @@ CATALOG: tuple[Component, ...] = (
         security=_API_SECURITY, scalable=True, stateful=False,
         defaults=DefaultSizing(("250m", "1Gi"), ("1", "2Gi"), (0, 60, 30, 3), (0, 60, 30, 3),
                                (20, 15, 30, 20)),
-        emptydirs=_API_TMP, data_mount=Mount("storage", "/app/api/storage"), mode="worker",
+        emptydirs=_API_TMP, data_mount=Mount("storage", "/app/api/storage"),
         # A Celery task being indexed is lost work when its pod goes: remove workers slowly.
         scale_down_window_seconds=600,
         runtime="python",
@@ -514,7 +512,7 @@ CATALOG: tuple[Component, ...] = (
         scalable=False, stateful=False, singleton=True,
         defaults=DefaultSizing(("50m", "256Mi"), ("250m", "512Mi"), (120, 60, 10, 3),
                                (5, 30, 5, 3)),
-        emptydirs=_API_TMP, mode="beat", db_pools="one",
+        emptydirs=_API_TMP, db_pools="one",
         # The entrypoint would write celerybeat-schedule into /app/api; pointing it at the
         # /tmp emptyDir keeps the root filesystem read-only and gives liveness a heartbeat.
         args=(),
@@ -642,8 +640,8 @@ CATALOG: tuple[Component, ...] = (
         env_from_config="plugin-daemon", tunables="plugin",
         config_env=(Env("PLUGIN_STORAGE_LOCAL_ROOT", "/app/storage"),),
         shared_claim="dify-plugin-storage",
-        notes=("The image has no USER; it runs as uid 1000 with fsGroup so /app/storage "
-               "and HOME=/tmp are writable.",),
+        # The image has no USER; it runs as uid 1000 with fsGroup so /app/storage and
+        # HOME=/tmp are writable.
         # The daemon's memory is its long-lived Python plugin processes, not the Go binary.
         runtime="python",
     ),
@@ -688,8 +686,8 @@ CATALOG: tuple[Component, ...] = (
         emptydirs=_SQUID_DIRS, command=_SQUID_COMMAND,
         config_files=(ConfigFile("squid-agent.conf.j2", "squid.conf"),),
         config_dir=_SQUID_CONFIG_DIR, follows="local-sandbox", runtime="c",
-        notes=("Like compose's agent_ssrf_proxy: the agent sandbox may reach the agent "
-               "stub and the api's /files/, the internet, and nothing else internal.",),
+        # Like compose's agent_ssrf_proxy: the agent sandbox may reach the agent stub and
+        # the api's /files/, the internet, and nothing else internal.
     ),
     Component(
         name="nginx", summary="Reverse proxy in front of api, web and plugin endpoints",
@@ -872,8 +870,8 @@ CATALOG: tuple[Component, ...] = (
         # PROMETHEUS_MONITORING_PORT's default.
         metrics=Metrics(port="metrics", add_port=2112,
                         env=(Env("PROMETHEUS_MONITORING_ENABLED", "true"),)),
-        notes=("The Go binary needs no particular user; it runs as 1000 with fsGroup so the "
-               "data volume is writable.",),
+        # The Go binary needs no particular user; it runs as 1000 with fsGroup so the data
+        # volume is writable.
         runtime="go",
     ),
 )
