@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from generator.catalog import COMPONENTS
+from generator.catalog import COMPONENTS, Endpoint
 from generator.plan import Plan
 from generator.queues import BROKER_DATABASE
 from generator.sizing import WorkerPool
@@ -70,7 +70,7 @@ def _scaled_object(plan: Plan, pool: WorkerPool, ns: str) -> Obj:
                 "type": "redis",
                 "name": f"queue-{queue.replace('_', '-')}",
                 "metadata": {
-                    "address": f"{m.host('redis')}:6379",
+                    "address": Endpoint("redis", "redis", part="hostport").render(),
                     "databaseIndex": str(BROKER_DATABASE),
                     "listName": queue,
                     "listLength": str(per_replica),
