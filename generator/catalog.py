@@ -77,11 +77,24 @@ class Env:
 
 
 @dataclass(frozen=True)
+class Ref:
+    """Another component a config file names, as a template variable: its endpoint
+    (url, host or port), or `host_regex` for a squid dstdom_regex of its Service names.
+    With `when`, the variable is "" unless that component is enabled."""
+
+    var: str
+    endpoint: Endpoint
+    host_regex: bool = False
+    when: str | None = None
+
+
+@dataclass(frozen=True)
 class ConfigFile:
     """A text file rendered from a jinja2 template in generator/templates/."""
 
     template: str
     filename: str
+    refs: tuple[Ref, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -590,7 +603,8 @@ CATALOG: tuple[Component, ...] = (
              Env("SANDBOX_PORT", endpoint=Endpoint("sandbox", part="port")),
              Env("WORKER_TIMEOUT", "15"), Env("ENABLE_NETWORK", "true"),
              *_proxy_env("ssrf-proxy")),
-        config_files=(ConfigFile("sandbox-config.yaml.j2", "config.yaml"),),
+        config_files=(ConfigFile("sandbox-config.yaml.j2", "config.yaml", refs=(
+            Ref("proxy", Endpoint("ssrf-proxy", "proxy")),)),),
         config_dir="/conf",
     ),
     Component(
@@ -662,7 +676,10 @@ CATALOG: tuple[Component, ...] = (
         defaults=DefaultSizing(("50m", "64Mi"), ("250m", "256Mi"), (0, 15, 5, 4),
                                (0, 10, 5, 3)),
         emptydirs=_SQUID_DIRS, command=_SQUID_COMMAND,
-        config_files=(ConfigFile("squid.conf.j2", "squid.conf"),),
+        # squid's reverse-proxy peer (cache_peer) is the sandbox.
+        config_files=(ConfigFile("squid.conf.j2", "squid.conf", refs=(
+            Ref("sandbox_host", Endpoint("sandbox", part="host")),
+            Ref("sandbox_target_port", Endpoint("sandbox", part="port")))),),
         config_dir=_SQUID_CONFIG_DIR,
         runtime="c",
     ),
@@ -684,7 +701,9 @@ CATALOG: tuple[Component, ...] = (
         defaults=DefaultSizing(("25m", "64Mi"), ("250m", "256Mi"), (0, 15, 5, 4),
                                (0, 10, 5, 3)),
         emptydirs=_SQUID_DIRS, command=_SQUID_COMMAND,
-        config_files=(ConfigFile("squid-agent.conf.j2", "squid.conf"),),
+        config_files=(ConfigFile("squid-agent.conf.j2", "squid.conf", refs=(
+            Ref("agent_backend_host", Endpoint("agent-backend", part="host"), host_regex=True),
+            Ref("api_host", Endpoint("api", part="host"), host_regex=True))),),
         config_dir=_SQUID_CONFIG_DIR, follows="local-sandbox", runtime="c",
         # Like compose's agent_ssrf_proxy: the agent sandbox may reach the agent stub and
         # the api's /files/, the internet, and nothing else internal.
@@ -711,7 +730,10 @@ CATALOG: tuple[Component, ...] = (
                                (0, 10, 5, 3)),
         emptydirs=(Mount("tmp", "/tmp"), Mount("cache", "/var/cache/nginx")),
         runtime="c",
-        config_files=(ConfigFile("nginx.conf.j2", "default.conf"),),
+        config_files=(ConfigFile("nginx.conf.j2", "default.conf", refs=(
+            Ref("api", Endpoint("api")), Ref("web", Endpoint("web")),
+            Ref("plugin_daemon", Endpoint("plugin-daemon")),
+            Ref("websocket", Endpoint("api-websocket"), when="api-websocket"))),),
         config_dir="/etc/nginx/conf.d",
         shutdown=Shutdown(pre_stop_seconds=10),
     ),
