@@ -948,10 +948,13 @@ class VectorStore:
     kind: str
     component: str | None
     env: tuple[Env, ...] = ()
+    # The in-cluster store's URL as an external-service setting takes it (the Helm
+    # chart's external block, when the chart cannot deploy the component itself).
+    url: Endpoint | None = None
 
 
 VECTOR_STORES: tuple[VectorStore, ...] = (
-    VectorStore("weaviate", "weaviate", env=(
+    VectorStore("weaviate", "weaviate", url=Endpoint("weaviate"), env=(
         Env("WEAVIATE_ENDPOINT", endpoint=Endpoint("weaviate")),
         Env("WEAVIATE_GRPC_ENDPOINT", endpoint=Endpoint("weaviate", "grpc", scheme="grpc")),
     )),

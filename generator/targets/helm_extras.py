@@ -22,8 +22,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.catalog import CATALOG, HelmSlot
+from generator.catalog import CATALOG, COMPONENTS, HelmSlot, vector_store
 from generator.plan import Plan
+from generator.sizing import ExternalVectorStore
 from generator.targets import external, pod_extras
 from generator.targets.ingress import ingress_annotations
 
@@ -110,6 +111,23 @@ def _carry_wiring(plan: Plan, values: Obj, names: tuple[str, ...]) -> None:
             _append_env(values, comp.helm.key, env)
 
 
+def _vector_outside_chart(plan: Plan, gaps: list[str]) -> ExternalVectorStore | None:
+    """An in-cluster vector store the chart cannot deploy (its component has no Helm
+    slot): the chart's external block points Dify at the Service the overlay deploys."""
+    store = vector_store(plan.profile.vector_database)
+    if store.component is None or store.url is None:
+        return None
+    comp = COMPONENTS[store.component]
+    if comp.helm is not None or not plan.profile.components[comp.name].enabled:
+        return None
+    url = store.url.render()
+    gaps.append(f"{comp.name}: the chart points Dify at {url} as an external "
+                f"{store.kind}; deploy that Service with the overlay's {comp.name} objects "
+                "(StatefulSet, Service, ServiceAccount, NetworkPolicy) in the release "
+                "namespace")
+    return ExternalVectorStore(endpoint=url)
+
+
 def _external_services(plan: Plan, values: Obj, slots: dict[str, str],
                        gaps: list[str]) -> None:
     """The chart's external* blocks (no passwords: those go in your secrets file)."""
@@ -131,7 +149,7 @@ def _external_services(plan: Plan, values: Obj, slots: dict[str, str],
             block["sentinel"] = {"enabled": True, "masterSet": redis.sentinel_master,
                                  "sentinels": list(redis.sentinel_nodes)}
         values["externalRedis"] = block
-    vector = profile.external_vector_store
+    vector = profile.external_vector_store or _vector_outside_chart(plan, gaps)
     if vector is not None:
         kind = profile.vector_database
         if kind == "weaviate":
