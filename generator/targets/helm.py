@@ -124,8 +124,10 @@ def _wiring(plan: Plan, values: dict[str, Any], gaps: list[str]) -> None:
                         "of one MODE=migration Job before the rollout")
     for comp, _ in plan.components():
         grace = pod_facts.grace_period(plan, comp)
-        if comp.helm is not None and comp.helm.grace_period:
-            continue  # set in the subchart's own block
+        if comp.helm is None or comp.helm.grace_period:
+            # Set in the subchart's own block, or no pod of the chart's at all (the
+            # component's own gap says so).
+            continue
         if comp.shutdown.pre_stop_seconds or grace != 30:
             what = f"terminationGracePeriodSeconds {grace}"
             if comp.shutdown.pre_stop_seconds:
