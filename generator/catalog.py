@@ -381,11 +381,12 @@ _DIFY_CONFIG = (
 _API_SECURITY = Security(user=1001, group=1001, read_only_root=True)
 _API_TMP = (Mount("tmp", "/tmp"),)
 # Everything the dify-api image reaches in the namespace. api, api-websocket, worker and
-# beat read one ConfigMap (DB_HOST, REDIS_HOST, WEAVIATE_*, CODE_EXECUTION_ENDPOINT,
+# beat read one ConfigMap (DB_HOST, REDIS_HOST, WEAVIATE_* or QDRANT_*, CODE_EXECUTION_ENDPOINT,
 # PLUGIN_DAEMON_URL, SSRF_PROXY_*, AGENT_BACKEND_BASE_URL), so each may open all of them.
 _API_CALLS = (
     Call("postgres", "postgres"), Call("redis", "redis"),
     Call("weaviate", "http"), Call("weaviate", "grpc"),
+    Call("qdrant", "http"), Call("qdrant", "grpc"),
     Call("sandbox", "http"), Call("plugin-daemon", "http"),
     Call("ssrf-proxy", "proxy"), Call("agent-backend", "http"),
     # INTERNAL_FILES_URL in the shared ConfigMap names the api itself.
@@ -896,6 +897,44 @@ CATALOG: tuple[Component, ...] = (
         # volume is writable.
         runtime="go",
     ),
+    Component(
+        name="qdrant", summary="Qdrant: the in-cluster vector store for vectorDatabase.type qdrant",
+        # Dify's compose (service `qdrant`, profile `qdrant`): langgenius/qdrant, Qdrant
+        # built with Chinese, Japanese and Korean tokenizers.
+        image="langgenius/qdrant", tag="v1.8.3",
+        helm=None, helm_gap="the chart cannot deploy Qdrant; it has only externalQdrant",
+        workload="StatefulSet", ports=(Port("http", 6333), Port("grpc", 6334)),
+        # /livez, /readyz and /healthz exist since Qdrant 1.5.0 and answer without the API
+        # key. The HTTP server starts only after every collection is loaded from disk,
+        # which can take minutes after a restart: a startup probe covers it.
+        liveness=Check(http_path="/livez", port="http"),
+        readiness=Check(http_path="/readyz", port="http"),
+        startup=Check(http_path="/livez", port="http"),
+        # The image runs as root by default; Qdrant needs no privilege, only writable
+        # storage, snapshots and its init marker: any uid with fsGroup on the volume.
+        security=Security(user=1000, group=1000, read_only_root=True),
+        scalable=False, stateful=True,
+        # Guaranteed QoS like every datastore (requests equal limits).
+        defaults=DefaultSizing(("500m", "1Gi"), ("500m", "1Gi"), (0, 15, 5, 4),
+                               (0, 10, 5, 3), (5, 10, 5, 60), storage="10Gi"),
+        emptydirs=(Mount("tmp", "/tmp"), Mount("snapshots", "/qdrant/snapshots")),
+        data_mount=Mount("data", "/qdrant/storage"),
+        # Rust: no garbage collector; freed memory goes back like a C program's.
+        runtime="c",
+        env=(
+            # Qdrant reads QDRANT__SERVICE__API_KEY; compose's QDRANT_API_KEY on the qdrant
+            # service is not a Qdrant setting, so the key goes in under Qdrant's name.
+            Env("QDRANT__SERVICE__API_KEY", secret_key="QDRANT_API_KEY"),
+            Env("QDRANT__STORAGE__STORAGE_PATH", "/qdrant/storage"),
+            Env("QDRANT__STORAGE__SNAPSHOTS_PATH", "/qdrant/snapshots"),
+            # Written after start into the working directory by default (/qdrant, read-only
+            # here); Qdrant panics when it cannot write it.
+            Env("QDRANT_INIT_FILE_PATH", "/tmp/.qdrant-initialized"),
+            # The NetworkPolicies give it no way out; do not try telemetry.qdrant.io.
+            Env("QDRANT__TELEMETRY_DISABLED", "true"),
+        ),
+        shutdown=Shutdown(seconds=60),
+    ),
 )
 
 # Add-ons a profile option turns on (monitoring): hardened like every component, built by
@@ -958,7 +997,13 @@ VECTOR_STORES: tuple[VectorStore, ...] = (
         Env("WEAVIATE_ENDPOINT", endpoint=Endpoint("weaviate")),
         Env("WEAVIATE_GRPC_ENDPOINT", endpoint=Endpoint("weaviate", "grpc", scheme="grpc")),
     )),
-    VectorStore("qdrant", None),
+    VectorStore("qdrant", "qdrant", url=Endpoint("qdrant"), env=(
+        Env("QDRANT_URL", endpoint=Endpoint("qdrant")),
+        Env("QDRANT_CLIENT_TIMEOUT", "20"),
+        # HTTP, Dify's default; the gRPC port stays declared for those who turn it on.
+        Env("QDRANT_GRPC_ENABLED", "false"),
+        Env("QDRANT_GRPC_PORT", endpoint=Endpoint("qdrant", "grpc", part="port")),
+    )),
     VectorStore("pgvector", None),
 )
 DEFAULT_VECTOR_STORE = "weaviate"
