@@ -321,6 +321,10 @@ class Component:
     shared_claim: str = ""
     # The migration Job needs it running first (an Argo CD sync wave before the Job).
     migration_prerequisite: bool = False
+    # What it is to the others where a target needs it by function, not by name:
+    # "database" (Dify's and the plugin daemon's Postgres), "broker" (the Redis that is
+    # cache and Celery broker), "queue-worker" (the Celery worker KEDA pools replace).
+    role: str = ""
     # Enabled exactly when that component is (a profile cannot switch it on its own).
     follows: str | None = None
     # A memory-backed /dev/shm, sized by the plan (Tunables.postgres_shm_mb).
@@ -502,6 +506,7 @@ CATALOG: tuple[Component, ...] = (
         scale_down_window_seconds=600,
         runtime="python",
         db_pools="one", env=(Env("MODE", "worker"),), env_from_config="api", env_from_secret=True,
+        role="queue-worker",
         # Celery's warm shutdown finishes the running tasks on SIGTERM.
         shutdown=Shutdown(drain="celery"),
     ),
@@ -828,6 +833,7 @@ CATALOG: tuple[Component, ...] = (
              Env("POSTGRES_USER", "postgres"),
              Env("POSTGRES_PASSWORD", secret_key="DB_PASSWORD")),
         env_from_config="postgres", tunables="postgres", migration_prerequisite=True,
+        role="database",
         args=("-c", "max_connections=$(POSTGRES_MAX_CONNECTIONS)",
               "-c", "shared_buffers=$(POSTGRES_SHARED_BUFFERS)",
               "-c", "effective_cache_size=$(POSTGRES_EFFECTIVE_CACHE_SIZE)",
@@ -853,6 +859,7 @@ CATALOG: tuple[Component, ...] = (
         runtime="c",
         env=(Env("REDIS_PASSWORD", secret_key="REDIS_PASSWORD"),),
         env_from_config="redis", tunables="redis", migration_prerequisite=True,
+        role="broker",
         command=("redis-server",),
         args=("--requirepass", "$(REDIS_PASSWORD)",
               "--maxmemory", "$(REDIS_MAXMEMORY)",
@@ -1023,6 +1030,15 @@ COMPONENTS: dict[str, Component] = {c.name: c for c in CATALOG}
 MIGRATION_SOURCE = "api"
 COMPONENT_NAMES: tuple[str, ...] = tuple(COMPONENTS)
 ENTRY_POINT: Component = next(c for c in CATALOG if c.entry_point)
+
+
+def by_role(role: str) -> Component:
+    return next(c for c in CATALOG if c.role == role)
+
+
+def literal_env(comp: Component, name: str) -> str:
+    """The literal value a component's catalog env gives `name`."""
+    return next(e.value for e in comp.env if e.name == name and e.value is not None)
 
 
 def service_host(component: str) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.catalog import host_port, vector_store
+from generator.catalog import by_role, host_port, literal_env, vector_store
 from generator.plan import Plan
 
 Obj = dict[str, Any]
@@ -25,8 +25,11 @@ PLUGIN_DB_NAME = "dify_plugin"
 def _database(plan: Plan) -> tuple[dict[str, str], dict[str, str]]:
     ext = plan.profile.external_postgres
     if ext is None:
-        host, port = host_port("postgres", "postgres")
-        common = {"DB_HOST": host, "DB_PORT": str(port), "DB_USERNAME": "postgres"}
+        db = by_role("database")
+        host, port = host_port(db.name, db.ports[0].name)
+        # the user the in-cluster Postgres creates
+        common = {"DB_HOST": host, "DB_PORT": str(port),
+                  "DB_USERNAME": literal_env(db, "POSTGRES_USER")}
         return ({**common, "DB_DATABASE": DB_NAME},
                 {**common, "DB_DATABASE": PLUGIN_DB_NAME})
     common = {"DB_HOST": ext.host, "DB_PORT": str(ext.port), "DB_USERNAME": ext.username}
@@ -43,7 +46,8 @@ def _database(plan: Plan) -> tuple[dict[str, str], dict[str, str]]:
 def _redis(plan: Plan) -> tuple[dict[str, str], dict[str, str]]:
     ext = plan.profile.external_redis
     if ext is None:
-        host, port = host_port("redis", "redis")
+        broker = by_role("broker")
+        host, port = host_port(broker.name, broker.ports[0].name)
         return ({"REDIS_HOST": host, "REDIS_PORT": str(port), "REDIS_DB": "0"},
                 {"REDIS_HOST": host, "REDIS_PORT": str(port)})
     common = {"REDIS_PORT": str(ext.port), "REDIS_DB": str(ext.db),

@@ -21,7 +21,7 @@ from math import ceil
 from typing import Any
 
 from generator import addons
-from generator.catalog import Component, Metrics
+from generator.catalog import ENTRY_POINT, Component, Metrics, by_role
 from generator.plan import Plan
 from generator.queues import BROKER_DATABASE, DEFAULT_QUEUES
 from generator.sizing import ComponentSizing
@@ -138,7 +138,7 @@ def _scaled_names(plan: Plan) -> list[str]:
     names = [m.host(c.name) for c, s in plan.components() if s.scaling.autoscale]
     pools = plan.profile.worker_pools
     if pools is not None:
-        names = [n for n in names if n != m.host("worker")]
+        names = [n for n in names if n != m.host(by_role("queue-worker").name)]
         names += [f"dify-worker-{p.name}" for p in pools.pools]
     return sorted(names)
 
@@ -148,8 +148,9 @@ def _backlogs(plan: Plan) -> list[tuple[str, tuple[str, ...], int]]:
     concurrency = plan.tunables.celery_worker_amount
     pools = plan.profile.worker_pools
     if pools is None:
-        top = plan.profile.components["worker"].scaling.max_replicas
-        return [("worker", DEFAULT_QUEUES, top * concurrency)]
+        worker = by_role("queue-worker").name
+        top = plan.profile.components[worker].scaling.max_replicas
+        return [(worker, DEFAULT_QUEUES, top * concurrency)]
     return [(p.name, p.queues, p.max_replicas * (p.tasks_per_replica or concurrency))
             for p in pools.pools]
 
@@ -168,7 +169,8 @@ def alerts(plan: Plan) -> list[Obj]:
                       "labels": {"severity": severity},
                       "annotations": {"summary": summary}})
 
-    nginx = (f'exported_namespace="{ns}",exported_service="{m.host("nginx")}"')
+    # the ingress controller's series for the Service it routes to
+    nginx = (f'exported_namespace="{ns}",exported_service="{m.host(ENTRY_POINT.name)}"')
     alert("DifyApi5xxRateHigh",
           f'sum(rate(nginx_ingress_controller_requests{{{nginx},status=~"5.."}}[5m])) / '
           f"sum(rate(nginx_ingress_controller_requests{{{nginx}}}[5m])) > "
