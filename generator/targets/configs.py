@@ -17,7 +17,7 @@ from typing import Any
 
 import jinja2
 
-from generator.catalog import COMPONENTS, Component, ConfigFile, service_host
+from generator.catalog import ENTRY_POINT, Component, ConfigFile, service_host
 
 # Paths the api serves, from Dify's nginx routing: console and service APIs, files,
 # MCP and trigger webhooks. Everything else goes to the web front end.
@@ -132,5 +132,8 @@ def files(comp: Component, inp: TemplateInput) -> dict[str, str]:
 
 
 def nginx_conf(*, websocket: bool) -> str:
-    inp = TemplateInput(frozenset({"api-websocket"} if websocket else ()))
-    return files(COMPONENTS["nginx"], inp)["default.conf"]
+    """The entry point's configuration file, with every optional upstream on or off."""
+    [conf] = ENTRY_POINT.config_files
+    optional = {r.when for r in conf.refs if r.when is not None}
+    inp = TemplateInput(frozenset(optional if websocket else ()))
+    return files(ENTRY_POINT, inp)[conf.filename]
