@@ -172,10 +172,10 @@ def _images(plan: Plan, gaps: list[str]) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- pieces
 
 
-def _probes(comp: Component, sizing: ComponentSizing, slot: HelmSlot,
-            gaps: list[str]) -> dict[str, Any]:
+def _probes(facts: pod_facts.PodFacts, slot: HelmSlot, gaps: list[str]) -> dict[str, Any]:
+    comp = facts.component
     out: dict[str, Any] = {}
-    for probe in pod_facts.probes(comp, sizing):
+    for probe in facts.probes:
         kind, check, timing = probe.kind, probe.check, probe.timing
         override = slot.chart_check(kind)
         if override is not None:
@@ -191,10 +191,9 @@ def _probes(comp: Component, sizing: ComponentSizing, slot: HelmSlot,
     return out
 
 
-def _security(comp: Component) -> tuple[dict[str, Any], dict[str, Any]]:
+def _security(sec: pod_facts.SecurityFacts) -> tuple[dict[str, Any], dict[str, Any]]:
     """Pod and container security contexts as Kubernetes objects (no `enabled:`); the
     chart's containers take the run-as user too."""
-    sec = pod_facts.security(comp)
     caps: dict[str, Any] = {"drop": ["ALL"]}
     if sec.add_capabilities:
         caps["add"] = list(sec.add_capabilities)
@@ -287,9 +286,10 @@ def _component(plan: Plan, comp: Component, slot: HelmSlot,
                     f"HorizontalPodAutoscaler ({scaling.min_replicas}-{scaling.max_replicas} "
                     f"replicas at {' and '.join(targets)}) is not rendered, so it runs a fixed "
                     f"{scaling.min_replicas} (the minimum)")
-    out["resources"] = pod_facts.resources(sizing.resources)
-    out.update(_probes(comp, sizing, slot, gaps))
-    pod, container = _security(comp)
+    facts = pod_facts.facts(plan, comp, sizing)
+    out["resources"] = facts.resources
+    out.update(_probes(facts, slot, gaps))
+    pod, container = _security(facts.security)
     if slot.writable_root_reason and container["readOnlyRootFilesystem"]:
         container["readOnlyRootFilesystem"] = False
         gaps.append(slot.writable_root_reason)
@@ -411,14 +411,15 @@ def _weaviate(plan: Plan, comp: Component, gaps: list[str]) -> dict[str, Any]:
     if not sizing.enabled:
         return {"enabled": False}
     _, tag = _split_image(plan.image(comp.name))
-    pod, container = _security(comp)
+    facts = pod_facts.facts(plan, comp, sizing)
+    pod, container = _security(facts.security)
     out: dict[str, Any] = {
         "enabled": True,
         "image": {"registry": plan.profile.images.registry or DOCKER_HUB,
                   "repo": comp.image, "tag": tag,
                   "pullPolicy": plan.profile.images.pull_policy},
         "replicas": sizing.scaling.min_replicas,
-        "resources": pod_facts.resources(sizing.resources),
+        "resources": facts.resources,
     }
     if sizing.persistence is not None:
         out["storage"] = {"storageClassName": sizing.persistence.storage_class,
@@ -426,7 +427,7 @@ def _weaviate(plan: Plan, comp: Component, gaps: list[str]) -> dict[str, Any]:
         if sizing.persistence.access_mode != "ReadWriteOnce":
             gaps.append(f"{comp.name}: the chart's volume claim is always ReadWriteOnce, not "
                         f"{sizing.persistence.access_mode}")
-    for probe in pod_facts.probes(comp, sizing):
+    for probe in facts.probes:
         handler = pod_facts.handler(probe.check, comp)
         probe_type = next(iter(handler))
         out[_PROBE_KEYS[probe.kind][0]] = {
@@ -440,7 +441,7 @@ def _weaviate(plan: Plan, comp: Component, gaps: list[str]) -> dict[str, Any]:
     out.update(_empty_dirs(comp))
     out.update(pod_facts.scheduling(sizing.scheduling, None))
     # The chart's one terminationGracePeriodSeconds key.
-    out["terminationGracePeriodSeconds"] = pod_facts.grace_period(plan, comp)
+    out["terminationGracePeriodSeconds"] = facts.grace_period_seconds
     derived = plan.tunables.derived_env()
     out["env"] = {e.name: derived[e.name] for e in comp.env if e.derived}
     return out
