@@ -223,3 +223,34 @@ def test_every_variable_set_is_documented(built: list[Obj]) -> None:
                 if "configMapRef" in ref:
                     names |= set(maps[ref["configMapRef"]["name"]])
             assert not names - allowed, (component, sorted(names - allowed))
+
+
+def test_the_real_chart_lints_and_wires_dify_to_qdrant(result: RenderResult,
+                                                       tmp_path: Path) -> None:
+    """helm lint --strict and helm template of the community chart with these values
+    (local only, like tests/test_helm_chart.py: DIFYGEN_HELM_CHART names an unpacked chart
+    with its subcharts; helm on PATH or DIFYGEN_HELM)."""
+    import os
+    import shutil
+
+    chart = os.environ.get("DIFYGEN_HELM_CHART")
+    helm = os.environ.get("DIFYGEN_HELM") or shutil.which("helm")
+    if not chart or not (Path(chart) / "Chart.yaml").is_file() or not helm:
+        pytest.skip("set DIFYGEN_HELM_CHART (and put helm on PATH) to run the real chart")
+    values = tmp_path / "values.yaml"
+    values.write_text(result.files["helm/qdrant/values.yaml"], encoding="utf-8")
+    env = {**os.environ, **{f"HELM_{d}_HOME": str(tmp_path / d.lower())
+                            for d in ("CACHE", "CONFIG", "DATA")}}
+    lint = subprocess.run([helm, "lint", "--strict", chart, "-f", str(values)],
+                          capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    out = subprocess.run([helm, "template", "dify", chart, "--namespace", "dify",
+                          "-f", str(values)],
+                         capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert out.returncode == 0, out.stderr
+    objs = [d for d in yaml.safe_load_all(out.stdout) if d]
+    configs = [o["data"] for o in objs if o["kind"] == "ConfigMap"
+               and o.get("data", {}).get("VECTOR_STORE")]
+    assert configs and all(c["VECTOR_STORE"] == "qdrant" for c in configs)
+    assert all(c["QDRANT_URL"] == "http://dify-qdrant:6333" for c in configs)
+    assert not [o for o in objs if "weaviate" in o["metadata"]["name"]]
