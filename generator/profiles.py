@@ -832,7 +832,8 @@ def _check_external(merged: dict[str, Any], origin: _Origin, chain: list[_Loaded
         if sized is None or moved is None or rank.get(id(sized), 0) <= rank.get(id(moved), 0):
             problems.add(_loc(origin, chain, ("components", name)),
                          f"{name} is outside the cluster in this profile (database, redis "
-                         "or vectorDatabase); remove components." + name)
+                         "or vectorDatabase: an external service, or a vector store it does "
+                         "not choose); remove components." + name)
 
 
 # Keys difygen owns: its selectors and its own annotations. A profile that set them would
