@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from generator.catalog import VECTOR_STORES
 from generator.plan import Plan
 from generator.quantity import format_cpu, format_memory, mebibytes
 from generator.queues import BROKER_DATABASE
@@ -76,9 +77,11 @@ def explain(plan: Plan, helm_gaps: tuple[str, ...] = ()) -> str:
     lines += _table(rows)
     outside = {"postgres": p.external_postgres is not None,
                "redis": p.external_redis is not None,
-               "weaviate": p.vector_database != "weaviate"
-               or p.external_vector_store is not None}
-    off = [c.name for c in p.components.values() if not c.enabled and not outside.get(c.name)]
+               p.vector_database: p.external_vector_store is not None}
+    # In-cluster vector stores the profile does not choose are not "turned off".
+    unchosen = {s.component for s in VECTOR_STORES if s.kind != p.vector_database}
+    off = [c.name for c in p.components.values()
+           if not c.enabled and not outside.get(c.name) and c.name not in unchosen]
     if off:
         lines.append(f"turned off: {', '.join(off)}")
     external = [name for name, out in outside.items() if out]

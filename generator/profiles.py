@@ -768,15 +768,18 @@ _VECTOR_REQUIRED = {"weaviate": ("endpoint",), "qdrant": ("endpoint",),
 
 
 def external_components(merged: dict[str, Any]) -> set[str]:
-    """In-cluster components a profile replaces with services outside the cluster."""
+    """In-cluster components a profile replaces with services outside the cluster, and
+    the in-cluster vector stores it does not choose."""
     out = set()
     if "external" in merged.get("database", {}):
         out.add("postgres")
     if "external" in merged.get("redis", {}):
         out.add("redis")
     vector = merged.get("vectorDatabase", {})
-    if vector.get("type", "weaviate") != "weaviate" or "external" in vector:
-        out.add("weaviate")
+    chosen = vector.get("type", catalog.DEFAULT_VECTOR_STORE)
+    for store in catalog.VECTOR_STORES:
+        if store.component is not None and (store.kind != chosen or "external" in vector):
+            out.add(store.component)
     return out
 
 
@@ -797,11 +800,13 @@ def _check_external(merged: dict[str, Any], origin: _Origin, chain: list[_Loaded
                      "an external Redis needs redis.external.host or "
                      "redis.external.sentinel")
     vector = merged.get("vectorDatabase", {})
-    kind = vector.get("type", "weaviate")
+    kind = vector.get("type", catalog.DEFAULT_VECTOR_STORE)
     ext = vector.get("external")
-    if ext is None and kind != "weaviate":
+    if ext is None and catalog.vector_store(kind).component is None:
+        in_cluster = " or ".join(s.kind.capitalize() for s in catalog.VECTOR_STORES
+                                 if s.component is not None)
         problems.add(_loc(origin, chain, ("vectorDatabase", "type")),
-                     f"found {kind!r}; difygen deploys only Weaviate in the cluster, so "
+                     f"found {kind!r}; difygen deploys only {in_cluster} in the cluster, so "
                      f"{kind} needs vectorDatabase.external")
     if ext is not None:
         for key in ext:
@@ -816,7 +821,8 @@ def _check_external(merged: dict[str, Any], origin: _Origin, chain: list[_Loaded
     # Sizing a component in the same file (or a child) that moves it outside is a
     # contradiction; sizing inherited from a parent that deployed it is simply unused.
     declared = {"postgres": ("database", "external"), "redis": ("redis", "external"),
-                "weaviate": ("vectorDatabase",)}
+                **{s.component: ("vectorDatabase",) for s in catalog.VECTOR_STORES
+                   if s.component is not None}}
     rank = {id(c.doc): i for i, c in enumerate(chain)}
     for name in sorted(external_components(merged)):
         if name not in merged.get("components", {}):
@@ -826,7 +832,8 @@ def _check_external(merged: dict[str, Any], origin: _Origin, chain: list[_Loaded
         if sized is None or moved is None or rank.get(id(sized), 0) <= rank.get(id(moved), 0):
             problems.add(_loc(origin, chain, ("components", name)),
                          f"{name} is outside the cluster in this profile (database, redis "
-                         "or vectorDatabase); remove components." + name)
+                         "or vectorDatabase: an external service, or a vector store it does "
+                         "not choose); remove components." + name)
 
 
 # Keys difygen owns: its selectors and its own annotations. A profile that set them would

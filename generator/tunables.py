@@ -152,6 +152,13 @@ class Tunables:
         return {"REDIS_MAXMEMORY": f"{self.redis_maxmemory_mb}mb",
                 "REDIS_MAXMEMORY_POLICY": self.redis_maxmemory_policy}
 
+    def group(self, name: str) -> dict[str, str]:
+        """The derived settings a catalog component's env ConfigMap carries
+        (Component.tunables)."""
+        groups = {"api": self.api_env, "plugin": self.plugin_env,
+                  "postgres": self.postgres_env, "redis": self.redis_env}
+        return groups[name]()
+
     def derived_env(self) -> dict[str, str]:
         """Values of the catalog's `derived` env entries."""
         return {"GOMEMLIMIT": f"{self.weaviate_gomemlimit_mb}MiB",

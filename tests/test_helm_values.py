@@ -207,7 +207,7 @@ def test_render_refuses_values_the_schema_rejects(
     def broken(*args: Any, **kwargs: Any) -> dict[str, Any]:
         return {"enabled": True, "replica": 1}
 
-    monkeypatch.setattr(target, "_postgresql", lambda plan, gaps: broken())
+    monkeypatch.setitem(target._SUBCHARTS, "postgresql", lambda plan, comp, gaps: broken())
     with pytest.raises(RenderInvalid) as info:
         render_values(plan)
     assert any(p.location.key_path == "postgresql.replica" for p in info.value.problems)

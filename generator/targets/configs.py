@@ -17,7 +17,7 @@ from typing import Any
 
 import jinja2
 
-from generator.catalog import COMPONENTS, Component, endpoint, host_port, service_host
+from generator.catalog import ENTRY_POINT, Component, ConfigFile, service_host
 
 # Paths the api serves, from Dify's nginx routing: console and service APIs, files,
 # MCP and trigger webhooks. Everything else goes to the web front end.
@@ -87,28 +87,20 @@ def _nginx(comp: Component, inp: TemplateInput) -> dict[str, Any]:
         "listen_port": comp.port("http").port,
         "client_max_body_size": inp.client_max_body_size,
         "api_paths": API_PATHS, "proxy": _PROXY,
-        "api": endpoint("api"), "web": endpoint("web"),
-        "plugin_daemon": endpoint("plugin-daemon"),
-        "websocket": endpoint("api-websocket") if "api-websocket" in inp.enabled else "",
     }
 
 
 def _squid(comp: Component, inp: TemplateInput) -> dict[str, Any]:
-    sandbox_host, sandbox_port = host_port("sandbox", "http")
     return {"proxy_port": comp.port("proxy").port, "sandbox_port": comp.port("sandbox").port,
-            "sandbox_host": sandbox_host, "sandbox_target_port": sandbox_port,
             **_squid_common()}
 
 
 def _squid_agent(comp: Component, inp: TemplateInput) -> dict[str, Any]:
-    return {"proxy_port": comp.port("proxy").port,
-            "agent_backend_host": host_regex("agent-backend"),
-            "api_host": host_regex("api"), **_squid_common()}
+    return {"proxy_port": comp.port("proxy").port, **_squid_common()}
 
 
 def _sandbox(comp: Component, inp: TemplateInput) -> dict[str, Any]:
-    return {"port": comp.port("http").port, "worker_timeout": SANDBOX_WORKER_TIMEOUT,
-            "proxy": endpoint("ssrf-proxy", "proxy")}
+    return {"port": comp.port("http").port, "worker_timeout": SANDBOX_WORKER_TIMEOUT}
 
 
 # Each template's context, by template: the catalog says which component uses which file.
@@ -120,12 +112,28 @@ CONTEXTS: dict[str, Callable[[Component, TemplateInput], dict[str, Any]]] = {
 }
 
 
+def _refs(f: ConfigFile, inp: TemplateInput) -> dict[str, str]:
+    """The other components a file names, from the catalog's declared endpoints."""
+    out = {}
+    for ref in f.refs:
+        if ref.when is not None and ref.when not in inp.enabled:
+            out[ref.var] = ""
+        elif ref.host_regex:
+            out[ref.var] = host_regex(ref.endpoint.component)
+        else:
+            out[ref.var] = ref.endpoint.render()
+    return out
+
+
 def files(comp: Component, inp: TemplateInput) -> dict[str, str]:
     """The rendered configuration files of one component, by file name."""
-    return {f.filename: render(f.template, **CONTEXTS[f.template](comp, inp))
+    return {f.filename: render(f.template, **CONTEXTS[f.template](comp, inp), **_refs(f, inp))
             for f in comp.config_files}
 
 
 def nginx_conf(*, websocket: bool) -> str:
-    inp = TemplateInput(frozenset({"api-websocket"} if websocket else ()))
-    return files(COMPONENTS["nginx"], inp)["default.conf"]
+    """The entry point's configuration file, with every optional upstream on or off."""
+    [conf] = ENTRY_POINT.config_files
+    optional = {r.when for r in conf.refs if r.when is not None}
+    inp = TemplateInput(frozenset(optional if websocket else ()))
+    return files(ENTRY_POINT, inp)[conf.filename]

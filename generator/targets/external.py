@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.catalog import endpoint, host_port
+from generator.catalog import by_role, host_port, literal_env, vector_store
 from generator.plan import Plan
 
 Obj = dict[str, Any]
@@ -25,8 +25,11 @@ PLUGIN_DB_NAME = "dify_plugin"
 def _database(plan: Plan) -> tuple[dict[str, str], dict[str, str]]:
     ext = plan.profile.external_postgres
     if ext is None:
-        host, port = host_port("postgres", "postgres")
-        common = {"DB_HOST": host, "DB_PORT": str(port), "DB_USERNAME": "postgres"}
+        db = by_role("database")
+        host, port = host_port(db.name, db.ports[0].name)
+        # the user the in-cluster Postgres creates
+        common = {"DB_HOST": host, "DB_PORT": str(port),
+                  "DB_USERNAME": literal_env(db, "POSTGRES_USER")}
         return ({**common, "DB_DATABASE": DB_NAME},
                 {**common, "DB_DATABASE": PLUGIN_DB_NAME})
     common = {"DB_HOST": ext.host, "DB_PORT": str(ext.port), "DB_USERNAME": ext.username}
@@ -43,7 +46,8 @@ def _database(plan: Plan) -> tuple[dict[str, str], dict[str, str]]:
 def _redis(plan: Plan) -> tuple[dict[str, str], dict[str, str]]:
     ext = plan.profile.external_redis
     if ext is None:
-        host, port = host_port("redis", "redis")
+        broker = by_role("broker")
+        host, port = host_port(broker.name, broker.ports[0].name)
         return ({"REDIS_HOST": host, "REDIS_PORT": str(port), "REDIS_DB": "0"},
                 {"REDIS_HOST": host, "REDIS_PORT": str(port)})
     common = {"REDIS_PORT": str(ext.port), "REDIS_DB": str(ext.db),
@@ -69,20 +73,21 @@ def _vector_store(plan: Plan) -> dict[str, str]:
     kind = plan.profile.vector_database
     ext = plan.profile.external_vector_store
     out = {"VECTOR_STORE": kind}
-    if kind == "weaviate":
-        if ext is None:
-            out.update({"WEAVIATE_ENDPOINT": endpoint("weaviate"),
-                        "WEAVIATE_GRPC_ENDPOINT": endpoint("weaviate", "grpc", scheme="grpc")})
-        else:
-            out["WEAVIATE_ENDPOINT"] = ext.endpoint or ""
-            if ext.grpc_endpoint:
-                out["WEAVIATE_GRPC_ENDPOINT"] = ext.grpc_endpoint
-    elif kind == "qdrant" and ext is not None:
+    if ext is None:
+        # In the cluster: the store's catalog env, endpoints built from its Service.
+        for env in vector_store(kind).env:
+            out[env.name] = env.endpoint.render() if env.endpoint is not None else (
+                env.value or "")
+    elif kind == "weaviate":
+        out["WEAVIATE_ENDPOINT"] = ext.endpoint or ""
+        if ext.grpc_endpoint:
+            out["WEAVIATE_GRPC_ENDPOINT"] = ext.grpc_endpoint
+    elif kind == "qdrant":
         out.update({"QDRANT_URL": ext.endpoint or "",
                     "QDRANT_GRPC_ENABLED": "true" if ext.grpc_port else "false"})
         if ext.grpc_port:
             out["QDRANT_GRPC_PORT"] = str(ext.grpc_port)
-    elif kind == "pgvector" and ext is not None:
+    elif kind == "pgvector":
         out.update({"PGVECTOR_HOST": ext.host or "", "PGVECTOR_PORT": str(ext.port or 5432),
                     "PGVECTOR_DATABASE": ext.database or ""})
         if ext.username:

@@ -8,17 +8,19 @@ were read from chart 0.38.0-rc2 and are documented in docs/helm.md.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from generator.catalog import COMPONENTS, Check, Component
+from generator import pod_facts
+from generator.catalog import CATALOG, COMPONENTS, Component, HelmSlot
 from generator.errors import RenderInvalid
 from generator.helm_schema import validate_values
 from generator.plan import Plan
-from generator.quantity import format_cpu, format_memory
-from generator.sizing import ComponentSizing, ProbeTiming, Resources, Scheduling, Toleration
+from generator.quantity import format_memory
+from generator.sizing import ComponentSizing
 from generator.targets import autoscaling, helm_extras
-from generator.targets.kube_objects import grace_period, public_urls
+from generator.targets.kube_objects import public_urls
 
 # re-exported: the chart pins are read from here by the tests and docs
 from generator.versions import CHART_APP_VERSION as CHART_APP_VERSION
@@ -27,8 +29,6 @@ from generator.versions import CHART_REPOSITORY as CHART_REPOSITORY
 from generator.versions import CHART_VERSION as CHART_VERSION
 from generator.yamlio import dump_yaml
 
-HOST_TOPOLOGY = "kubernetes.io/hostname"
-ZONE_TOPOLOGY = "topology.kubernetes.io/zone"
 # The Bitnami PostgreSQL and Redis images run as this user; the profile's postgres/redis
 # users (70, 999) belong to the official images the Kustomize target uses.
 BITNAMI_USER = 1001
@@ -52,83 +52,11 @@ class HelmValues:
     gaps: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class _Slot:
-    """How the chart carries one Dify component."""
+def dify_slots() -> dict[str, HelmSlot]:
+    """Components the chart's own templates carry, by component name, in catalog order:
+    the catalog's Helm slots are the one key map (helm_extras reads the same)."""
+    return {c.name: c.helm for c in CATALOG if c.helm is not None and c.helm.kind == "dify"}
 
-    key: str  # values key
-    label: str  # the pod's `component` label, for anti-affinity selectors
-    image_key: str  # key under top-level `image`
-    gated_security: bool  # security contexts take `enabled:` (else raw objects)
-    has_replicas: bool
-    autoscaling: bool
-    # The chart's own probe handler for each probe block it has; a block is used only
-    # when its handler is the catalog's, so Helm and Kustomize probe the same thing.
-    native_probes: dict[str, Check] = field(default_factory=dict)
-    chart_mounts: tuple[str, ...] = ()  # paths the chart already mounts a volume at
-    base_env: tuple[tuple[str, str], ...] = ()  # chart extraEnv defaults we must keep
-
-
-_HTTP = "http"
-_SLOTS: dict[str, _Slot] = {
-    "api": _Slot("api", "api", "api", True, True, True, native_probes={
-        "liveness": Check(http_path="/health", port=_HTTP),
-        "readiness": Check(http_path="/health", port=_HTTP),
-        "startup": Check(port=_HTTP)},
-        # extraEnv replaces the chart's list; its default turns off the update check.
-        base_env=(("CHECK_UPDATE_URL", ""),)),
-    "api-websocket": _Slot("apiWebsocket", "api-websocket", "api", True, True, False,
-                           native_probes={
-                               "liveness": Check(http_path="/health", port=_HTTP),
-                               "readiness": Check(http_path="/health", port=_HTTP),
-                               "startup": Check(port=_HTTP)}),
-    "worker": _Slot("worker", "worker", "api", True, True, True),
-    "worker-beat": _Slot("beat", "beat", "api", True, False, False),
-    "web": _Slot("web", "web", "web", False, True, True, native_probes={
-        "startup": Check(port=_HTTP)}),
-    "sandbox": _Slot("sandbox", "sandbox", "sandbox", False, True, True, native_probes={
-        "liveness": Check(http_path="/health", port=_HTTP),
-        "readiness": Check(http_path="/health", port=_HTTP),
-        "startup": Check(port=_HTTP)},
-        base_env=(("WORKER_TIMEOUT", "15"),)),
-    "plugin-daemon": _Slot("pluginDaemon", "plugin-daemon", "pluginDaemon", False, True,
-                           False),
-    "ssrf-proxy": _Slot("ssrfProxy", "ssrf-proxy", "ssrfProxy", False, True, False),
-    "nginx": _Slot("proxy", "proxy", "proxy", True, True, False,
-                   # mounted by the chart whenever nginx runs as a non-root user
-                   chart_mounts=("/var/cache/nginx", "/var/run/nginx")),
-    "agent-backend": _Slot("agentBackend", "agent-backend", "agentBackend", False, True,
-                           False, native_probes={
-                               "liveness": Check(port=_HTTP),
-                               "readiness": Check(port=_HTTP),
-                               "startup": Check(port=_HTTP)}),
-    "local-sandbox": _Slot("localSandbox", "local-sandbox", "localSandbox", False, False,
-                           False, native_probes={
-                               "liveness": Check(http_path="/healthz", port=_HTTP),
-                               "readiness": Check(http_path="/healthz", port=_HTTP),
-                               "startup": Check(port=_HTTP)}),
-}
-
-# The chart's nginx configuration has no health location (everything unknown goes to the
-# web front end), so the catalog's GET /healthz would fail; a TCP check is what it allows.
-_CHART_CHECK_OVERRIDES: dict[tuple[str, str], tuple[Check, str]] = {
-    ("nginx", kind): (Check(port=_HTTP),
-                      "nginx: the chart's nginx configuration has no /healthz location, so "
-                      "its liveness and readiness probes are TCP checks on port 8080 instead "
-                      "of GET /healthz")
-    for kind in ("liveness", "readiness")
-}
-
-# The chart gives beat no command or args, so it keeps the image's schedule file in its
-# working directory /app/api instead of the /tmp the Kustomize base points it at.
-_BEAT_SCHEDULE_GAP = ("worker-beat: the chart cannot set beat's command, so celery beat "
-                      "writes its schedule to /app/api: its root filesystem stays writable "
-                      "and liveness watches /app/api/celerybeat-schedule instead of /tmp")
-_CHART_CHECK_OVERRIDES[("worker-beat", "liveness")] = (
-    Check(command=("sh", "-c",
-                   "test -n \"$(find /app/api/celerybeat-schedule* -mmin -10)\"")),
-    _BEAT_SCHEDULE_GAP)
-_WRITABLE_ROOT: dict[str, str] = {"worker-beat": _BEAT_SCHEDULE_GAP}
 
 _PROBE_KEYS = {"liveness": ("livenessProbe", "customLivenessProbe"),
                "readiness": ("readinessProbe", "customReadinessProbe"),
@@ -139,7 +67,8 @@ def render_values(plan: Plan) -> HelmValues:
     """The chart values for one plan, validated against schemas/helm-values.schema.json."""
     gaps: list[str] = []
     values: dict[str, Any] = {"image": _images(plan, gaps), "global": _public_urls(plan)}
-    for name, slot in _SLOTS.items():
+    slots = dify_slots()
+    for name, slot in slots.items():
         values[slot.key] = _component(plan, COMPONENTS[name], slot, gaps)
     storage = plan.profile.file_storage
     if storage.backend == "s3" and storage.s3 is not None:
@@ -151,12 +80,12 @@ def render_values(plan: Plan) -> HelmValues:
             "pathStyle": s3.addressing_style == "path",
             "bucketName": {"api": s3.bucket, "pluginDaemon": s3.bucket},
         }
-    values["postgresql"] = _postgresql(plan, gaps)
-    values["redis"] = _redis(plan, gaps)
-    values["weaviate"] = _weaviate(plan, gaps)
+    for comp in CATALOG:
+        if comp.helm is not None and comp.helm.kind == "subchart":
+            values[comp.helm.key] = _SUBCHARTS[comp.helm.key](plan, comp, gaps)
     _wiring(plan, values, gaps)
     gaps.extend(_policy_gaps(plan))
-    helm_extras.apply(plan, values, {name: slot.key for name, slot in _SLOTS.items()}, gaps)
+    helm_extras.apply(plan, values, {name: slot.key for name, slot in slots.items()}, gaps)
 
     source = values_path(plan.name)
     problems = validate_values(values, source)
@@ -180,23 +109,24 @@ def _public_urls(plan: Plan) -> dict[str, str]:
 
 def _wiring(plan: Plan, values: dict[str, Any], gaps: list[str]) -> None:
     """What issue 9's wiring needs where the chart has a key, and a gap where it has none."""
-    enabled = {c.name for c in plan.profile.enabled_components()}
-    if "api-websocket" in enabled:
-        socket = public_urls(plan).get("socket")
-        if socket:
-            values["apiWebsocket"]["socketUrl"] = socket
-    # The chart has no migration Job: with api.migration it migrates in every api pod at
-    # start (and holds the worker until the api answers). Turning it off would leave no one
-    # to migrate, so it stays on and the difference is stated.
-    values["api"]["migration"] = True
-    gaps.append("api: the chart has no migration Job; its api pods run `flask upgrade-db` at "
-                "start (api.migration: true) instead of one MODE=migration Job before the "
-                "rollout")
-    weaviate = values.get("weaviate", {})
+    urls = public_urls(plan)
     for comp, _ in plan.components():
-        grace = grace_period(plan, comp)
-        if comp.name == "weaviate" and weaviate.get("enabled"):
-            weaviate["terminationGracePeriodSeconds"] = grace  # the chart's one such key
+        slot = comp.helm
+        if slot is None or slot.kind != "dify":
+            continue
+        for key, kind in slot.public_urls:
+            if urls.get(kind):
+                values[slot.key][key] = urls[kind]
+        if slot.migrates_at_start:
+            values[slot.key]["migration"] = True
+            gaps.append(f"{comp.name}: the chart has no migration Job; its {comp.name} pods "
+                        f"run `flask upgrade-db` at start ({slot.key}.migration: true) instead "
+                        "of one MODE=migration Job before the rollout")
+    for comp, _ in plan.components():
+        grace = pod_facts.grace_period(plan, comp)
+        if comp.helm is None or comp.helm.grace_period:
+            # Set in the subchart's own block, or no pod of the chart's at all (the
+            # component's own gap says so).
             continue
         if comp.shutdown.pre_stop_seconds or grace != 30:
             what = f"terminationGracePeriodSeconds {grace}"
@@ -204,16 +134,9 @@ def _wiring(plan: Plan, values: dict[str, Any], gaps: list[str]) -> None:
                 what += f" and a {comp.shutdown.pre_stop_seconds} s preStop delay"
             gaps.append(f"{comp.name}: the chart has no key for {what}; pods get the "
                         "chart's defaults")
-    if "agent-ssrf-proxy" in enabled:
-        gaps.append("agent-ssrf-proxy: the chart has no proxy of its own for the agent "
-                    "sandbox (local-sandbox); its HTTP_PROXY, HTTPS_PROXY and NO_PROXY and "
-                    "the allow-list for the agent stub and the api's /files/ are not carried")
-    web = values["web"]
-    if web.get("enabled"):
-        web.setdefault("extraEnv", []).extend(
-            {"name": k, "value": v} for k, v in (("HOME", "/tmp"), ("PM2_HOME", "/tmp/.pm2")))
-    if weaviate.get("enabled"):
-        weaviate["env"] = dict(plan.tunables.derived_env())
+    for comp, _ in plan.components():
+        if comp.helm is None:
+            gaps.append(f"{comp.name}: {comp.helm_gap}")
     gaps.append("postgres: the Bitnami subchart mounts its own /dev/shm (shmVolume) without "
                 f"the derived {plan.tunables.postgres_shm_mb}Mi size limit")
 
@@ -229,7 +152,7 @@ def _split_image(ref: str) -> tuple[str, str]:
 def _images(plan: Plan, gaps: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     pull = plan.profile.images.pull_policy
-    for name, slot in _SLOTS.items():
+    for name, slot in dify_slots().items():
         repository, tag = _split_image(plan.image(name))
         if slot.image_key in out:
             first = out[slot.image_key]
@@ -239,146 +162,49 @@ def _images(plan: Plan, gaps: list[str]) -> dict[str, Any]:
                             f"one image (image.api = {first['repository']}:{first['tag']})")
             continue
         out[slot.image_key] = {"repository": repository, "tag": tag, "pullPolicy": pull}
-    for name in ("postgres", "redis"):
-        if plan.profile.components[name].enabled:
-            gaps.append(f"{name}: the chart deploys the Bitnami {COMPONENTS[name].helm_key} "
-                        f"subchart with its own image, not {plan.image(name)}")
+    for comp, _ in plan.components():
+        if comp.helm is not None and comp.helm.bitnami:
+            gaps.append(f"{comp.name}: the chart deploys the Bitnami {comp.helm.key} "
+                        f"subchart with its own image, not {plan.image(comp.name)}")
     return out
 
 
 # ---------------------------------------------------------------------------- pieces
 
 
-def _resources(res: Resources) -> dict[str, Any]:
-    return {
-        "requests": {"cpu": format_cpu(res.requests.cpu),
-                     "memory": format_memory(res.requests.memory)},
-        "limits": {"cpu": format_cpu(res.limits.cpu),
-                   "memory": format_memory(res.limits.memory)},
-    }
-
-
-def _timing(t: ProbeTiming) -> dict[str, Any]:
-    return {
-        "initialDelaySeconds": t.initial_delay_seconds,
-        "periodSeconds": t.period_seconds,
-        "timeoutSeconds": t.timeout_seconds,
-        "failureThreshold": t.failure_threshold,
-        "successThreshold": t.success_threshold,
-    }
-
-
-def _port(comp: Component, name: str | None) -> int:
-    # Numbers, not names: the chart names its container ports differently (api, web,
-    # dify, daemon, ...) than the Kustomize base does.
-    for port in comp.ports:
-        if port.name == name:
-            return port.port
-    raise ValueError(f"{comp.name} has no port named {name!r}")
-
-
-def _handler(comp: Component, check: Check) -> dict[str, Any]:
-    if check.command:
-        return {"exec": {"command": list(check.command)}}
-    port = _port(comp, check.port)
-    if check.http_path is not None:
-        return {"httpGet": {"path": check.http_path, "port": port}}
-    return {"tcpSocket": {"port": port}}
-
-
-def _probe_timings(sizing: ComponentSizing) -> list[tuple[str, ProbeTiming]]:
-    out = [("liveness", sizing.probes.liveness), ("readiness", sizing.probes.readiness)]
-    if sizing.probes.startup is not None:
-        out.append(("startup", sizing.probes.startup))
-    return out
-
-
-def _catalog_check(comp: Component, kind: str) -> Check | None:
-    check: Check | None = {"liveness": comp.liveness, "readiness": comp.readiness,
-                           "startup": comp.startup}[kind]
-    return check
-
-
-def _probes(comp: Component, sizing: ComponentSizing, slot: _Slot,
-            gaps: list[str]) -> dict[str, Any]:
+def _probes(facts: pod_facts.PodFacts, slot: HelmSlot, gaps: list[str]) -> dict[str, Any]:
+    comp = facts.component
     out: dict[str, Any] = {}
-    for kind, timing in _probe_timings(sizing):
-        check = _catalog_check(comp, kind)
-        if check is None:
-            continue
-        override = _CHART_CHECK_OVERRIDES.get((comp.name, kind))
+    for probe in facts.probes:
+        kind, check, timing = probe.kind, probe.check, probe.timing
+        override = slot.chart_check(kind)
         if override is not None:
-            check, why = override
-            gaps.append(why)
+            check = override.check
+            gaps.append(override.reason)
         native, custom = _PROBE_KEYS[kind]
-        if slot.native_probes.get(kind) == check:
-            out[native] = {"enabled": True, **_timing(timing)}
+        if slot.native_probe(kind) == check:
+            out[native] = {"enabled": True, **pod_facts.timing(timing)}
         else:
-            out[custom] = {**_handler(comp, check), **_timing(timing)}
+            # Numbers, not names: the chart names its container ports differently (api,
+            # web, dify, daemon, ...) than the Kustomize base does.
+            out[custom] = {**pod_facts.handler(check, comp), **pod_facts.timing(timing)}
     return out
 
 
-def _security(comp: Component) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Pod and container security contexts as Kubernetes objects (no `enabled:`)."""
-    sec = comp.security
-    seccomp = {"type": "RuntimeDefault"}
+def _security(sec: pod_facts.SecurityFacts) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Pod and container security contexts as Kubernetes objects (no `enabled:`); the
+    chart's containers take the run-as user too."""
     caps: dict[str, Any] = {"drop": ["ALL"]}
-    if sec.exception is not None and sec.exception.run_as_root:
-        if sec.exception.add_capabilities:
-            caps["add"] = list(sec.exception.add_capabilities)
-        pod: dict[str, Any] = {"runAsUser": sec.user, "runAsGroup": sec.group,
-                               "runAsNonRoot": False, "seccompProfile": seccomp}
-        container: dict[str, Any] = {
-            "runAsUser": sec.user, "runAsGroup": sec.group, "runAsNonRoot": False,
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": sec.read_only_root, "capabilities": caps,
-        }
-        return pod, container
-    pod = {"runAsUser": sec.user, "runAsGroup": sec.group, "runAsNonRoot": True,
-           "fsGroup": sec.group, "seccompProfile": seccomp}
-    container = {"runAsUser": sec.user, "runAsGroup": sec.group, "runAsNonRoot": True,
-                 "allowPrivilegeEscalation": False,
+    if sec.add_capabilities:
+        caps["add"] = list(sec.add_capabilities)
+    user = {"runAsUser": sec.user, "runAsGroup": sec.group, "runAsNonRoot": sec.non_root}
+    pod: dict[str, Any] = dict(user)
+    if sec.non_root:
+        pod["fsGroup"] = sec.group
+    pod["seccompProfile"] = dict(pod_facts.SECCOMP)
+    container = {**user, "allowPrivilegeEscalation": False,
                  "readOnlyRootFilesystem": sec.read_only_root, "capabilities": caps}
     return pod, container
-
-
-def _toleration(t: Toleration) -> dict[str, Any]:
-    raw = {"key": t.key, "operator": t.operator, "value": t.value, "effect": t.effect,
-           "tolerationSeconds": t.toleration_seconds}
-    return {k: v for k, v in raw.items() if v is not None}
-
-
-def _anti_affinity(sched: Scheduling, selector: dict[str, str]) -> dict[str, Any]:
-    required: list[dict[str, Any]] = []
-    preferred: list[dict[str, Any]] = []
-    for mode, topology in ((sched.spread_across_nodes, HOST_TOPOLOGY),
-                           (sched.spread_across_zones, ZONE_TOPOLOGY)):
-        term = {"labelSelector": {"matchLabels": dict(selector)}, "topologyKey": topology}
-        if mode == "required":
-            required.append(term)
-        elif mode == "preferred":
-            preferred.append({"weight": 100, "podAffinityTerm": term})
-    anti: dict[str, Any] = {}
-    if required:
-        anti["requiredDuringSchedulingIgnoredDuringExecution"] = required
-    if preferred:
-        anti["preferredDuringSchedulingIgnoredDuringExecution"] = preferred
-    return {"podAntiAffinity": anti} if anti else {}
-
-
-def _scheduling(sched: Scheduling, selector: dict[str, str] | None) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if sched.node_selector:
-        out["nodeSelector"] = dict(sched.node_selector)
-    if sched.tolerations:
-        out["tolerations"] = [_toleration(t) for t in sched.tolerations]
-    if selector is not None:
-        affinity = _anti_affinity(sched, selector)
-        if affinity:
-            out["affinity"] = affinity
-    if sched.priority_class_name:
-        out["priorityClassName"] = sched.priority_class_name
-    return out
 
 
 def _empty_dirs(comp: Component, chart_mounts: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -391,21 +217,23 @@ def _empty_dirs(comp: Component, chart_mounts: tuple[str, ...] = ()) -> dict[str
     }
 
 
-def _env(plan: Plan, name: str, slot: _Slot) -> list[dict[str, str]]:
+def _env(plan: Plan, comp: Component, slot: HelmSlot) -> list[dict[str, str]]:
+    """The chart's defaults we keep, then the derived settings of the ConfigMap the
+    component reads (except those its own catalog env sets: the websocket server's one
+    process; the pool settings still bound its database connections)."""
     env: dict[str, str] = dict(slot.base_env)
-    api_env = plan.tunables.api_env()
-    if name in ("api", "worker", "worker-beat"):
-        env.update(api_env)
-    elif name == "api-websocket":
-        # The chart pins the websocket server to one gevent-websocket process; the pool
-        # settings still bound its database connections.
-        env.update({k: v for k, v in api_env.items()
-                    if k not in ("SERVER_WORKER_AMOUNT", "SERVER_WORKER_CONNECTIONS")})
-    elif name == "plugin-daemon":
-        env.update(plan.tunables.plugin_env())
-        # The daemon runs as a user without a home directory; uv and pip cache under HOME.
-        env["HOME"] = "/tmp"
+    own = {e.name for e in comp.env}
+    if comp.env_from_config is not None:
+        group = COMPONENTS[comp.env_from_config].tunables
+        if group is not None:
+            env.update({k: v for k, v in plan.tunables.group(group).items() if k not in own})
     return [{"name": k, "value": v} for k, v in env.items()]
+
+
+def _carried_env(comp: Component, slot: HelmSlot) -> list[dict[str, str]]:
+    """The catalog's literal env the chart's templates do not set."""
+    literal = {e.name: e.value for e in comp.env if e.value is not None}
+    return [{"name": name, "value": literal[name]} for name in slot.carried_env]
 
 
 def _pvc(sizing: ComponentSizing) -> dict[str, Any] | None:
@@ -420,13 +248,14 @@ def _pvc(sizing: ComponentSizing) -> dict[str, Any] | None:
 # ---------------------------------------------------------------------------- components
 
 
-def _component(plan: Plan, comp: Component, slot: _Slot, gaps: list[str]) -> dict[str, Any]:
+def _component(plan: Plan, comp: Component, slot: HelmSlot,
+               gaps: list[str]) -> dict[str, Any]:
     sizing = plan.profile.components[comp.name]
     if not sizing.enabled:
         return {"enabled": False}
     out: dict[str, Any] = {"enabled": True}
     scaling = sizing.scaling
-    if slot.has_replicas:
+    if slot.replicas:
         out["replicas"] = scaling.min_replicas
     if slot.autoscaling:
         # KEDA worker pools without a CPU target leave the chart's single worker with no
@@ -457,19 +286,20 @@ def _component(plan: Plan, comp: Component, slot: _Slot, gaps: list[str]) -> dic
                     f"HorizontalPodAutoscaler ({scaling.min_replicas}-{scaling.max_replicas} "
                     f"replicas at {' and '.join(targets)}) is not rendered, so it runs a fixed "
                     f"{scaling.min_replicas} (the minimum)")
-    out["resources"] = _resources(sizing.resources)
-    out.update(_probes(comp, sizing, slot, gaps))
-    pod, container = _security(comp)
-    if comp.name in _WRITABLE_ROOT and container["readOnlyRootFilesystem"]:
+    facts = pod_facts.facts(plan, comp, sizing)
+    out["resources"] = facts.resources
+    out.update(_probes(facts, slot, gaps))
+    pod, container = _security(facts.security)
+    if slot.writable_root_reason and container["readOnlyRootFilesystem"]:
         container["readOnlyRootFilesystem"] = False
-        gaps.append(_WRITABLE_ROOT[comp.name])
+        gaps.append(slot.writable_root_reason)
     if slot.gated_security:
         pod = {"enabled": True, **pod}
         container = {"enabled": True, **container}
     out["podSecurityContext"] = pod
     out["containerSecurityContext"] = container
-    selector = {"app.kubernetes.io/name": CHART_NAME, "component": slot.label}
-    out.update(_scheduling(sizing.scheduling, selector))
+    selector = {"app.kubernetes.io/name": CHART_NAME, "component": slot.pod_label}
+    out.update(pod_facts.scheduling(sizing.scheduling, selector))
     if plan.rolls(comp.name):
         # One extra pod at a time: the namespace quota counts exactly one surge pod per
         # rolling Deployment.
@@ -477,7 +307,7 @@ def _component(plan: Plan, comp: Component, slot: _Slot, gaps: list[str]) -> dic
                                  "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
     else:
         out["updateStrategy"] = {"type": "Recreate"}
-    env = _env(plan, comp.name, slot)
+    env = _env(plan, comp, slot)
     if env:
         out["extraEnv"] = env
     out.update(_empty_dirs(comp, slot.chart_mounts))
@@ -489,6 +319,9 @@ def _component(plan: Plan, comp: Component, slot: _Slot, gaps: list[str]) -> dic
             gaps.append(f"{comp.name}: the profile sizes no volume for its files, so the "
                         "chart's default claim (5Gi ReadWriteMany, default storage class) "
                         "is used")
+    carried = _carried_env(comp, slot)
+    if carried:
+        out.setdefault("extraEnv", []).extend(carried)
     return out
 
 
@@ -505,8 +338,8 @@ def _bitnami_security() -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def _bitnami_probes(sizing: ComponentSizing) -> dict[str, Any]:
-    return {_PROBE_KEYS[kind][0]: {"enabled": True, **_timing(t)}
-            for kind, t in _probe_timings(sizing)}
+    return {_PROBE_KEYS[kind][0]: {"enabled": True, **pod_facts.timing(t)}
+            for kind, t in pod_facts.probe_timings(sizing)}
 
 
 def _bitnami_persistence(sizing: ComponentSizing) -> dict[str, Any]:
@@ -523,8 +356,8 @@ def _root_fs_gap(name: str) -> str:
             "read-only)")
 
 
-def _postgresql(plan: Plan, gaps: list[str]) -> dict[str, Any]:
-    sizing = plan.profile.components["postgres"]
+def _postgresql(plan: Plan, comp: Component, gaps: list[str]) -> dict[str, Any]:
+    sizing = plan.profile.components[comp.name]
     if not sizing.enabled:
         return {"enabled": False}
     settings = {
@@ -536,33 +369,33 @@ def _postgresql(plan: Plan, gaps: list[str]) -> dict[str, Any]:
     }
     pod, container = _bitnami_security()
     primary: dict[str, Any] = {
-        "resources": _resources(sizing.resources),
+        "resources": pod_facts.resources(sizing.resources),
         "persistence": _bitnami_persistence(sizing),
         "extendedConfiguration": "".join(f"{k} = {v}\n" for k, v in settings.items()),
         "podSecurityContext": pod,
         "containerSecurityContext": container,
         **_bitnami_probes(sizing),
-        **_scheduling(sizing.scheduling, None),
+        **pod_facts.scheduling(sizing.scheduling, None),
     }
-    gaps.append(_root_fs_gap("postgres"))
+    gaps.append(_root_fs_gap(comp.name))
     return {"enabled": True, "architecture": "standalone", "primary": primary}
 
 
-def _redis(plan: Plan, gaps: list[str]) -> dict[str, Any]:
-    sizing = plan.profile.components["redis"]
+def _redis(plan: Plan, comp: Component, gaps: list[str]) -> dict[str, Any]:
+    sizing = plan.profile.components[comp.name]
     if not sizing.enabled:
         return {"enabled": False}
     pod, container = _bitnami_security()
     maxmemory = plan.tunables.redis_env()["REDIS_MAXMEMORY"]
     master: dict[str, Any] = {
-        "resources": _resources(sizing.resources),
+        "resources": pod_facts.resources(sizing.resources),
         "persistence": _bitnami_persistence(sizing),
         "podSecurityContext": pod,
         "containerSecurityContext": container,
         **_bitnami_probes(sizing),
-        **_scheduling(sizing.scheduling, None),
+        **pod_facts.scheduling(sizing.scheduling, None),
     }
-    gaps.append(_root_fs_gap("redis"))
+    gaps.append(_root_fs_gap(comp.name))
     return {
         "enabled": True,
         "architecture": "standalone",
@@ -573,43 +406,44 @@ def _redis(plan: Plan, gaps: list[str]) -> dict[str, Any]:
     }
 
 
-def _weaviate(plan: Plan, gaps: list[str]) -> dict[str, Any]:
-    comp = COMPONENTS["weaviate"]
-    sizing = plan.profile.components["weaviate"]
+def _weaviate(plan: Plan, comp: Component, gaps: list[str]) -> dict[str, Any]:
+    sizing = plan.profile.components[comp.name]
     if not sizing.enabled:
         return {"enabled": False}
-    _, tag = _split_image(plan.image("weaviate"))
-    pod, container = _security(comp)
+    _, tag = _split_image(plan.image(comp.name))
+    facts = pod_facts.facts(plan, comp, sizing)
+    pod, container = _security(facts.security)
     out: dict[str, Any] = {
         "enabled": True,
         "image": {"registry": plan.profile.images.registry or DOCKER_HUB,
                   "repo": comp.image, "tag": tag,
                   "pullPolicy": plan.profile.images.pull_policy},
         "replicas": sizing.scaling.min_replicas,
-        "resources": _resources(sizing.resources),
+        "resources": facts.resources,
     }
     if sizing.persistence is not None:
         out["storage"] = {"storageClassName": sizing.persistence.storage_class,
                           "size": format_memory(sizing.persistence.size)}
         if sizing.persistence.access_mode != "ReadWriteOnce":
-            gaps.append(f"weaviate: the chart's volume claim is always ReadWriteOnce, not "
+            gaps.append(f"{comp.name}: the chart's volume claim is always ReadWriteOnce, not "
                         f"{sizing.persistence.access_mode}")
-    for kind, timing in _probe_timings(sizing):
-        check = _catalog_check(comp, kind)
-        if check is None:
-            continue
-        handler = _handler(comp, check)
+    for probe in facts.probes:
+        handler = pod_facts.handler(probe.check, comp)
         probe_type = next(iter(handler))
-        out[_PROBE_KEYS[kind][0]] = {
-            **({"enabled": True} if kind == "startup" else {}),
-            "probeType": probe_type, "probe": handler, **_timing(timing)}
+        out[_PROBE_KEYS[probe.kind][0]] = {
+            **({"enabled": True} if probe.kind == "startup" else {}),
+            "probeType": probe_type, "probe": handler, **pod_facts.timing(probe.timing)}
     out["securityContext"] = pod
     out["containerSecurityContext"] = container
     # The sysctl init container runs privileged as root; Weaviate starts without the
     # raised vm.max_map_count and only needs it for very large indexes.
     out["initContainers"] = {"sysctlInitContainer": {"enabled": False}}
     out.update(_empty_dirs(comp))
-    out.update(_scheduling(sizing.scheduling, None))
+    out.update(pod_facts.scheduling(sizing.scheduling, None))
+    # The chart's one terminationGracePeriodSeconds key.
+    out["terminationGracePeriodSeconds"] = facts.grace_period_seconds
+    derived = plan.tunables.derived_env()
+    out["env"] = {e.name: derived[e.name] for e in comp.env if e.derived}
     return out
 
 
@@ -648,3 +482,8 @@ def _policy_gaps(plan: Plan) -> list[str]:
                     "the chart's pod labels (component: <name>, app.kubernetes.io/instance: "
                     "<release>); see docs/network-policies.md")
     return gaps
+
+
+# The subcharts' own shapes, by their values key (HelmSlot.kind "subchart").
+_SUBCHARTS: dict[str, Callable[[Plan, Component, list[str]], dict[str, Any]]] = {
+    "postgresql": _postgresql, "redis": _redis, "weaviate": _weaviate}

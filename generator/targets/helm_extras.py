@@ -22,7 +22,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from generator.catalog import CATALOG, COMPONENTS, HelmSlot, vector_store
 from generator.plan import Plan
+from generator.sizing import ExternalVectorStore
+from generator.targets import external, pod_extras
 from generator.targets.ingress import ingress_annotations
 from generator.targets.kube_objects import SINGLE_NODE_ANNOTATION
 
@@ -31,7 +34,13 @@ Obj = dict[str, Any]
 _NO_TOKEN = {"create": True, "automountServiceAccountToken": False}
 # subcharts whose image the chart's `helm test` Jobs (dify-test-*-connection) reuse
 _TEST_HOOK_IMAGES = ("postgresql", "redis")
-_WEAVIATE_SA = "weaviate"
+
+
+def _subcharts(values: Obj) -> list[tuple[str, HelmSlot, Obj]]:
+    """(component, slot, values block) of every enabled subchart."""
+    return [(c.name, c.helm, values[c.helm.key]) for c in CATALOG
+            if c.helm is not None and c.helm.kind == "subchart"
+            and values.get(c.helm.key, {}).get("enabled")]
 
 
 def apply(plan: Plan, values: Obj, slots: dict[str, str], gaps: list[str]) -> None:
@@ -65,9 +74,10 @@ def _images(plan: Plan, values: Obj) -> None:
                 "registry": images.registry}
     if secrets:
         glob["imagePullSecrets"] = list(secrets)
-    weaviate = values.get("weaviate", {})
-    if secrets and weaviate.get("enabled"):
-        weaviate["image"]["pullSecrets"] = list(secrets)
+    for _, slot, block in _subcharts(values):
+        # Bitnami subcharts read global.imagePullSecrets; the others their own image block.
+        if secrets and not slot.bitnami:
+            block["image"]["pullSecrets"] = list(secrets)
 
 
 def _service_accounts(plan: Plan, values: Obj, slots: dict[str, str],
@@ -75,31 +85,31 @@ def _service_accounts(plan: Plan, values: Obj, slots: dict[str, str],
     for key in slots.values():
         if values[key].get("enabled"):
             values[key]["serviceAccount"] = dict(_NO_TOKEN)
-    for key in ("postgresql", "redis"):
-        if values.get(key, {}).get("enabled"):
-            values[key]["serviceAccount"] = dict(_NO_TOKEN)
-    weaviate = values.get("weaviate", {})
-    # The Weaviate subchart creates no service account but takes the name of one; a
-    # Bitnami subchart of the same release can create it through its extraDeploy.
-    host = next((k for k in ("postgresql", "redis") if values.get(k, {}).get("enabled")), None)
-    if weaviate.get("enabled") and host is not None:
-        values[host]["extraDeploy"] = [{
-            "apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": _WEAVIATE_SA},
-            "automountServiceAccountToken": False}]
-        weaviate["serviceAccountName"] = _WEAVIATE_SA
-    elif weaviate.get("enabled"):
-        gaps.append("weaviate: the Weaviate subchart creates no service account and no "
-                    "Bitnami subchart runs to create one, so its pod runs as the namespace's "
-                    "default account; create a ServiceAccount with "
-                    "automountServiceAccountToken: false and set weaviate.serviceAccountName")
+    subcharts = _subcharts(values)
+    bitnami = [block for _, slot, block in subcharts if slot.bitnami]
+    for block in bitnami:
+        block["serviceAccount"] = dict(_NO_TOKEN)
+    for name, slot, block in subcharts:
+        if slot.bitnami:
+            continue
+        # This subchart creates no service account but takes the name of one; a Bitnami
+        # subchart of the same release can create it through its extraDeploy.
+        if bitnami:
+            bitnami[0].setdefault("extraDeploy", []).append({
+                "apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": slot.key},
+                "automountServiceAccountToken": False})
+            block["serviceAccountName"] = slot.key
+        else:
+            chart = slot.key.capitalize()
+            gaps.append(f"{name}: the {chart} subchart creates no service account and no "
+                        "Bitnami subchart runs to create one, so its pod runs as the "
+                        "namespace's default account; create a ServiceAccount with "
+                        f"automountServiceAccountToken: false and set {slot.key}."
+                        "serviceAccountName")
     gaps.append("helm test: the chart's connection test Jobs (dify-test-postgres-connection, "
                 "dify-test-redis-connection) run only on `helm test`, as the namespace's "
                 "default account, with no security context and no imagePullSecrets; the "
                 "chart has no keys for them")
-
-
-# components whose pods read Dify's database settings (the dify-api image)
-_API_IMAGE = ("api", "api-websocket", "worker", "worker-beat")
 
 
 def _append_env(values: Obj, key: str, env: dict[str, str]) -> None:
@@ -109,6 +119,36 @@ def _append_env(values: Obj, key: str, env: dict[str, str]) -> None:
     current = {e["name"]: e for e in block.get("extraEnv", [])}
     current.update({k: {"name": k, "value": v} for k, v in env.items()})
     block["extraEnv"] = list(current.values())
+
+
+def _carry_wiring(plan: Plan, values: Obj, names: tuple[str, ...]) -> None:
+    """Wiring settings the chart has no key for, into the extraEnv of every component
+    that reads the ConfigMap they belong to (the chart builds its own ConfigMaps)."""
+    wiring = external.wiring(plan)
+    for comp in CATALOG:
+        if comp.helm is None or comp.helm.kind != "dify" or comp.env_from_config is None:
+            continue
+        data = wiring.get(comp.env_from_config, {})
+        env = {k: data[k] for k in names if k in data}
+        if env:
+            _append_env(values, comp.helm.key, env)
+
+
+def _vector_outside_chart(plan: Plan, gaps: list[str]) -> ExternalVectorStore | None:
+    """An in-cluster vector store the chart cannot deploy (its component has no Helm
+    slot): the chart's external block points Dify at the Service the overlay deploys."""
+    store = vector_store(plan.profile.vector_database)
+    if store.component is None or store.url is None:
+        return None
+    comp = COMPONENTS[store.component]
+    if comp.helm is not None or not plan.profile.components[comp.name].enabled:
+        return None
+    url = store.url.render()
+    gaps.append(f"{comp.name}: the chart points Dify at {url} as an external "
+                f"{store.kind}; deploy that Service with the overlay's {comp.name} objects "
+                "(StatefulSet, Service, ServiceAccount, NetworkPolicy) in the release "
+                "namespace")
+    return ExternalVectorStore(endpoint=url)
 
 
 def _external_services(plan: Plan, values: Obj, slots: dict[str, str],
@@ -122,9 +162,7 @@ def _external_services(plan: Plan, values: Obj, slots: dict[str, str],
             "database": {"api": pg.database, "pluginDaemon": pg.plugin_database}}
         if pg.ssl_mode != "disable":
             # The chart has no sslmode setting; Dify and the daemon read these.
-            for name in _API_IMAGE:
-                _append_env(values, slots[name], {"DB_EXTRAS": f"sslmode={pg.ssl_mode}"})
-            _append_env(values, slots["plugin-daemon"], {"DB_SSL_MODE": "require"})
+            _carry_wiring(plan, values, ("DB_EXTRAS", "DB_SSL_MODE"))
     redis = profile.external_redis
     if redis is not None:
         block: Obj = {"enabled": True, "host": redis.host, "port": redis.port,
@@ -134,7 +172,7 @@ def _external_services(plan: Plan, values: Obj, slots: dict[str, str],
             block["sentinel"] = {"enabled": True, "masterSet": redis.sentinel_master,
                                  "sentinels": list(redis.sentinel_nodes)}
         values["externalRedis"] = block
-    vector = profile.external_vector_store
+    vector = profile.external_vector_store or _vector_outside_chart(plan, gaps)
     if vector is not None:
         kind = profile.vector_database
         if kind == "weaviate":
@@ -157,22 +195,20 @@ def _external_services(plan: Plan, values: Obj, slots: dict[str, str],
     if fs.s3 is not None and fs.s3.addressing_style != "path":
         # The chart writes S3_ADDRESS_STYLE "auto" unless pathStyle; extraEnv wins over
         # its ConfigMap, so Dify gets the profile's style (the overlay's value).
-        for name in _API_IMAGE:
-            _append_env(values, slots[name], {"S3_ADDRESS_STYLE": fs.s3.addressing_style})
+        _carry_wiring(plan, values, ("S3_ADDRESS_STYLE",))
     if fs.azure_blob is not None:
         values["externalAzureBlobStorage"] = {
             "enabled": True, "url": fs.azure_blob.account_url,
             "account": fs.azure_blob.account_name, "container": fs.azure_blob.container}
         # The chart gives the plugin daemon only the container name; the account URL is
         # one of the daemon's Azure settings the overlay sets too.
-        _append_env(values, slots["plugin-daemon"],
-                    {"AZURE_BLOB_STORAGE_ACCOUNT_URL": fs.azure_blob.account_url})
+        _carry_wiring(plan, values, ("AZURE_BLOB_STORAGE_ACCOUNT_URL",))
     elif fs.gcs is not None:
         values["externalGCS"] = {"enabled": True, "bucketName": {
             "api": fs.gcs.bucket, "pluginDaemon": fs.gcs.bucket}}
         # The chart says "google-storage"; dify-plugin-daemon 0.6.3 (dify-cloud-kit)
         # knows GCS as "gcs" and would refuse to start. extraEnv wins over the ConfigMap.
-        _append_env(values, slots["plugin-daemon"], {"PLUGIN_STORAGE_TYPE": "gcs"})
+        _carry_wiring(plan, values, ("PLUGIN_STORAGE_TYPE",))
         gaps.append("plugin-daemon: the chart sets PLUGIN_STORAGE_TYPE=google-storage, "
                     "which dify-plugin-daemon 0.6.3 does not know; the values override it "
                     "with gcs in pluginDaemon.extraEnv")
@@ -190,12 +226,7 @@ def _extra_env(plan: Plan, values: Obj, slots: dict[str, str]) -> None:
         if not sizing.enabled or not sizing.extra_env:
             continue
         env = {e["name"]: e for e in values[key].get("extraEnv", [])}
-        for extra in sizing.extra_env:
-            if extra.secret_key is not None:
-                env[extra.name] = {"name": extra.name, "valueFrom": {"secretKeyRef": {
-                    "name": plan.profile.secret_name, "key": extra.secret_key}}}
-            else:
-                env[extra.name] = {"name": extra.name, "value": extra.value or ""}
+        env.update({e["name"]: e for e in pod_extras.extra_env(plan, sizing)})
         values[key]["extraEnv"] = list(env.values())
 
 
@@ -205,8 +236,9 @@ def _pod_metadata(plan: Plan, values: Obj, slots: dict[str, str], gaps: list[str
         values["labels"] = dict(glob.labels)
     if glob.annotations:
         values["annotations"] = dict(glob.annotations)
-        if values.get("weaviate", {}).get("enabled"):
-            values["weaviate"]["annotations"] = dict(glob.annotations)
+        for _, slot, block in _subcharts(values):
+            if not slot.bitnami:
+                block["annotations"] = dict(glob.annotations)
     if plan.profile.node is not None:
         # A single-node profile shares ReadWriteOnce volumes between pods; the marker the
         # overlay's pods carry (difygen validate's rwo-shared rule reads it).

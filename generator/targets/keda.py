@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from generator.catalog import COMPONENTS
+from generator.catalog import Endpoint, by_role
 from generator.plan import Plan
 from generator.queues import BROKER_DATABASE
 from generator.sizing import WorkerPool
@@ -49,7 +49,8 @@ def _scaled_object(plan: Plan, pool: WorkerPool, ns: str) -> Obj:
     assert plan.profile.worker_pools is not None
     settings = plan.profile.worker_pools
     per_replica = pool.tasks_per_replica or plan.tunables.celery_worker_amount
-    md = m.meta(pool_name(pool), "worker", ns)
+    worker, broker = by_role("queue-worker"), by_role("broker")
+    md = m.meta(pool_name(pool), worker.name, ns)
     md["labels"][POOL_LABEL] = pool.name
     return {
         "apiVersion": API_VERSION, "kind": "ScaledObject", "metadata": md,
@@ -62,7 +63,7 @@ def _scaled_object(plan: Plan, pool: WorkerPool, ns: str) -> Obj:
             "maxReplicaCount": pool.max_replicas,
             "advanced": {"horizontalPodAutoscalerConfig": {
                 "name": pool_name(pool),
-                "behavior": autoscaling.behavior(COMPONENTS["worker"]),
+                "behavior": autoscaling.behavior(worker),
             }},
             # One trigger per queue: the HPA scales to the largest of them, so a backlog
             # on any queue of the pool adds workers.
@@ -70,7 +71,8 @@ def _scaled_object(plan: Plan, pool: WorkerPool, ns: str) -> Obj:
                 "type": "redis",
                 "name": f"queue-{queue.replace('_', '-')}",
                 "metadata": {
-                    "address": f"{m.host('redis')}:6379",
+                    "address": Endpoint(broker.name, broker.ports[0].name,
+                                        part="hostport").render(),
                     "databaseIndex": str(BROKER_DATABASE),
                     "listName": queue,
                     "listLength": str(per_replica),
@@ -85,7 +87,7 @@ def _scaled_object(plan: Plan, pool: WorkerPool, ns: str) -> Obj:
 def _trigger_auth(plan: Plan, ns: str) -> Obj:
     return {
         "apiVersion": API_VERSION, "kind": "TriggerAuthentication",
-        "metadata": m.meta(TRIGGER_AUTH, "redis", ns),
+        "metadata": m.meta(TRIGGER_AUTH, by_role("broker").name, ns),
         "spec": {"secretTargetRef": [{"parameter": "password",
                                       "name": plan.profile.secret_name,
                                       "key": "REDIS_PASSWORD"}]},
@@ -98,7 +100,7 @@ def apply_worker_pools(plan: Plan, objs: list[Obj]) -> list[Obj]:
     if pools is None:
         return objs
     ns = plan.profile.namespace
-    worker_name = m.host("worker")
+    worker_name = m.host(by_role("queue-worker").name)
     worker = next(o for o in objs if o["kind"] == "Deployment"
                   and o["metadata"]["name"] == worker_name)
     kept = [o for o in objs if not (

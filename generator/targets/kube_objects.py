@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from typing import Any
 
-from generator.catalog import COMPONENTS, Check, Component, Env, endpoint
+from generator import pod_facts
+from generator.catalog import CATALOG, COMPONENTS, MIGRATION_SOURCE, Check, Component, Env
 from generator.plan import Plan, migration_resources
 from generator.quantity import format_cpu, format_memory
-from generator.sizing import ComponentSizing, ProbeTiming, Resources
+from generator.sizing import ComponentSizing, ProbeTiming
 from generator.targets import (
     autoscaling,
     configs,
@@ -33,7 +33,6 @@ PART_OF = "dify"
 EXCEPTION_ANNOTATION = "difygen.io/security-exception"
 CONFIG_HASH_ANNOTATION = "difygen.io/config-hash"
 SINGLE_NODE_ANNOTATION = "difygen.io/single-node"
-DB_NAME = external.DB_NAME
 
 
 def labels(component: str) -> dict[str, str]:
@@ -82,63 +81,24 @@ def public_urls(plan: Plan) -> dict[str, str]:
     url = plan.profile.public_url
     out = {"url": url}
     if url:
+        out["url-if-set"] = url
         scheme, rest = url.split("://", 1)
         out["socket"] = f"{'wss' if scheme == 'https' else 'ws'}://{rest}"
     return out
 
 
-def dify_config(plan: Plan) -> dict[str, str]:
-    """Non-secret settings of the dify-api image (api, websocket, worker, beat)."""
-    enabled = enabled_names(plan)
-    public = plan.profile.public_url
-    data: dict[str, str] = {
-        "DEPLOY_ENV": "PRODUCTION",
-        "LOG_LEVEL": "INFO",
-        # Migrations run once per release in the migration Job (MODE=migration), never in
-        # the api pods an HPA multiplies.
-        "MIGRATION_ENABLED": "false",
-        "DB_TYPE": "postgresql",
-        "CELERY_BACKEND": "redis",
-        "CODE_EXECUTION_ENDPOINT": endpoint("sandbox"),
-        "PLUGIN_DAEMON_URL": endpoint("plugin-daemon"),
-        "SSRF_PROXY_HTTP_URL": endpoint("ssrf-proxy", "proxy"),
-        "SSRF_PROXY_HTTPS_URL": endpoint("ssrf-proxy", "proxy"),
-        "ENABLE_COLLABORATION_MODE": "true" if "api-websocket" in enabled else "false",
-        "HOME": "/tmp",
-        # Public URLs, all from the one publicUrl: empty means same origin (relative
-        # links), which nginx serves by path.
-        "CONSOLE_WEB_URL": public,
-        "CONSOLE_API_URL": public,
-        "SERVICE_API_URL": public,
-        "APP_WEB_URL": public,
-        "APP_API_URL": public,
-        "FILES_URL": public,
-        # Plugins and the agent sandbox fetch files from inside the cluster.
-        "INTERNAL_FILES_URL": endpoint("api"),
-    }
-    if public:
-        data["TRIGGER_URL"] = public
-    if "agent-backend" in enabled:
-        data["AGENT_BACKEND_BASE_URL"] = endpoint("agent-backend")
-    # Postgres, Redis, the vector store and file storage, in the cluster or outside it
-    data.update(external.wiring(plan)["api"])
-    data.update(plan.tunables.api_env())
+def config_data(plan: Plan, comp: Component) -> dict[str, str]:
+    """The env ConfigMap a component owns: its catalog settings, the backends' wiring
+    (in the cluster or outside it) and the derived settings, sorted."""
+    data: dict[str, str] = {}
+    for env in comp.config_env:
+        value = env_value(plan, env)
+        if value is not None:
+            data[env.name] = value["value"]
+    data.update(external.wiring(plan).get(comp.name, {}))
+    if comp.tunables is not None:
+        data.update(plan.tunables.group(comp.tunables))
     return dict(sorted(data.items()))
-
-
-def plugin_config(plan: Plan) -> dict[str, str]:
-    data = {"PLUGIN_STORAGE_LOCAL_ROOT": "/app/storage", **plan.tunables.plugin_env(),
-            **external.wiring(plan)["plugin-daemon"]}
-    return dict(sorted(data.items()))
-
-
-# ConfigMaps read as environment (envFrom), by the component that owns them.
-_ENV_CONFIGS: dict[str, Callable[[Plan], dict[str, str]]] = {
-    "api": dify_config,
-    "plugin-daemon": plugin_config,
-    "postgres": lambda plan: dict(sorted(plan.tunables.postgres_env().items())),
-    "redis": lambda plan: dict(sorted(plan.tunables.redis_env().items())),
-}
 
 
 def config_maps(plan: Plan) -> dict[str, dict[str, str]]:
@@ -147,15 +107,15 @@ def config_maps(plan: Plan) -> dict[str, dict[str, str]]:
     inp = configs.TemplateInput(frozenset(enabled))
     maps: dict[str, dict[str, str]] = {}
     for comp, _ in plan.components():
-        if comp.name in _ENV_CONFIGS:
-            maps[comp.name] = _ENV_CONFIGS[comp.name](plan)
+        if comp.env_from_config == comp.name:
+            maps[comp.name] = config_data(plan, comp)
         if comp.config_files:
             maps[comp.name] = configs.files(comp, inp)
     return maps
 
 
 def config_map_name(component: str) -> str:
-    return "dify-config" if component == "api" else f"dify-{component}-config"
+    return COMPONENTS[component].config_map_name
 
 
 def _config_owner(comp: Component) -> str | None:
@@ -170,8 +130,9 @@ def _config_owner(comp: Component) -> str | None:
 # ---------------------------------------------------------------------------- containers
 
 
-def env_value(plan: Plan, env: Env) -> Obj | None:
-    """One catalog Env as a container env entry (None when it does not apply)."""
+def env_value(plan: Plan, env: Env, derived: dict[str, str] | None = None) -> Obj | None:
+    """One catalog Env as a container env entry (None when it does not apply); `derived`
+    values come from the plan's tunables unless the caller derives its own."""
     if env.when is not None and env.when not in enabled_names(plan):
         return None
     if env.secret_key is not None:
@@ -183,16 +144,19 @@ def env_value(plan: Plan, env: Env) -> Obj | None:
         value = env.endpoint.render()
     elif env.public is not None:
         value = public_urls(plan).get(env.public)
+    elif env.runs is not None:
+        value = "true" if env.runs in enabled_names(plan) else "false"
     else:
-        value = plan.tunables.derived_env()[env.name]
+        value = (plan.tunables.derived_env() if derived is None else derived)[env.name]
     if value is None:
         return None
     return {"name": env.name, "value": value}
 
 
-def container_env(plan: Plan, comp: Component) -> list[Obj]:
+def container_env(plan: Plan, comp: Component,
+                  derived: dict[str, str] | None = None) -> list[Obj]:
     """Environment set on the container itself (secrets by reference only)."""
-    return [e for e in (env_value(plan, env) for env in comp.env) if e is not None]
+    return [e for e in (env_value(plan, env, derived) for env in comp.env) if e is not None]
 
 
 def _env_from(plan: Plan, comp: Component) -> list[Obj]:
@@ -206,60 +170,39 @@ def _env_from(plan: Plan, comp: Component) -> list[Obj]:
 
 
 def probe(check: Check, timing: ProbeTiming) -> Obj:
-    p: Obj
-    if check.command:
-        p = {"exec": {"command": list(check.command)}}
-    elif check.http_path is not None:
-        p = {"httpGet": {"path": check.http_path, "port": check.port}}
-    else:
-        p = {"tcpSocket": {"port": check.port}}
-    p.update({
-        "initialDelaySeconds": timing.initial_delay_seconds,
-        "periodSeconds": timing.period_seconds,
-        "timeoutSeconds": timing.timeout_seconds,
-        "failureThreshold": timing.failure_threshold,
-        "successThreshold": timing.success_threshold,
-    })
-    return p
+    return {**pod_facts.handler(check), **pod_facts.timing(timing)}
 
 
 def resources(sizing: ComponentSizing) -> Obj:
-    return resources_obj(sizing.resources)
-
-
-def resources_obj(r: Resources) -> Obj:
-    return {
-        "requests": {"cpu": format_cpu(r.requests.cpu), "memory": format_memory(r.requests.memory)},
-        "limits": {"cpu": format_cpu(r.limits.cpu), "memory": format_memory(r.limits.memory)},
-    }
+    return pod_facts.resources(sizing.resources)
 
 
 def pod_security(comp: Component) -> Obj:
-    sec = comp.security
+    sec = pod_facts.security(comp)
     ctx: Obj = {}
-    if sec.exception is None or not sec.exception.run_as_root:
+    if sec.non_root:
         ctx.update({"runAsNonRoot": True, "runAsUser": sec.user, "runAsGroup": sec.group,
                     "fsGroup": sec.group, "fsGroupChangePolicy": "OnRootMismatch"})
     else:
         ctx.update({"runAsUser": 0, "runAsGroup": 0})
-    ctx["seccompProfile"] = {"type": "RuntimeDefault"}
+    ctx["seccompProfile"] = dict(pod_facts.SECCOMP)
     return ctx
 
 
 def container_security(comp: Component) -> Obj:
-    sec = comp.security
+    sec = pod_facts.security(comp)
     caps: Obj = {"drop": ["ALL"]}
-    if sec.exception is not None and sec.exception.add_capabilities:
-        caps["add"] = list(sec.exception.add_capabilities)
+    if sec.add_capabilities:
+        caps["add"] = list(sec.add_capabilities)
     ctx: Obj = {
         "allowPrivilegeEscalation": False,
         "privileged": False,
         "readOnlyRootFilesystem": sec.read_only_root,
         "capabilities": caps,
     }
-    if sec.exception is None or not sec.exception.run_as_root:
+    if sec.non_root:
         ctx["runAsNonRoot"] = True
-    ctx["seccompProfile"] = {"type": "RuntimeDefault"}
+    ctx["seccompProfile"] = dict(pod_facts.SECCOMP)
     return ctx
 
 
@@ -280,11 +223,13 @@ def container(plan: Plan, comp: Component, sizing: ComponentSizing) -> Obj:
     env_from = _env_from(plan, comp)
     if env_from:
         c["envFrom"] = env_from
-    c["resources"] = resources(sizing)
-    if sizing.probes.startup is not None and comp.startup is not None:
-        c["startupProbe"] = probe(comp.startup, sizing.probes.startup)
-    c["livenessProbe"] = probe(comp.liveness, sizing.probes.liveness)
-    c["readinessProbe"] = probe(comp.readiness, sizing.probes.readiness)
+    facts = pod_facts.facts(plan, comp, sizing)
+    c["resources"] = facts.resources
+    probes = {p.kind: probe(p.check, p.timing) for p in facts.probes}
+    # Startup first: the order a reader meets them in.
+    for kind in ("startup", "liveness", "readiness"):
+        if kind in probes:
+            c[f"{kind}Probe"] = probes[kind]
     if comp.shutdown.pre_stop_seconds:
         # Endpoints controllers and proxies learn of a terminating pod a few seconds
         # late: keep serving until they have, then let the process drain.
@@ -323,43 +268,10 @@ def volumes(plan: Plan, comp: Component, sizing: ComponentSizing) -> list[Obj]:
 
 
 def pvc_name(owner: str) -> str:
-    return "dify-storage" if owner == "api" else "dify-plugin-storage"
+    return COMPONENTS[owner].shared_claim
 
 
 # ---------------------------------------------------------------------------- workloads
-
-
-def _affinity(sizing: ComponentSizing) -> Obj | None:
-    sched = sizing.scheduling
-    required: list[Obj] = []
-    preferred: list[Obj] = []
-    for mode, key in ((sched.spread_across_nodes, "kubernetes.io/hostname"),
-                      (sched.spread_across_zones, "topology.kubernetes.io/zone")):
-        term = {"labelSelector": {"matchLabels": selector(sizing.name)}, "topologyKey": key}
-        if mode == "required":
-            required.append(term)
-        elif mode == "preferred":
-            preferred.append({"weight": 100, "podAffinityTerm": term})
-    if not required and not preferred:
-        return None
-    anti: Obj = {}
-    if required:
-        anti["requiredDuringSchedulingIgnoredDuringExecution"] = required
-    if preferred:
-        anti["preferredDuringSchedulingIgnoredDuringExecution"] = preferred
-    return {"podAntiAffinity": anti}
-
-
-def tolerations(sizing: ComponentSizing) -> list[Obj]:
-    out = []
-    for t in sizing.scheduling.tolerations:
-        item: Obj = {}
-        for key, value in (("key", t.key), ("operator", t.operator), ("value", t.value),
-                           ("effect", t.effect), ("tolerationSeconds", t.toleration_seconds)):
-            if value is not None:
-                item[key] = value
-        out.append(item)
-    return out
 
 
 def config_hash(plan: Plan, comp: Component) -> str | None:
@@ -396,24 +308,9 @@ def pod_template(plan: Plan, comp: Component, sizing: ComponentSizing) -> Obj:
         "containers": [container(plan, comp, sizing)],
         "volumes": volumes(plan, comp, sizing),
     }
-    sched = sizing.scheduling
-    if sched.node_selector:
-        spec["nodeSelector"] = dict(sched.node_selector)
-    tol = tolerations(sizing)
-    if tol:
-        spec["tolerations"] = tol
-    affinity = _affinity(sizing)
-    if affinity:
-        spec["affinity"] = affinity
-    if sched.priority_class_name:
-        spec["priorityClassName"] = sched.priority_class_name
-    spec["terminationGracePeriodSeconds"] = grace_period(plan, comp)
+    spec.update(pod_facts.scheduling(sizing.scheduling, selector(sizing.name)))
+    spec["terminationGracePeriodSeconds"] = pod_facts.grace_period(plan, comp)
     return pod_extras.decorate(plan, sizing, {"metadata": md, "spec": spec}, selector(comp.name))
-
-
-def grace_period(plan: Plan, comp: Component) -> int:
-    sd = comp.shutdown
-    return plan.tunables.grace_seconds(sd.drain, sd.pre_stop_seconds, sd.seconds)
 
 
 def workload(plan: Plan, comp: Component, sizing: ComponentSizing, ns: str | None) -> Obj:
@@ -625,7 +522,7 @@ ARGO_WAVE = "argocd.argoproj.io/sync-wave"
 # A PreSync hook would run before Postgres exists on a first install and never succeed;
 # a Sync hook in wave -1 runs after the datastores are healthy, before the rollout.
 WAVE_NAMESPACE, WAVE_PREREQUISITES, WAVE_MIGRATION = "-3", "-2", "-1"
-MIGRATION_PREREQUISITES = ("postgres", "redis")
+MIGRATION_PREREQUISITES = tuple(c.name for c in CATALOG if c.migration_prerequisite)
 
 
 def migration_job(plan: Plan, ns: str | None) -> Obj:
@@ -633,11 +530,11 @@ def migration_job(plan: Plan, ns: str | None) -> Obj:
     entrypoint runs `flask upgrade-db` and exits). Its name carries the Dify version and a
     hash of its pod template, so an upgrade creates a new Job instead of patching the
     immutable template of a finished one."""
-    comp = COMPONENTS["api"]
-    sizing = plan.profile.components["api"]
+    comp = COMPONENTS[MIGRATION_SOURCE]
+    sizing = plan.profile.components[comp.name]
     c = container(plan, comp, sizing)
     c["name"] = MIGRATION
-    c["resources"] = resources_obj(migration_resources(plan.profile))
+    c["resources"] = pod_facts.resources(migration_resources(plan.profile))
     c["env"] = [{"name": "MODE", "value": "migration"},
                 {"name": "MIGRATION_ENABLED", "value": "true"}]
     for key in ("ports", "startupProbe", "livenessProbe", "readinessProbe", "lifecycle"):
@@ -653,7 +550,7 @@ def migration_job(plan: Plan, ns: str | None) -> Obj:
                      **({"annotations": dict(sorted(annotations.items()))}
                         if annotations else {})},
         "spec": {
-            "serviceAccountName": host("api"),
+            "serviceAccountName": host(comp.name),
             "automountServiceAccountToken": False,
             "enableServiceLinks": False,
             # A failed attempt gets a fresh pod; on a first install the datastores may
@@ -664,15 +561,11 @@ def migration_job(plan: Plan, ns: str | None) -> Obj:
             "volumes": [{"name": m.name, "emptyDir": {}} for m in comp.emptydirs],
         },
     }
-    sched = sizing.scheduling
-    if sched.node_selector:
-        template["spec"]["nodeSelector"] = dict(sched.node_selector)
-    tol = tolerations(sizing)
-    if tol:
-        template["spec"]["tolerations"] = tol
+    # The Job's one pod spreads nowhere: no anti-affinity.
+    template["spec"].update(pod_facts.scheduling(sizing.scheduling, None))
     template = pod_extras.decorate(plan, sizing, template, selector(MIGRATION))
     blob = json.dumps(template, sort_keys=True, separators=(",", ":")).encode()
-    version = plan.profile.images.tag("api").replace(".", "-").replace("_", "-").lower()
+    version = plan.profile.images.tag(comp.name).replace(".", "-").replace("_", "-").lower()
     name = f"dify-migrate-{version}-{hashlib.sha256(blob).hexdigest()[:8]}"[:63].rstrip("-")
     md = meta(name, MIGRATION, ns)
     md["annotations"] = {ARGO_HOOK: "Sync", ARGO_HOOK_DELETE: "BeforeHookCreation",

@@ -69,6 +69,10 @@ def render_base() -> dict[str, str]:
     for comp in CATALOG:
         mine = [o for o in objs if o["metadata"]["labels"]["app.kubernetes.io/component"]
                 == comp.name]
+        if not mine:
+            # Not in the neutral plan (a backend option the default does not choose): the
+            # overlays that choose it carry its objects.
+            continue
         name = f"{comp.name}.yaml"
         resources.append(name)
         files[f"{BASE_DIR}/{name}"] = _doc(mine, f"base, component {comp.name}")

@@ -21,7 +21,7 @@ from math import ceil
 from typing import Any
 
 from generator import addons
-from generator.catalog import COMPONENTS, Component
+from generator.catalog import ENTRY_POINT, Component, Metrics, by_role
 from generator.plan import Plan
 from generator.queues import BROKER_DATABASE, DEFAULT_QUEUES
 from generator.sizing import ComponentSizing
@@ -30,7 +30,6 @@ from generator.targets import kube_objects as m
 Obj = dict[str, Any]
 
 API_VERSION = "monitoring.coreos.com/v1"
-WEAVIATE_METRICS_PORT = 2112  # Weaviate's PROMETHEUS_MONITORING_PORT default
 # Alert thresholds (docs/sizing.md, "Monitoring").
 API_5XX_RATIO = Fraction(1, 100)
 POSTGRES_CONNECTIONS_SHARE = Fraction(90, 100)
@@ -52,25 +51,8 @@ def queues(plan: Plan) -> tuple[str, ...]:
 
 
 def _exporter_env(plan: Plan, comp: Component) -> list[Obj]:
-    secret = plan.profile.secret_name
-
-    def ref(key: str) -> Obj:
-        return {"secretKeyRef": {"name": secret, "key": key}}
-
-    if comp.name == "postgres-exporter":
-        return [
-            {"name": "DATA_SOURCE_URI",
-             "value": f"{m.host('postgres')}:5432/{m.DB_NAME}?sslmode=disable"},
-            {"name": "DATA_SOURCE_USER", "value": "postgres"},
-            {"name": "DATA_SOURCE_PASS", "valueFrom": ref("DB_PASSWORD")},
-        ]
-    # The length of each Celery queue list in the broker database, as redis_key_size.
     keys = ",".join(f"db{BROKER_DATABASE}={q}" for q in queues(plan))
-    return [
-        {"name": "REDIS_ADDR", "value": f"redis://{m.host('redis')}:6379"},
-        {"name": "REDIS_PASSWORD", "valueFrom": ref("REDIS_PASSWORD")},
-        {"name": "REDIS_EXPORTER_CHECK_SINGLE_KEYS", "value": keys},
-    ]
+    return m.container_env(plan, comp, {"REDIS_EXPORTER_CHECK_SINGLE_KEYS": keys})
 
 
 def _exporter(plan: Plan, comp: Component, sizing: ComponentSizing) -> list[Obj]:
@@ -123,30 +105,32 @@ def _service_monitor(plan: Plan, comp: Component) -> Obj:
     }
 
 
-def _pod_monitor(plan: Plan) -> Obj:
+def _pod_monitor(plan: Plan, comp: Component, metrics: Metrics) -> Obj:
     return {
         "apiVersion": API_VERSION, "kind": "PodMonitor",
-        "metadata": _meta(plan, m.host("weaviate"), "weaviate"),
+        "metadata": _meta(plan, m.host(comp.name), comp.name),
         "spec": {
-            "selector": {"matchLabels": m.selector("weaviate")},
+            "selector": {"matchLabels": m.selector(comp.name)},
             "namespaceSelector": {"matchNames": [plan.profile.namespace]},
-            "podMetricsEndpoints": [{"port": "metrics", "path": "/metrics",
+            "podMetricsEndpoints": [{"port": metrics.port, "path": metrics.path,
                                      "interval": "30s"}],
         },
     }
 
 
-def _enable_weaviate_metrics(objs: list[Obj]) -> None:
+def _enable_metrics(plan: Plan, objs: list[Obj], comp: Component, metrics: Metrics) -> None:
     for o in objs:
-        if o["kind"] == "StatefulSet" and o["metadata"]["name"] == m.host("weaviate"):
+        if o["kind"] == comp.workload and o["metadata"]["name"] == m.host(comp.name):
             c = o["spec"]["template"]["spec"]["containers"][0]
-            c.setdefault("env", []).append(
-                {"name": "PROMETHEUS_MONITORING_ENABLED", "value": "true"})
-            # First: a strategic merge (ports merge by containerPort) puts new ports in
-            # front, and the in-memory object must be what kustomize builds.
-            c.setdefault("ports", []).insert(0, {"name": "metrics",
-                                                 "containerPort": WEAVIATE_METRICS_PORT,
-                                                 "protocol": "TCP"})
+            env = [e for e in (m.env_value(plan, e) for e in metrics.env) if e is not None]
+            if env:
+                c.setdefault("env", []).extend(env)
+            if metrics.add_port is not None:
+                # First: a strategic merge (ports merge by containerPort) puts new ports
+                # in front, and the in-memory object must be what kustomize builds.
+                c.setdefault("ports", []).insert(0, {"name": metrics.port,
+                                                     "containerPort": metrics.add_port,
+                                                     "protocol": "TCP"})
 
 
 def _scaled_names(plan: Plan) -> list[str]:
@@ -154,7 +138,7 @@ def _scaled_names(plan: Plan) -> list[str]:
     names = [m.host(c.name) for c, s in plan.components() if s.scaling.autoscale]
     pools = plan.profile.worker_pools
     if pools is not None:
-        names = [n for n in names if n != m.host("worker")]
+        names = [n for n in names if n != m.host(by_role("queue-worker").name)]
         names += [f"dify-worker-{p.name}" for p in pools.pools]
     return sorted(names)
 
@@ -164,8 +148,9 @@ def _backlogs(plan: Plan) -> list[tuple[str, tuple[str, ...], int]]:
     concurrency = plan.tunables.celery_worker_amount
     pools = plan.profile.worker_pools
     if pools is None:
-        top = plan.profile.components["worker"].scaling.max_replicas
-        return [("worker", DEFAULT_QUEUES, top * concurrency)]
+        worker = by_role("queue-worker").name
+        top = plan.profile.components[worker].scaling.max_replicas
+        return [(worker, DEFAULT_QUEUES, top * concurrency)]
     return [(p.name, p.queues, p.max_replicas * (p.tasks_per_replica or concurrency))
             for p in pools.pools]
 
@@ -184,7 +169,8 @@ def alerts(plan: Plan) -> list[Obj]:
                       "labels": {"severity": severity},
                       "annotations": {"summary": summary}})
 
-    nginx = (f'exported_namespace="{ns}",exported_service="{m.host("nginx")}"')
+    # the ingress controller's series for the Service it routes to
+    nginx = (f'exported_namespace="{ns}",exported_service="{m.host(ENTRY_POINT.name)}"')
     alert("DifyApi5xxRateHigh",
           f'sum(rate(nginx_ingress_controller_requests{{{nginx},status=~"5.."}}[5m])) / '
           f"sum(rate(nginx_ingress_controller_requests{{{nginx}}}[5m])) > "
@@ -262,13 +248,13 @@ def apply_monitoring(plan: Plan, objs: list[Obj]) -> list[Obj]:
     if not plan.profile.monitoring.enabled:
         return objs
     out = list(objs)
-    enabled = {c.name for c, _ in plan.components()}
     for comp, sizing in addons.enabled(plan.profile):
         out += [o for o in _exporter(plan, comp, sizing) if o]
         out.append(_service_monitor(plan, comp))
-    if "weaviate" in enabled and COMPONENTS["weaviate"].workload == "StatefulSet":
-        _enable_weaviate_metrics(out)
-        out.append(_pod_monitor(plan))
+    for comp, _ in plan.components():
+        if comp.metrics is not None:
+            _enable_metrics(plan, out, comp, comp.metrics)
+            out.append(_pod_monitor(plan, comp, comp.metrics))
     out.append(_prometheus_rule(plan))
     if plan.profile.monitoring.grafana_dashboard:
         out.append(_dashboard(plan))

@@ -14,7 +14,7 @@ import ipaddress
 from dataclasses import replace
 from typing import Any
 
-from generator.catalog import COMPONENTS, Call, Component
+from generator.catalog import COMPONENTS, MIGRATION_SOURCE, Call, Component
 from generator.plan import Plan
 from generator.sizing import Peer
 from generator.targets import kube_objects as m
@@ -47,7 +47,7 @@ def objects(plan: Plan) -> list[Obj]:
         return []
     ns = plan.profile.namespace
     enabled = [comp for comp, _ in plan.components()]
-    if any(c.name == "api" for c in enabled):
+    if any(c.name == MIGRATION_SOURCE for c in enabled):
         enabled.append(migration_peer())
     return [default_deny(ns), dns(plan, ns),
             *(component_policy(plan, comp, enabled, ns) for comp in enabled)]
@@ -58,10 +58,10 @@ def migration_peer() -> Component:
     api's calls (the migration needs Postgres and Redis's lock; the rest of the shared
     ConfigMap is allowed for the same reason as for worker and beat), no Service of its
     own and no internet."""
-    api = COMPONENTS["api"]
-    return replace(api, name=m.MIGRATION, ports=(),
+    source = COMPONENTS[MIGRATION_SOURCE]
+    return replace(source, name=m.MIGRATION, ports=(),
                    summary="the migration Job (MODE=migration), once per release",
-                   traffic=replace(api.traffic, internet=""))
+                   traffic=replace(source.traffic, internet=""))
 
 
 def _policy(name: str, ns: str, why: str, spec: Obj) -> Obj:
