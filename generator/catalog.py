@@ -24,6 +24,12 @@ class Port:
         return self.service_port if self.service_port is not None else self.port
 
 
+# The two sets of env names in which programs read where their backing services are
+# (Component.backends_env): Dify's (the dify-api image) and dify-plugin-daemon's.
+DIFY_ENV = "dify"
+PLUGIN_DAEMON_ENV = "dify-plugin-daemon"
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """A URL of another component, built from its Service name and declared port."""
@@ -316,6 +322,12 @@ class Component:
     config_env: tuple[Env, ...] = ()
     # Its ConfigMap's name when not dify-<name>-config.
     config_map: str = ""
+    # The env names in which the ConfigMap it owns tells its program where the backing
+    # services are (Postgres, Redis, vector store, file storage; targets/external.py):
+    # DIFY_ENV (Dify's settings classes) or PLUGIN_DAEMON_ENV (dify-plugin-daemon's);
+    # "" when it owns no such ConfigMap. Its Secret references for storage credentials
+    # follow the same names.
+    backends_env: str = ""
     # The PersistentVolumeClaim it owns for files other Deployments mount too (api
     # storage, plugin storage), when the plan gives it one.
     shared_claim: str = ""
@@ -347,6 +359,13 @@ class Component:
     @property
     def config_map_name(self) -> str:
         return self.config_map or f"dify-{self.name}-config"
+
+    @property
+    def reads_backends_as(self) -> str:
+        """The backends_env of the ConfigMap it reads through envFrom ("" if none)."""
+        if self.env_from_config is None:
+            return ""
+        return COMPONENTS[self.env_from_config].backends_env
 
     def port(self, name: str) -> Port:
         for p in self.ports:
@@ -458,7 +477,7 @@ CATALOG: tuple[Component, ...] = (
         runtime="python",
         db_pools="api", env=(Env("MODE", "api"),), env_from_config="api", env_from_secret=True,
         tunables="api", config_env=_DIFY_CONFIG, config_map="dify-config",
-        shared_claim="dify-storage",
+        backends_env=DIFY_ENV, shared_claim="dify-storage",
         shutdown=Shutdown(pre_stop_seconds=10, drain="gunicorn"),
     ),
     Component(
@@ -657,7 +676,7 @@ CATALOG: tuple[Component, ...] = (
             Env("PYTHON_ENV_INIT_TIMEOUT", "120"), Env("PLUGIN_MAX_EXECUTION_TIMEOUT", "600"),
             Env("FORCE_VERIFYING_SIGNATURE", "true"),
         ),
-        env_from_config="plugin-daemon", tunables="plugin",
+        env_from_config="plugin-daemon", tunables="plugin", backends_env=PLUGIN_DAEMON_ENV,
         config_env=(Env("PLUGIN_STORAGE_LOCAL_ROOT", "/app/storage"),),
         shared_claim="dify-plugin-storage",
         # The image has no USER; it runs as uid 1000 with fsGroup so /app/storage and

@@ -58,9 +58,11 @@ def test_a_component_the_chart_cannot_deploy_says_what_is_lost() -> None:
 
 def _component_literals(path: Path) -> list[str]:
     """Where a target names a component: compared with a `.name`, tested for membership,
-    indexed into a mapping, or passed to a call (host("api"), COMPONENTS["worker"], ...).
-    Strings that merely equal a component name elsewhere (a ConfigMap owner key, a chart
-    key, a vector store kind) are not component branches and are not counted."""
+    indexed into a mapping, passed to a call (host("api"), COMPONENTS["worker"], ...), or
+    the keys of a dict literal whose keys all name components ({"api": ..., "plugin-daemon":
+    ...}: a table by component, catalog data that escaped). Strings that merely equal a
+    component name elsewhere (a chart values key beside others, such as {"api": bucket,
+    "pluginDaemon": bucket}, or a vector store kind) are not counted."""
     import ast
 
     from generator.catalog import ADDONS
@@ -90,6 +92,9 @@ def _component_literals(path: Path) -> list[str]:
                         found += [f"{where} {v}" for e in s.elts if (v := literal(e))]
         elif isinstance(node, ast.Subscript) and (v := literal(node.slice)):
             found.append(f"{where} {v}")
+        elif isinstance(node, ast.Dict) and node.keys and all(
+                k is not None and literal(k) for k in node.keys):
+            found += [f"{where} {v}" for k in node.keys if k is not None and (v := literal(k))]
         elif isinstance(node, ast.Call) and not (
                 # a component's own port name (ssrf-proxy's port "sandbox")
                 isinstance(node.func, ast.Attribute) and node.func.attr == "port"):
@@ -110,6 +115,8 @@ def test_the_name_guard_sees_a_branch(tmp_path: Path) -> None:
     module = tmp_path / "target.py"
     module.write_text('def f(comp, plan):\n'
                       '    if comp.name == "weaviate":\n        return host("api")\n'
-                      '    return "worker" in plan.enabled or COMPONENTS["redis"]\n')
-    assert [h.split(" ")[1] for h in _component_literals(module)] == [
-        "weaviate", "api", "worker", "redis"]
+                      '    return "worker" in plan.enabled or COMPONENTS["redis"]\n'
+                      'TABLE = {"plugin-daemon": 1}\n'
+                      'VALUES = {"api": 1, "pluginDaemon": 2}\n')
+    assert sorted(h.split(" ")[1] for h in _component_literals(module)) == sorted([
+        "weaviate", "api", "worker", "redis", "plugin-daemon"])

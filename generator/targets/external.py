@@ -3,17 +3,26 @@ storage, in the cluster or outside it. One place for the env names Dify 1.16.1 a
 dify-plugin-daemon 0.6.3 read (sources cited in docs/components.md); credentials are never
 here, only names of Secret keys.
 
-`wiring(plan)` gives the ConfigMap data for the dify-api image ("api") and the plugin
-daemon ("plugin-daemon"); `secret_env(plan, component)` the Secret references a component
-needs under its own names (the api family reads the whole Secret through envFrom, so
-Dify's own names work there without a reference).
+`wiring(plan)` gives the ConfigMap data by the env names a program reads
+(catalog.DIFY_ENV, catalog.PLUGIN_DAEMON_ENV); the catalog says which ConfigMap carries
+which (Component.backends_env). `secret_env(plan, comp)` gives the Secret references a
+component needs under its own names (the api family reads the whole Secret through
+envFrom, so Dify's own names work there without a reference).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from generator.catalog import by_role, host_port, literal_env, vector_store
+from generator.catalog import (
+    DIFY_ENV,
+    PLUGIN_DAEMON_ENV,
+    Component,
+    by_role,
+    host_port,
+    literal_env,
+    vector_store,
+)
 from generator.plan import Plan
 
 Obj = dict[str, Any]
@@ -129,13 +138,13 @@ def _storage(plan: Plan) -> tuple[dict[str, str], dict[str, str]]:
 
 
 def wiring(plan: Plan) -> dict[str, dict[str, str]]:
-    """ConfigMap data, by the component owning the ConfigMap."""
+    """ConfigMap data, by the env names it is written in (Component.backends_env)."""
     db_api, db_plugin = _database(plan)
     redis_api, redis_plugin = _redis(plan)
     storage_api, storage_plugin = _storage(plan)
     return {
-        "api": {**db_api, **redis_api, **_vector_store(plan), **storage_api},
-        "plugin-daemon": {**db_plugin, **redis_plugin, **storage_plugin},
+        DIFY_ENV: {**db_api, **redis_api, **_vector_store(plan), **storage_api},
+        PLUGIN_DAEMON_ENV: {**db_plugin, **redis_plugin, **storage_plugin},
     }
 
 
@@ -156,11 +165,11 @@ def database_config(plan: Plan, ns: str, labels: dict[str, str]) -> Obj | None:
             "data": data}
 
 
-# Storage credentials a component reads under its own names, by backend:
-# component -> backend -> ((env name, Secret key), ...). The api family needs none here:
-# it reads the whole Secret through envFrom, so Dify's own names work as keys.
+# Storage credentials a program reads under its own names, by backend:
+# backends_env -> backend -> ((env name, Secret key), ...). Dify's needs none here: the
+# api family reads the whole Secret through envFrom, so Dify's own names work as keys.
 _STORAGE_SECRETS: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
-    "plugin-daemon": {
+    PLUGIN_DAEMON_ENV: {
         "azure-blob": (("AZURE_BLOB_STORAGE_CONNECTION_STRING",
                         "AZURE_BLOB_STORAGE_CONNECTION_STRING"),),
         "gcs": (("GCS_CREDENTIALS", "GOOGLE_STORAGE_SERVICE_ACCOUNT_JSON_BASE64"),),
@@ -170,7 +179,8 @@ _STORAGE_SECRETS: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
 }
 
 
-def secret_env(plan: Plan, component: str) -> list[Obj]:
-    refs = _STORAGE_SECRETS.get(component, {}).get(plan.profile.file_storage.backend, ())
+def secret_env(plan: Plan, comp: Component) -> list[Obj]:
+    refs = _STORAGE_SECRETS.get(comp.reads_backends_as, {}).get(
+        plan.profile.file_storage.backend, ())
     return [{"name": name, "valueFrom": {"secretKeyRef": {
                 "name": plan.profile.secret_name, "key": key}}} for name, key in refs]

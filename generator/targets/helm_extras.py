@@ -128,7 +128,7 @@ def _carry_wiring(plan: Plan, values: Obj, names: tuple[str, ...]) -> None:
     for comp in CATALOG:
         if comp.helm is None or comp.helm.kind != "dify" or comp.env_from_config is None:
             continue
-        data = wiring.get(comp.env_from_config, {})
+        data = wiring.get(comp.reads_backends_as, {})
         env = {k: data[k] for k in names if k in data}
         if env:
             _append_env(values, comp.helm.key, env)

@@ -95,7 +95,7 @@ def config_data(plan: Plan, comp: Component) -> dict[str, str]:
         value = env_value(plan, env)
         if value is not None:
             data[env.name] = value["value"]
-    data.update(external.wiring(plan).get(comp.name, {}))
+    data.update(external.wiring(plan).get(comp.backends_env, {}))
     if comp.tunables is not None:
         data.update(plan.tunables.group(comp.tunables))
     return dict(sorted(data.items()))
@@ -216,7 +216,7 @@ def container(plan: Plan, comp: Component, sizing: ComponentSizing) -> Obj:
     if comp.ports:
         c["ports"] = [{"name": p.name, "containerPort": p.port, "protocol": "TCP"}
                       for p in comp.ports]
-    env = (container_env(plan, comp) + external.secret_env(plan, comp.name)
+    env = (container_env(plan, comp) + external.secret_env(plan, comp)
            + pod_extras.extra_env(plan, sizing))
     if env:
         c["env"] = env
