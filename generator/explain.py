@@ -7,7 +7,6 @@ from fractions import Fraction
 from generator.catalog import VECTOR_STORES
 from generator.plan import Plan
 from generator.quantity import format_cpu, format_memory, mebibytes
-from generator.queues import BROKER_DATABASE
 from generator.tunables import (
     API_POOL_MARGIN,
     CONNECTION_BUDGET,
@@ -120,7 +119,7 @@ def explain(plan: Plan, helm_gaps: tuple[str, ...] = ()) -> str:
     if p.worker_pools is not None:
         wp = p.worker_pools
         lines += ["", f"worker pools (KEDA ScaledObjects on the Redis list length of each queue "
-                      f"in broker db {BROKER_DATABASE}, polled every "
+                      f"in broker db {p.broker_database}, polled every "
                       f"{wp.polling_interval_seconds}s; the worker HPA is replaced):"]
         for pool in wp.pools:
             per = pool.tasks_per_replica or plan.tunables.celery_worker_amount

@@ -33,6 +33,7 @@ from generator.errors import (
     UsageError,
 )
 from generator.quantity import QuantityError, check_amount, parse_quantity
+from generator.queues import BROKER_DATABASE
 from generator.resources import profiles_dir
 from generator.sizing import (
     AliyunOssStorage,
@@ -1243,7 +1244,8 @@ def _external_redis(spec: dict[str, Any] | None) -> ExternalRedis | None:
         host=spec.get("host", ""), port=spec.get("port", 6379),
         username=spec.get("username", ""), db=spec.get("db", 0), tls=spec.get("tls", False),
         sentinel_master=sentinel.get("masterName"),
-        sentinel_nodes=tuple(sentinel.get("nodes", ())))
+        sentinel_nodes=tuple(sentinel.get("nodes", ())),
+        broker_db=spec.get("brokerDb", BROKER_DATABASE))
 
 
 def _external_vector(spec: dict[str, Any] | None) -> ExternalVectorStore | None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from generator.queues import BROKER_DATABASE
+
 
 @dataclass(frozen=True)
 class CpuMemory:
@@ -205,6 +207,9 @@ class ExternalRedis:
     tls: bool
     sentinel_master: str | None = None
     sentinel_nodes: tuple[str, ...] = ()
+    # The database CELERY_BROKER_URL (a Secret key) names: difygen cannot read the URL,
+    # so the profile says it and the KEDA triggers and the chart's broker URL follow it.
+    broker_db: int = BROKER_DATABASE
 
 
 @dataclass(frozen=True)
@@ -374,6 +379,12 @@ class ProfileSizing:
     @property
     def public_origin(self) -> str | None:
         return self.ingress.public_origin
+
+    @property
+    def broker_database(self) -> int:
+        """The Redis database holding the Celery queues (CELERY_BROKER_URL's)."""
+        ext = self.external_redis
+        return ext.broker_db if ext is not None else BROKER_DATABASE
 
     def enabled_components(self) -> list[ComponentSizing]:
         """Enabled components in catalog order (dict order is catalog order)."""

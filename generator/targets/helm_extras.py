@@ -166,7 +166,9 @@ def _external_services(plan: Plan, values: Obj, slots: dict[str, str],
     redis = profile.external_redis
     if redis is not None:
         block: Obj = {"enabled": True, "host": redis.host, "port": redis.port,
-                      "username": redis.username, "db": {"app": redis.db},
+                      "username": redis.username,
+                      # the chart builds CELERY_BROKER_URL with db.celery
+                      "db": {"app": redis.db, "celery": redis.broker_db},
                       "useSSL": redis.tls}
         if redis.sentinel_master:
             block["sentinel"] = {"enabled": True, "masterSet": redis.sentinel_master,

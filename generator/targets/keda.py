@@ -5,6 +5,9 @@ the single worker Deployment and its HPA: each pool is the worker's pod with
 CELERY_WORKER_QUEUES set to its queues, and a ScaledObject that reads the length of those
 queues' Redis lists in the Celery broker database, authenticated by a
 TriggerAuthentication that points at the Secret's REDIS_PASSWORD key (no value in output).
+The triggers follow the profile's Redis: the in-cluster Service, or `redis.external`
+(host and port, TLS, username, `brokerDb`), or its Sentinels (KEDA's redis-sentinel
+scaler; parameter names as in KEDA 2.16's redis_scaler.go and scaler docs).
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ from typing import Any
 
 from generator.catalog import Endpoint, by_role
 from generator.plan import Plan
-from generator.queues import BROKER_DATABASE
 from generator.sizing import WorkerPool
 from generator.targets import autoscaling
 from generator.targets import kube_objects as m
@@ -45,11 +47,33 @@ def _deployment(worker: Obj, pool: WorkerPool) -> Obj:
     return d
 
 
+def _connection(plan: Plan) -> tuple[str, dict[str, str]]:
+    """The trigger type and the metadata that say where the broker's queues are."""
+    ext = plan.profile.external_redis
+    db = {"databaseIndex": str(plan.profile.broker_database)}
+    if ext is None:
+        broker = by_role("broker")
+        return "redis", {"address": Endpoint(broker.name, broker.ports[0].name,
+                                             part="hostport").render(), **db}
+    if ext.sentinel_master:
+        # KEDA asks the Sentinels for the master, as Celery and Dify do.
+        kind, where = "redis-sentinel", {"addresses": ",".join(ext.sentinel_nodes),
+                                         "sentinelMaster": ext.sentinel_master}
+    else:
+        kind, where = "redis", {"address": f"{ext.host}:{ext.port}"}
+    if ext.username:
+        where["username"] = ext.username
+    if ext.tls:
+        where["enableTLS"] = "true"
+    return kind, {**where, **db}
+
+
 def _scaled_object(plan: Plan, pool: WorkerPool, ns: str) -> Obj:
     assert plan.profile.worker_pools is not None
     settings = plan.profile.worker_pools
     per_replica = pool.tasks_per_replica or plan.tunables.celery_worker_amount
-    worker, broker = by_role("queue-worker"), by_role("broker")
+    worker = by_role("queue-worker")
+    kind, connection = _connection(plan)
     md = m.meta(pool_name(pool), worker.name, ns)
     md["labels"][POOL_LABEL] = pool.name
     return {
@@ -68,12 +92,10 @@ def _scaled_object(plan: Plan, pool: WorkerPool, ns: str) -> Obj:
             # One trigger per queue: the HPA scales to the largest of them, so a backlog
             # on any queue of the pool adds workers.
             "triggers": [{
-                "type": "redis",
+                "type": kind,
                 "name": f"queue-{queue.replace('_', '-')}",
                 "metadata": {
-                    "address": Endpoint(broker.name, broker.ports[0].name,
-                                        part="hostport").render(),
-                    "databaseIndex": str(BROKER_DATABASE),
+                    **connection,
                     "listName": queue,
                     "listLength": str(per_replica),
                     "activationListLength": "0",
