@@ -23,7 +23,7 @@ from typing import Any
 from generator import addons
 from generator.catalog import ENTRY_POINT, Component, Metrics, by_role
 from generator.plan import Plan
-from generator.queues import BROKER_DATABASE, DEFAULT_QUEUES
+from generator.queues import DEFAULT_QUEUES
 from generator.sizing import ComponentSizing
 from generator.targets import kube_objects as m
 
@@ -51,7 +51,7 @@ def queues(plan: Plan) -> tuple[str, ...]:
 
 
 def _exporter_env(plan: Plan, comp: Component) -> list[Obj]:
-    keys = ",".join(f"db{BROKER_DATABASE}={q}" for q in queues(plan))
+    keys = ",".join(f"db{plan.profile.broker_database}={q}" for q in queues(plan))
     return m.container_env(plan, comp, {"REDIS_EXPORTER_CHECK_SINGLE_KEYS": keys})
 
 
@@ -194,7 +194,7 @@ def alerts(plan: Plan) -> list[Obj]:
           "{{ $labels.container }} in {{ $labels.pod }} was killed for exceeding its "
           "memory limit")
     for label, queues, threshold in _backlogs(plan):
-        keys = f'{sel},db="db{BROKER_DATABASE}",key=~"{"|".join(queues)}"'
+        keys = f'{sel},db="db{plan.profile.broker_database}",key=~"{"|".join(queues)}"'
         alert(f"DifyCeleryBacklogGrowing{label.title().replace('-', '')}",
               f"redis_key_size{{{keys}}} > {threshold} and "
               f"deriv(redis_key_size{{{keys}}}[10m]) > 0",
