@@ -72,12 +72,12 @@ def median_run(command: Sequence[str], repeat: int) -> tuple[float, int]:
 def write_overlay_copies(path: Path, copies: int, shared: bool) -> int:
     """The three built-in overlays' objects `copies` times; namespace `dify` for all
     (shared) or `dify-NNN` per copy. Returns the number of objects."""
-    from generator import profiles
+    from generator import profile_load
     from generator.plan import plan_for
     from generator.targets.kustomize import render_overlay
     from generator.yamlio import dump_yaml
 
-    overlays = [render_overlay(plan_for(profiles.find(name, None))).objects
+    overlays = [render_overlay(plan_for(profile_load.find(name, None))).objects
                 for name in ("edge", "small", "production")]
     docs: list[str] = []
     for i in range(copies):

@@ -1,7 +1,7 @@
 """Fleets: many environments from one file, each a profile plus the few things that differ.
 
     fleet.yaml ──load (positions) + schema + rules──► Fleet
-      ──per environment: profiles.load + overrides (dataclasses.replace)──► Plan named <env>
+      ──per environment: the profile's sizing + overrides (dataclasses.replace)──► Plan named <env>
       ──render_plans (one shared base, one overlay per distinct sizing, validated)──►
       ──per environment: retarget the overlay, namespace, environment ConfigMap──►
       ──gitops: Argo CD ApplicationSet / Applications, Flux Kustomizations──► FleetResult
@@ -26,11 +26,18 @@ from typing import Any
 import jsonschema
 import yaml
 
-from generator import bundled_schemas, profiles
+from generator import bundled_schemas
 from generator.errors import FleetError, Location, Problem, ProblemList, SizingError
 from generator.gitops import ARGOCD_DIR, FLUX_DIR, gitops_files
 from generator.k8s_schemas import schema_set
-from generator.plan import Plan, build
+from generator.plan import Plan, build, plan_for
+from generator.profile_load import (
+    discover,
+    display_path,
+    is_system_namespace,
+    schema_problem,
+    system_namespace_message,
+)
 from generator.render import (
     BASE_PREFIX,
     RenderedProfile,
@@ -191,7 +198,7 @@ def fleet_schema() -> dict[str, Any]:
 
 def load_fleet(path: Path) -> Fleet:
     """Read and check a fleet file; every problem in it is reported at once."""
-    source = profiles.display_path(path)
+    source = display_path(path)
     doc = parse_document(read_text(path, source, MAX_FLEET_BYTES), source)
     if not isinstance(doc.data, dict):
         kind = "a list" if isinstance(doc.data, list) else f"a {type(doc.data).__name__}"
@@ -283,7 +290,7 @@ def _check(fleet: Fleet, problems: ProblemList) -> None:
                      f"found {fleet.doc.data['profilesDir']!r}; no such directory (it is "
                      "relative to the fleet file)")
     else:
-        known = [r.name for r in profiles.discover(fleet.profiles_dir)]
+        known = [r.name for r in discover(fleet.profiles_dir)]
     names: dict[str, Environment] = {}
     places: dict[tuple[str, str], Environment] = {}
     for env in fleet.environments:
@@ -309,10 +316,10 @@ def _check(fleet: Fleet, problems: ProblemList) -> None:
             problems.add(fleet.location((*at, "cluster")),
                          "found both server and name; an Argo CD destination takes one of "
                          "them")
-        if profiles.is_system_namespace(env.namespace):
+        if is_system_namespace(env.namespace):
             problems.add(fleet.location((*at, "namespace") if "namespace" in _spec(fleet, env)
                                         else (*at, "name")),
-                         profiles.system_namespace_message(env.namespace) + (
+                         system_namespace_message(env.namespace) + (
                              "" if "namespace" in _spec(fleet, env) else
                              " (an environment's namespace defaults to its name)"))
         place = (env.cluster.identity, env.namespace)
@@ -365,7 +372,7 @@ def _schema_problem(doc: Document, error: jsonschema.ValidationError,
         return  # reported by url_problems, which does not repeat the credentials
     if error.validator != "pattern":
         # Unknown keys, types, enums, bounds: worded exactly as for profiles.
-        profiles._schema_problem(doc, error, problems)
+        schema_problem(doc, error, problems)
         return
     path: KeyPath = tuple(error.absolute_path)
     last = path[-1] if path else ""
@@ -386,7 +393,7 @@ def _schema_problem(doc: Document, error: jsonschema.ValidationError,
 def plan_environments(fleet: Fleet) -> list[tuple[Environment, Plan]]:
     """One Plan per environment, named after it; environments that differ only in name,
     namespace, hosts or cluster share one planned sizing."""
-    refs = {r.name: r for r in profiles.discover(fleet.profiles_dir)}
+    refs = {r.name: r for r in discover(fleet.profiles_dir)}
     loaded: dict[str, ProfileSizing] = {}
     planned: dict[tuple[object, ...], Plan] = {}
     problems = ProblemList()
@@ -397,7 +404,8 @@ def plan_environments(fleet: Fleet) -> list[tuple[Environment, Plan]]:
             out.append((env, _renamed(proto, env)))
             continue
         if env.profile not in loaded:
-            loaded[env.profile] = profiles.load(refs[env.profile])
+            # The profile's own plan reports what is wrong in the profile at its lines.
+            loaded[env.profile] = plan_for(refs[env.profile]).profile
         sizing = _apply(fleet, env, loaded[env.profile], problems)
         if sizing is None:
             continue

@@ -16,7 +16,7 @@ from typing import Any
 
 from generator.catalog import CATALOG
 from generator.plan import Plan, build
-from generator.profiles import neutral
+from generator.profile_build import neutral
 from generator.targets import external
 from generator.targets import kube_objects as m
 from generator.yamlio import copy_data, dump_yaml
