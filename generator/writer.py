@@ -309,16 +309,43 @@ def _clean_leftovers(target: Path) -> None:
                 shutil.rmtree(stale, ignore_errors=True)
 
 
-def _write_file(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "x", encoding="utf-8", newline="\n") as fh:
-        fh.write(text)
+def _write_file(path: str, text: str) -> None:
+    """A new file (never an existing one) holding `text` as UTF-8, LF kept as is."""
+    data = text.encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
 
 
-def _make_durable(paths: list[Path]) -> None:
-    """fsync every staged file after all are written, not one by one: the kernel writes
-    the data back together and each fsync has little left to wait for (a fleet writes
-    thousands of files). Nothing is swapped in before this returns."""
+def _syncfs(path: Path) -> bool:
+    """syncfs(2) on the file system holding `path`; False where the platform has none."""
+    try:
+        syncfs = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return False
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if syncfs(fd) == 0:
+            return True
+        err = ctypes.get_errno()
+        if err in (errno.ENOSYS, errno.EINVAL):
+            return False
+        raise OSError(err, os.strerror(err), str(path))
+    finally:
+        os.close(fd)
+
+
+def _make_durable(staging: Path, paths: list[str]) -> None:
+    """Every staged file on disk before any unit is swapped in. One syncfs of the file
+    system writes them all back in one go; an fsync per file would wait for one journal
+    commit each (a fleet writes some 15,000 files). Where syncfs is missing, each file
+    is fsynced after all are written."""
+    if _syncfs(staging):
+        return
     for path in paths:
         fd = os.open(path, os.O_RDONLY)
         try:
@@ -378,6 +405,10 @@ def write_tree(target: Path, files: Mapping[str, str], units: Iterable[str]) -> 
             _fsync_dir(staging)
             for unit, new in staged:
                 _swap(target, unit, new, staging)
+            # The renames reach the disk with their parent directories: each once, after
+            # every swap, rather than once per unit.
+            for parent in sorted({(target / unit).parent for unit, _ in staged}):
+                _fsync_dir(parent)
             _fsync_dir(target)
         except OSError as exc:
             raise OutputError(
@@ -412,19 +443,26 @@ def _stage(target: Path, staging: Path, units: list[str], by_unit: dict[str, dic
            kept: dict[str, list[str]]) -> list[tuple[str, Path | None]]:
     """Build every changed unit complete in `staging`; None for a unit left empty."""
     out: list[tuple[str, Path | None]] = []
-    written: list[Path] = []
+    written: list[str] = []
+    made: set[str] = set()
     for i, unit in enumerate(units):
         new = staging / f"n{i}"
+        root = str(new)
         count = 0
         for inner, text in sorted(by_unit[unit].items()):
-            _write_file(new / inner, text)
-            written.append(new / inner)
+            path = f"{root}/{inner}"
+            directory = path.rpartition("/")[0]
+            if directory not in made:
+                os.makedirs(directory, exist_ok=True)
+                made.add(directory)
+            _write_file(path, text)
+            written.append(path)
             count += 1
         for rel in kept.get(unit, ()):
             _keep(target / rel, new / rel[len(unit) + 1:])
             count += 1
         out.append((unit, new if count else None))
-    _make_durable(written)
+    _make_durable(staging, written)
     return out
 
 
@@ -434,7 +472,6 @@ def _swap(target: Path, unit: str, new: Path | None, staging: Path) -> None:
     if new is None:
         if exists:
             path.rename(staging / f"old-{uuid.uuid4().hex[:8]}")
-            _fsync_dir(path.parent)
             _remove_empty_parents(target, path.parent)
         return
     if not exists:
@@ -447,7 +484,6 @@ def _swap(target: Path, unit: str, new: Path | None, staging: Path) -> None:
         old = staging / f"old-{uuid.uuid4().hex[:8]}"
         path.rename(old)
         new.rename(path)
-    _fsync_dir(path.parent)
 
 
 def _remove_empty_parents(target: Path, directory: Path) -> None:
