@@ -15,7 +15,8 @@ kustomize/overlays/ and helm/ is refused (exit 2, nothing written).
 
 Writing. Every unit that changes is first staged complete in `DIR/.difygen-staging-*`
 (new files, plus hard links to the unit's files that are not difygen's, so nothing of the
-user's is copied); only when every unit is staged are they swapped in, one atomic exchange
+user's is copied); only when every unit is staged and on disk (one syncfs of the file
+system, see _make_durable) are they swapped in, one atomic exchange
 (renameat2 RENAME_EXCHANGE on Linux) per unit. A SIGKILL at any moment leaves each unit
 either old or new; the staging directory it leaves is removed by the next render. The
 output directory itself is never replaced, so `--out .` keeps the shell's working
@@ -235,9 +236,10 @@ def check_paths(files: Iterable[str], units: Iterable[str]) -> None:
     """Every file is a plain relative path inside one of the units."""
     prefixes = tuple(u.rstrip("/") + "/" for u in units)
     for name in files:
-        path = PurePosixPath(name)
-        if (path.is_absolute() or ".." in path.parts or "." in name.split("/")
-                or not path.parts or name != str(path)):
+        # Relative, normalised, nothing but names: no empty part (a leading, doubled or
+        # trailing '/'), no '.' and no '..'.
+        parts = name.split("/")
+        if not all(parts) or "." in parts or ".." in parts:
             raise UsageError(f"expected file {name!r} is not a plain relative path")
         if not name.startswith(prefixes):
             raise UsageError(f"expected file {name!r} is outside difygen's directories")

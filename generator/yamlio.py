@@ -631,10 +631,10 @@ def _scalar_text(value: Any) -> str | tuple[str, tuple[str, ...]]:
     return found
 
 
-# Letters, digits and `_./-`, starting with a letter or digit: no indicator, space or
-# break, so the emitter writes such a string plain exactly when the resolver reads it
-# back as a string (not `true`, `1.5`, `null`, `2024-01-01`...).
-_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./-]{0,127}")
+# Letters, digits and `_./-`, starting with a letter or digit (or `./` and one): no
+# indicator, space or break, so the emitter writes such a string plain exactly when the
+# resolver reads it back as a string (not `true`, `1.5`, `null`, `2024-01-01`...).
+_WORD = re.compile(r"(\./)?[A-Za-z0-9][A-Za-z0-9_./-]{0,127}")
 
 
 def _plain_str(value: str) -> bool:
@@ -648,8 +648,8 @@ _RESOLVER = yaml.resolver.Resolver()
 
 def _scalar_from_pyyaml(value: Any) -> str | tuple[str, tuple[str, ...]]:
     text = _pyyaml_dump({"k": value})
-    if not text.startswith("k: "):
-        raise _NotPlain
+    if not text.startswith("k: ") or any(c in text for c in _OTHER_BREAKS):
+        raise _NotPlain  # breaks other than LF continue a line at its indentation
     body = text[3:-1]
     if "\n" not in body:
         if len(body) > _MAX_INLINE:
@@ -662,6 +662,9 @@ def _scalar_from_pyyaml(value: Any) -> str | tuple[str, tuple[str, ...]]:
     return header, tuple(line[2:] for line in lines)
 
 
+_OTHER_BREAKS = ("\r", "\x85", "\u2028", "\u2029")
+
+
 def _key_text(key: Any) -> str:
     if type(key) is not str:
         raise _NotPlain
@@ -670,7 +673,7 @@ def _key_text(key: Any) -> str:
         text = _pyyaml_dump({key: 0})
         found = text[:-4]
         if (not text.endswith(": 0\n") or "\n" in found or found.startswith("?")
-                or len(found) > _MAX_INLINE):
+                or len(found) > _MAX_INLINE or any(c in found for c in _OTHER_BREAKS)):
             raise _NotPlain
         _KEYS[key] = found
     return found

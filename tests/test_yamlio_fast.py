@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from generator import yamlio
@@ -118,7 +118,8 @@ WORDS = ["yes", "No", "on", "OFF", "y", "n", "true", "null", "~", "", " ", "1", 
          "=", "-", "- a", "a: b", "a #b", "#", "@x", "`x", "'q'", '"d"', "[a]", "{a}", "a,b",
          "x\n", "x\ny", "x\n\ny\n", " lead\nx", "trail \nx", "tab\there", "\u00e9t\u00e9",
          "\u2028", "env-0001", "dify-0001.example.com", "a/b_c.d", "*", "&a", "!t", "%p",
-         "|", ">", "?", ":", "x" * 130, "long " * 300]
+         "|", ">", "?", ":", "x" * 130, "long " * 300, "./a/b", "../a", "./", ".../x",
+         "./1.5"]
 scalars = st.one_of(st.sampled_from(WORDS), st.text(max_size=12), st.integers(),
                     st.booleans(), st.none(), st.floats(allow_nan=False))
 keys = st.one_of(st.sampled_from(WORDS), st.text(max_size=8))
@@ -128,6 +129,7 @@ data = st.recursive(scalars, lambda inner: st.one_of(
 
 @SETTINGS
 @given(st.one_of(st.dictionaries(keys, data, max_size=5), st.lists(data, max_size=5)))
+@example([["\u2028"]])  # a break other than LF: PyYAML indents what follows it
 def test_the_block_writer_writes_pyyamls_bytes(value: Any) -> None:
     assert yamlio.dump_yaml(value) == yamlio._pyyaml_dump(value)
 
