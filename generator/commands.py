@@ -188,10 +188,14 @@ def render(
         change = write_tree(target, result.files, units)
         verb = "did"
     if _VERBOSITY >= 0 or dry_run:
-        for label, paths in (("add", change.added), ("change", change.changed),
-                             ("remove", change.removed)):
-            for path in paths:
-                typer.echo(f"{verb} {label}: {out / path}")
+        # One write for what may be thousands of lines (a fleet); each path is a plain
+        # relative one, so joining it to `out` is appending it to this prefix.
+        prefix = str(out / "_")[:-1]
+        lines = [f"{verb} {label}: {prefix}{path}"
+                 for label, paths in (("add", change.added), ("change", change.changed),
+                                      ("remove", change.removed)) for path in paths]
+        if lines:
+            typer.echo("\n".join(lines))
     # kept and orphaned files are warnings (something to act on): --quiet still shows them
     for path in change.kept:
         typer.echo(f"kept (not difygen's, no generated-file header): {out / path}", err=True)

@@ -611,11 +611,20 @@ _MAX_INLINE = 1024
 # scalar -> its text on the line of its key or dash, or (literal header, body lines
 # without indentation; "" for a blank line). Keyed by type too: True == 1.
 _SCALARS: dict[tuple[type, Any], str | tuple[str, tuple[str, ...]]] = {}
+# Strings, the most of them: a plain word (names that differ per environment) is its own
+# text without asking PyYAML (see _WORD).
+_STRINGS: dict[str, str | tuple[str, tuple[str, ...]]] = {}
 _KEYS: dict[str, str] = {}
 
 
 def _scalar_text(value: Any) -> str | tuple[str, tuple[str, ...]]:
     kind = type(value)
+    if kind is str:
+        text = _STRINGS.get(value)
+        if text is None:
+            text = _STRINGS[value] = value if _WORD.fullmatch(value) and _plain_str(
+                value) else _scalar_from_pyyaml(value)
+        return text
     if kind is float:
         return _scalar_from_pyyaml(value)  # 0.0 == -0.0 and nan != nan: not memoised
     if kind is not str and kind is not int and kind is not bool and value is not None:
@@ -623,11 +632,7 @@ def _scalar_text(value: Any) -> str | tuple[str, tuple[str, ...]]:
     key = (kind, value)
     found = _SCALARS.get(key)
     if found is None:
-        if kind is str and _WORD.fullmatch(value) and _plain_str(value):
-            found = value  # names that differ per environment: not worth PyYAML's time
-        else:
-            found = _scalar_from_pyyaml(value)
-        _SCALARS[key] = found
+        found = _SCALARS[key] = _scalar_from_pyyaml(value)
     return found
 
 
@@ -683,18 +688,18 @@ def _node(value: Any, col: int, lead: str, out: list[str]) -> None:
     """A non-empty mapping or list whose first line starts with `lead` (its indentation,
     or the dashes of the list items it is in); further lines start at column `col`."""
     pad = " " * col
+    prefix = lead
     if type(value) is dict:
-        first = True
+        keys = _KEYS
         for key, item in value.items():
-            line = (lead if first else pad) + _key_text(key) + ":"
-            first = False
-            _value(item, col, col + 2, line, out, True)
+            text = keys.get(key) if type(key) is str else None
+            _value(item, col, col + 2,
+                   prefix + (text if text is not None else _key_text(key)) + ":", out, True)
+            prefix = pad
     else:
-        first = True
         for item in value:
-            line = (lead if first else pad) + "-"
-            first = False
-            _value(item, col, col + 2, line, out, False)
+            _value(item, col, col + 2, prefix + "-", out, False)
+            prefix = pad
 
 
 def _value(item: Any, col: int, inner: int, line: str, out: list[str],
