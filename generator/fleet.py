@@ -9,8 +9,9 @@
 Environments that share a profile and the overrides that change sizing (storage classes,
 image registry, replicas) have identical overlays but for their name and namespace: such
 a group is rendered and validated once, and every other member gets a copy with its own
-header, namespace and environment objects. A test proves a copy is byte for byte what a
-render of that environment alone gives.
+header, namespace and environment objects. Copies are made on data (the group's objects
+and kustomization, the bodies of its files), never by parsing rendered text. A test proves
+a copy is byte for byte what a render of that environment alone gives.
 
 Nothing here prints or exits; errors are FleetError (the file) or the profile's own errors.
 """
@@ -604,7 +605,7 @@ def _for_environment(fleet: Fleet, env: Environment, plan: Plan, group: _Group,
     files[f"{root}/kustomization.yaml"] = head + dump_yaml(kustomization)
     _schema_check([namespace, config], plan.profile.kubernetes_version, root, problems)
     overlay = Overlay(env.name, {p: t for p, t in files.items() if p.startswith(root + "/")},
-                      objects)
+                      objects, kustomization)
     return files, RenderedProfile(plan, overlay, group.rendered.helm_gaps)
 
 
