@@ -72,12 +72,12 @@ def median_run(command: Sequence[str], repeat: int) -> tuple[float, int]:
 def write_overlay_copies(path: Path, copies: int, shared: bool) -> int:
     """The three built-in overlays' objects `copies` times; namespace `dify` for all
     (shared) or `dify-NNN` per copy. Returns the number of objects."""
-    from generator import profiles
+    from generator import profile_load
     from generator.plan import plan_for
     from generator.targets.kustomize import render_overlay
     from generator.yamlio import dump_yaml
 
-    overlays = [render_overlay(plan_for(profiles.find(name, None))).objects
+    overlays = [render_overlay(plan_for(profile_load.find(name, None))).objects
                 for name in ("edge", "small", "production")]
     docs: list[str] = []
     for i in range(copies):
@@ -190,6 +190,10 @@ def write_fleet(root: Path, environments: int, sizings: int) -> Path:
 
 
 def bench_fleet(tmp: Path, environments: int, repeat: int) -> None:
+    """Each run renders into a fresh directory, and nothing is deleted until every run is
+    done: on a file system mounted with `discard` (this machine's), creating thousands
+    of files right after deleting thousands is several times slower, which would time
+    the previous run's clean-up rather than difygen."""
     difygen = _tool("difygen")
     assert difygen
     for sizings in (72, 1):
@@ -205,11 +209,26 @@ def bench_fleet(tmp: Path, environments: int, repeat: int) -> None:
                 return
             times.append(seconds)
             rss = max(rss, peak)
-            files = sum(1 for p in out.rglob("*") if p.is_file())
-            shutil.rmtree(out)
+        files = [p for p in out.rglob("*") if p.is_file()]
         print(f"fleet, {environments} environments, {sizings} distinct sizing(s): "
-              f"{statistics.median(times):.2f} s with writes ({files} files), peak RSS "
-              f"{rss / 1024:.0f} MB (median of {repeat})")
+              f"{statistics.median(times):.2f} s with writes ({len(files)} files), peak RSS "
+              f"{rss / 1024:.0f} MB (median of {repeat}; runs "
+              f"{', '.join(f'{t:.2f}' for t in times)} s)")
+    floor = [_create_files(tmp / f"floor-{n}", out, files) for n in range(repeat)]
+    print(f"  creating the same {len(files)} files alone (a bare Python loop, no render): "
+          f"{statistics.median(floor):.2f} s (median of {repeat})")
+
+
+def _create_files(root: Path, rendered: Path, files: list[Path]) -> float:
+    """Seconds to create `files` (with their directories and bytes) under `root`."""
+    contents = [(str(root / p.relative_to(rendered)), p.read_bytes()) for p in files]
+    start = time.perf_counter()
+    for path, data in contents:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        os.write(fd, data)
+        os.close(fd)
+    return time.perf_counter() - start
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,7 +19,7 @@ from generator.errors import GeneratorError, UsageError
 from generator.versions import DEFAULT_KUBERNETES_VERSION as DEFAULT_KUBE
 
 if TYPE_CHECKING:
-    from generator.profiles import ProfileRef
+    from generator.profile_load import ProfileRef
 
 
 app = typer.Typer(
@@ -87,16 +87,16 @@ def _root(
 
 def _refs(names: list[str], all_: bool, profiles_dir: Path | None,
           command: str = "render", alternative: str = "") -> list[ProfileRef]:
-    from generator import profiles
+    from generator import profile_load
 
     if all_ and names:
         raise UsageError("give profile names or --all, not both")
     if all_:
-        return list(profiles.discover(profiles_dir))
+        return list(profile_load.discover(profiles_dir))
     if not names:
         raise UsageError(f"name the profiles to {command} (e.g. `difygen {command} small`) "
                          f"or pass --all{alternative}; `difygen profiles` lists them")
-    return [profiles.find(n, profiles_dir) for n in names]
+    return [profile_load.find(n, profiles_dir) for n in names]
 
 
 _BAR_WIDTH = 30
@@ -170,7 +170,7 @@ def render(
         result = render_fleet(fleet, on_progress=_progress_line())
         known = {p.plan.name for p in result.profiles}
     else:
-        from generator import profiles as prof
+        from generator import profile_load as prof
 
         refs = _refs(profile or [], all_, profiles_dir)
         result = do_render(refs)
@@ -188,10 +188,14 @@ def render(
         change = write_tree(target, result.files, units)
         verb = "did"
     if _VERBOSITY >= 0 or dry_run:
-        for label, paths in (("add", change.added), ("change", change.changed),
-                             ("remove", change.removed)):
-            for path in paths:
-                typer.echo(f"{verb} {label}: {out / path}")
+        # One write for what may be thousands of lines (a fleet); each path is a plain
+        # relative one, so joining it to `out` is appending it to this prefix.
+        prefix = str(out / "_")[:-1]
+        lines = [f"{verb} {label}: {prefix}{path}"
+                 for label, paths in (("add", change.added), ("change", change.changed),
+                                      ("remove", change.removed)) for path in paths]
+        if lines:
+            typer.echo("\n".join(lines))
     # kept and orphaned files are warnings (something to act on): --quiet still shows them
     for path in change.kept:
         typer.echo(f"kept (not difygen's, no generated-file header): {out / path}", err=True)
@@ -237,7 +241,7 @@ def _helm_notes(gaps: list[tuple[str, tuple[str, ...]]]) -> None:
 @app.command()
 def profiles(profiles_dir: ProfilesDir = None) -> None:
     """List built-in and custom profiles with their `extends` chain."""
-    from generator import profiles as prof
+    from generator import profile_load as prof
 
     for ref in prof.discover(profiles_dir):
         try:
@@ -267,7 +271,7 @@ def explain(
       difygen explain small
       difygen explain production --format html > production.html
     """
-    from generator import profiles as prof
+    from generator import profile_load as prof
     from generator.plan import plan_for
 
     if fmt not in ("text", "html"):
@@ -425,7 +429,7 @@ def check(
       difygen check --out gitops/dify --profiles-dir profiles.d
       difygen check --fleet fleet.yaml --out gitops/dify
     """
-    from generator import profiles as prof
+    from generator import profile_load as prof
     from generator.check import compare
     from generator.render import RenderResult, orphan_units, orphans
     from generator.render import render as do_render

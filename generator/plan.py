@@ -12,7 +12,8 @@ from math import ceil
 
 from generator import addons, rollout
 from generator.catalog import COMPONENTS, Component
-from generator.profiles import ProfileRef, load
+from generator.errors import Problem, ProblemList, ProfileError, SizingError
+from generator.profile_load import LoadedProfile, ProfileRef, load_with_positions
 from generator.sizing import ComponentSizing, CpuMemory, ProfileSizing, Resources
 from generator.tunables import ConnectionBudget, Tunables, derive
 
@@ -155,4 +156,40 @@ def build(profile: ProfileSizing) -> Plan:
 
 
 def plan_for(ref: ProfileRef) -> Plan:
-    return build(load(ref))
+    """Load a profile and plan it; a problem with what is derived from it points at the
+    profile line it follows from."""
+    return plan_loaded(load_with_positions(ref))
+
+
+def plan_loaded(loaded: LoadedProfile) -> Plan:
+    """The plan of a loaded profile. Derived values are checked here, where the profile's
+    positions are still known, so that a sizing error points at the line that sets the
+    value it names (or the nearest one above it)."""
+    try:
+        plan = build(loaded.sizing)
+    except SizingError as exc:
+        located = [
+            p if p.location.line is not None else Problem(
+                loaded.location(tuple(p.location.key_path.split("."))), p.message)
+            for p in exc.problems
+        ]
+        raise SizingError(exc.message, located) from None
+    _check_extra_env(loaded)
+    return plan
+
+
+def _check_extra_env(loaded: LoadedProfile) -> None:
+    """An extra env var must not replace one difygen sets or derives (pool sizes, worker
+    counts, URLs): a silent override would defeat the sizing checks."""
+    sizing = loaded.sizing
+    if not any(c.extra_env for c in sizing.components.values()):
+        return
+    from generator.env_conflicts import conflicts
+
+    problems = ProblemList()
+    for component, name, why in conflicts(sizing):
+        problems.add(loaded.location(("components", component, "env", name)),
+                     f"found {name!r}; difygen sets it for {component} ({why}) and extra "
+                     "env may not replace what difygen sets or derives (change the "
+                     "profile setting it follows from instead)")
+    problems.raise_if_any(ProfileError, f"profile {sizing.name} is not valid")

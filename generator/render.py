@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from generator.errors import Location, Problem, ProblemList, RenderInvalid
 from generator.plan import Plan, plan_for
-from generator.profiles import ProfileRef
+from generator.profile_load import ProfileRef
 from generator.targets.helm import render_values, values_path
 from generator.targets.kustomize import Overlay, base_objects, render_base, render_overlay
 
@@ -81,7 +81,7 @@ def _profile_location(plan: Plan | None, rule: str, object_name: str,
                       path: str) -> Location | None:
     """The profile line that caused a rule's finding, when the rule is one a profile's
     values drive (see _PROFILE_KEYS)."""
-    from generator.profiles import locate
+    from generator.profile_load import locate
     from generator.sizing import image_key
 
     keys = _PROFILE_KEYS.get(rule)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from generator.editor_schemas import PROFILE_SCHEMA, SchemaCopies, modeline, write_editor_schemas
 from generator.errors import OutputError, UsageError
-from generator.profiles import BUILTIN_PROFILES, NAME_RE
+from generator.profile_load import BUILTIN_PROFILES, NAME_RE
 
 # The first line lets YAML editors complete and check the profile against the schema
 # copied beside it (see generator/editor_schemas.py).

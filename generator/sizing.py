@@ -1,6 +1,6 @@
 """The resolved sizing of one profile: frozen values, one per component.
 
-Built by generator.profiles from the YAML (after `extends` and defaults are applied and
+Built by generator.profile_build from the YAML (after `extends` and defaults are applied and
 every rule has passed). Targets read only this (through the Plan), never the YAML.
 """
 

@@ -18,7 +18,7 @@ from generator.security_exceptions import SecurityException, load_exceptions
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
-# As generator.profiles.DEFAULT_KUBERNETES_VERSION (a test holds them equal): importing the
+# As generator.versions.DEFAULT_KUBERNETES_VERSION (a test holds them equal): importing the
 # profile loader here would put its schemas and ruamel on the manifest gate's start-up.
 DEFAULT_KUBERNETES_VERSION = "1.35"
 

@@ -127,6 +127,9 @@ def decode(raw: bytes, source: str, max_bytes: int = MAX_PROFILE_BYTES) -> str:
 
 def parse_document(text: str, source: str, max_nodes: int = MAX_NODES) -> Document:
     """Parse one YAML document into plain data with a position index."""
+    fast = _plain_document(text, source, max_nodes)
+    if fast is not None:
+        return fast
     _prescan(text, source, max_nodes)
     loader = YAML(typ="rt")
     loader.allow_duplicate_keys = False
@@ -165,6 +168,126 @@ def parse_document(text: str, source: str, max_nodes: int = MAX_NODES) -> Docume
     budget = [max_nodes, max_nodes]  # what is left, the limit
     doc.data = _plain(docs[0], (), doc, budget, 0)
     return doc
+
+
+# ---------------------------------------------------------------------------- fast path
+
+# libyaml's event parser (PyYAML's C extension) when PyYAML was built with it.
+_C_LOADER: type[Any] | None = getattr(yaml, "CSafeLoader", None)
+# Plain integers read the same by every YAML version, short of the digit limit.
+_PLAIN_INT = re.compile(r"0|-?[1-9][0-9]{0,17}")
+_STR_TAG = "tag:yaml.org,2002:str"
+_PLAIN_TAGS_12: dict[str, str] = {}  # plain scalar -> the tag ruamel resolves it to
+
+
+def _plain_tag(value: str) -> str:
+    tag = _PLAIN_TAGS_12.get(value)
+    if tag is None:
+        from ruamel.yaml.nodes import ScalarNode
+        from ruamel.yaml.resolver import VersionedResolver
+
+        tag = _PLAIN_TAGS_12[value] = VersionedResolver().resolve(
+            ScalarNode, value, (True, False))
+    return tag
+
+
+class _NotSimple(Exception):
+    """A document the fast reader leaves to ruamel (which also words every error)."""
+
+
+def _plain_document(text: str, source: str, max_nodes: int) -> Document | None:
+    """The document ruamel would give, read from libyaml's events in one pass, or None.
+
+    ruamel reads a file twice (a scan of its events for safety checks, then the
+    round-trip load) and is slow at both: an 84 KiB fleet file took seconds. Most files
+    are plain block YAML: ASCII, no tags, anchors, merge keys, directives or duplicate
+    keys, and scalars that read the same in YAML 1.1 and 1.2 (strings, null, true/false,
+    small integers). Those are read here, with every key's and value's line and column;
+    any other file, and every file with an error, takes the ruamel path, which words the
+    errors (a test holds both paths to the same data and positions).
+    """
+    if _C_LOADER is None or not text.isascii() or "\t" in text or "\r" in text:
+        return None
+    doc = Document(source, None)
+    try:
+        doc.data = _from_events(yaml.parse(text, Loader=_C_LOADER), doc, max_nodes)
+    except (_NotSimple, yaml.YAMLError, RecursionError, ValueError):
+        return None
+    return doc
+
+
+def _from_events(events: Iterator[Any], doc: Document, max_nodes: int) -> Any:
+    key_pos, value_pos = doc.key_pos, doc.value_pos
+    # one frame per open collection: [container, its path, the pending key or None]
+    stack: list[list[Any]] = []
+    root: Any = None
+    nodes = 0
+    documents = 0
+    for event in events:
+        kind = type(event)
+        if kind is yaml.ScalarEvent:
+            if event.anchor is not None or event.tag is not None:
+                raise _NotSimple
+            value: Any = event.value
+            if event.style == "":
+                tag = _plain_tag(value)
+                if tag == _STR_TAG:
+                    pass
+                elif tag == "tag:yaml.org,2002:null" and value:
+                    value = None
+                elif tag == "tag:yaml.org,2002:bool":
+                    value = value in ("true", "True", "TRUE")
+                elif tag == "tag:yaml.org,2002:int" and _PLAIN_INT.fullmatch(value):
+                    value = int(value)
+                else:
+                    raise _NotSimple
+        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            if event.anchor is not None or event.tag is not None or len(stack) >= MAX_DEPTH:
+                raise _NotSimple
+            value = {} if kind is yaml.MappingStartEvent else []
+        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            stack.pop()
+            continue
+        elif kind is yaml.DocumentStartEvent:
+            documents += 1
+            if documents > 1 or event.version is not None or event.tags:
+                raise _NotSimple
+            continue
+        elif kind is yaml.AliasEvent:
+            raise _NotSimple
+        else:
+            continue
+        nodes += 1
+        if nodes > max_nodes:
+            raise _NotSimple
+        line, col = event.start_mark.line + 1, event.start_mark.column + 1
+        here: KeyPath = ()
+        if not stack:
+            root = value
+        else:
+            frame = stack[-1]
+            container, path = frame[0], frame[1]
+            if type(container) is list:
+                here = (*path, len(container))
+                value_pos[here] = (line, col)
+                container.append(value)
+            elif frame[2] is None:  # a key
+                if type(value) is not str or value in container or value == "<<":
+                    raise _NotSimple
+                here = (*path, value)
+                key_pos[here] = (line, col)
+                frame[2] = value
+                continue
+            else:
+                here = (*path, frame[2])
+                value_pos[here] = (line, col)
+                container[frame[2]] = value
+                frame[2] = None
+        if type(value) is dict or type(value) is list:
+            stack.append([value, here, None])
+    if documents != 1 or root is None or not isinstance(root, dict | list):
+        raise _NotSimple
+    return root
 
 
 def _prescan(text: str, source: str, max_nodes: int = MAX_NODES) -> None:
@@ -448,13 +571,160 @@ def _str_presenter(dumper: Any, data: str) -> Any:
 _Dumper.add_representer(str, _str_presenter)
 
 
-def dump_yaml(data: Any) -> str:
-    """One YAML document, deterministic: insertion order kept, LF, trailing newline."""
-    text = yaml.dump(
+def _pyyaml_dump(data: Any) -> str:
+    text: str = yaml.dump(
         data, Dumper=_Dumper, default_flow_style=False, sort_keys=False, width=4096,
         allow_unicode=True, indent=2,
     )
     return text
+
+
+def dump_yaml(data: Any) -> str:
+    """One YAML document, deterministic: insertion order kept, LF, trailing newline.
+
+    The bytes are PyYAML's (its safe dumper with the options above). Most of its time goes
+    to representing the same few hundred scalars again and again, so the block structure
+    (mappings, indentless lists, literal blocks) is written here and each distinct scalar
+    is written once by PyYAML itself and remembered. Anything this writer does not know
+    to be identical (other types, keys that are not plain, long or folded scalars, a
+    literal block that keeps trailing newlines) is dumped by PyYAML whole.
+    """
+    if type(data) is dict or type(data) is list:
+        out: list[str] = []
+        try:
+            if not data:
+                return "{}\n" if type(data) is dict else "[]\n"
+            _node(data, 0, "", out)
+        except _NotPlain:
+            return _pyyaml_dump(data)
+        return "".join(out)
+    return _pyyaml_dump(data)
+
+
+class _NotPlain(Exception):
+    """A value the block writer leaves to PyYAML."""
+
+
+# A scalar is written the same wherever it stands in block context as long as no line
+# comes near the line width (4096), where PyYAML would fold it.
+_MAX_INLINE = 1024
+# scalar -> its text on the line of its key or dash, or (literal header, body lines
+# without indentation; "" for a blank line). Keyed by type too: True == 1.
+_SCALARS: dict[tuple[type, Any], str | tuple[str, tuple[str, ...]]] = {}
+# Strings, the most of them: a plain word (names that differ per environment) is its own
+# text without asking PyYAML (see _WORD).
+_STRINGS: dict[str, str | tuple[str, tuple[str, ...]]] = {}
+_KEYS: dict[str, str] = {}
+
+
+def _scalar_text(value: Any) -> str | tuple[str, tuple[str, ...]]:
+    kind = type(value)
+    if kind is str:
+        text = _STRINGS.get(value)
+        if text is None:
+            text = _STRINGS[value] = value if _WORD.fullmatch(value) and _plain_str(
+                value) else _scalar_from_pyyaml(value)
+        return text
+    if kind is float:
+        return _scalar_from_pyyaml(value)  # 0.0 == -0.0 and nan != nan: not memoised
+    if kind is not str and kind is not int and kind is not bool and value is not None:
+        raise _NotPlain
+    key = (kind, value)
+    found = _SCALARS.get(key)
+    if found is None:
+        found = _SCALARS[key] = _scalar_from_pyyaml(value)
+    return found
+
+
+# Letters, digits and `_./-`, starting with a letter or digit (or `./` and one): no
+# indicator, space or break, so the emitter writes such a string plain exactly when the
+# resolver reads it back as a string (not `true`, `1.5`, `null`, `2024-01-01`...).
+_WORD = re.compile(r"(\./)?[A-Za-z0-9][A-Za-z0-9_./-]{0,127}")
+
+
+def _plain_str(value: str) -> bool:
+    """Whether the dumper's resolver (PyYAML's, YAML 1.1) reads `value` as a string."""
+    tag: str = _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
+    return tag == "tag:yaml.org,2002:str"
+
+
+_RESOLVER = yaml.resolver.Resolver()
+
+
+def _scalar_from_pyyaml(value: Any) -> str | tuple[str, tuple[str, ...]]:
+    text = _pyyaml_dump({"k": value})
+    if not text.startswith("k: ") or any(c in text for c in _OTHER_BREAKS):
+        raise _NotPlain  # breaks other than LF continue a line at its indentation
+    body = text[3:-1]
+    if "\n" not in body:
+        if len(body) > _MAX_INLINE:
+            raise _NotPlain
+        return body
+    header, *lines = body.split("\n")
+    if not header.startswith("|") or "+" in header or any(
+            line and not line.startswith("  ") for line in lines):
+        raise _NotPlain
+    return header, tuple(line[2:] for line in lines)
+
+
+_OTHER_BREAKS = ("\r", "\x85", "\u2028", "\u2029")
+
+
+def _key_text(key: Any) -> str:
+    if type(key) is not str:
+        raise _NotPlain
+    found = _KEYS.get(key)
+    if found is None:
+        text = _pyyaml_dump({key: 0})
+        found = text[:-4]
+        if (not text.endswith(": 0\n") or "\n" in found or found.startswith("?")
+                or len(found) > _MAX_INLINE or any(c in found for c in _OTHER_BREAKS)):
+            raise _NotPlain
+        _KEYS[key] = found
+    return found
+
+
+def _node(value: Any, col: int, lead: str, out: list[str]) -> None:
+    """A non-empty mapping or list whose first line starts with `lead` (its indentation,
+    or the dashes of the list items it is in); further lines start at column `col`."""
+    pad = " " * col
+    prefix = lead
+    if type(value) is dict:
+        keys = _KEYS
+        for key, item in value.items():
+            text = keys.get(key) if type(key) is str else None
+            _value(item, col, col + 2,
+                   prefix + (text if text is not None else _key_text(key)) + ":", out, True)
+            prefix = pad
+    else:
+        for item in value:
+            _value(item, col, col + 2, prefix + "-", out, False)
+            prefix = pad
+
+
+def _value(item: Any, col: int, inner: int, line: str, out: list[str],
+           in_mapping: bool) -> None:
+    kind = type(item)
+    if kind is dict or kind is list:
+        if not item:
+            out.append(line + (" {}\n" if kind is dict else " []\n"))
+        elif kind is list and in_mapping:
+            out.append(line + "\n")  # a list in a mapping is not indented
+            _node(item, col, " " * col, out)
+        elif kind is dict and in_mapping:
+            out.append(line + "\n")
+            _node(item, inner, " " * inner, out)
+        else:
+            _node(item, inner, line + " ", out)  # starts on the dash's line
+        return
+    text = _scalar_text(item)
+    if isinstance(text, str):
+        out.append(line + " " + text + "\n")
+        return
+    header, body = text
+    out.append(line + " " + header + "\n")
+    pad = " " * inner
+    out.extend(pad + part + "\n" if part else "\n" for part in body)
 
 
 def dump_all(documents: list[Any]) -> str:

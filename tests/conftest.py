@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from generator.profiles import BUILTIN_PROFILES, find
+from generator.profile_load import BUILTIN_PROFILES, find
 from generator.render import RenderResult, render
 
 if TYPE_CHECKING:

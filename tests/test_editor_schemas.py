@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from generator import profiles
+from generator import profile_check, profile_load
 from generator.errors import GeneratorError
 from generator.quantity import QuantityError
 
@@ -30,7 +30,7 @@ SCHEMA_EXPRESSIBLE = re.compile(r"^(quantity-|percent-|type-|unknown-key-|namesp
                                 r"storage-class-|replicas-zero)")
 # ...except these, which the loader refuses after the schema check and a JSON Schema cannot
 # say: the reserved namespaces (default, kube-*, argocd, ...: a list kept in
-# generator/profiles.py), unit mistakes that depend on which field a quantity is in (`m`
+# generator/profile_load.py), unit mistakes that depend on which field a quantity is in (`m`
 # on a memory size, memory below 4Mi, CPU below 1m) and a whole number written as a float
 # (JSON Schema counts 20.0 as an integer). docs/profiles.md ("Editors") names them.
 LOADER_ONLY = frozenset({
@@ -89,7 +89,7 @@ def test_check_jsonschema_accepts_every_builtin_and_example_profile(tmp_path: Pa
     files = _profile_examples(tmp_path)
     assert len(files) >= 4
     for path in files:  # the loader accepts them too
-        profiles.load(profiles.ProfileRef(path.stem, path, builtin=False))
+        profile_load.load(profile_load.ProfileRef(path.stem, path, builtin=False))
     errors = check_jsonschema(PROFILE_SCHEMA, files)
     assert not any(errors.values()), {f: e for f, e in errors.items() if e}
 
@@ -114,7 +114,7 @@ def test_check_jsonschema_rejects_bad_profiles_the_loader_rejects(tmp_path: Path
     assert len(files) > 25
     for path in files:
         with pytest.raises(GeneratorError):
-            profiles.load(profiles.ProfileRef("bad", path, builtin=False))
+            profile_load.load(profile_load.ProfileRef("bad", path, builtin=False))
     errors = check_jsonschema(PROFILE_SCHEMA, files)
     accepted = [f for f, e in errors.items() if not e]
     assert not accepted, accepted
@@ -134,7 +134,7 @@ QUANTITIES: list[Any] = [
 
 def _loader_accepts_quantity(value: Any) -> bool:
     try:
-        return profiles._parse_bounded(value) > 0
+        return profile_check._parse_bounded(value) > 0
     except QuantityError:
         return False
 
@@ -189,7 +189,7 @@ def _nest(path: tuple[Any, ...], leaf: Any) -> Any:
 
 def _loader_accepts_file(path: Path) -> bool:
     try:
-        profiles._load_doc_uncached(path)
+        profile_load._load_doc_uncached(path)
     except GeneratorError:
         return False
     return True

@@ -38,7 +38,7 @@ from engines.deploy import (
 )
 
 from generator.catalog import CATALOG
-from generator.profiles import DEFAULT_KUBERNETES_VERSION
+from generator.versions import DEFAULT_KUBERNETES_VERSION
 
 REPO = Path(__file__).resolve().parent.parent
 OVERLAYS = REPO / "output" / "kustomize" / "overlays"

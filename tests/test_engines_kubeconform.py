@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.profiles import BUILTIN_PROFILES
+from generator.profile_load import BUILTIN_PROFILES
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_PROFILES = REPO / "docs" / "examples" / "profiles"

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from generator.plan import plan_for
-from generator.profiles import BUILTIN_PROFILES, find
+from generator.profile_load import BUILTIN_PROFILES, find
 from generator.quantity import parse_quantity
 
 DIFYGEN = str(Path(sys.executable).parent / "difygen")

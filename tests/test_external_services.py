@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from generator.profiles import find
+from generator.profile_load import find
 from generator.render import RenderedProfile, render
 
 Obj = dict[str, Any]

@@ -30,7 +30,7 @@ from generator.catalog import COMPONENTS
 from generator.helm_merge import check as check_helm_values
 from generator.helm_merge import merge
 from generator.k8s_schemas import schema_set
-from generator.profiles import ProfileRef, find
+from generator.profile_load import ProfileRef, find
 from generator.render import RenderedProfile, render
 from generator.rules.base import ERROR, Finding
 from generator.targets.helm import CHART_APP_VERSION, CHART_VERSION, values_path

@@ -13,7 +13,7 @@ import yaml
 from generator.errors import RenderInvalid
 from generator.helm_schema import validate_values
 from generator.plan import Plan, plan_for
-from generator.profiles import BUILTIN_PROFILES, ProfileRef
+from generator.profile_load import BUILTIN_PROFILES, ProfileRef
 from generator.quantity import format_cpu, format_memory, parse_quantity
 from generator.resources import profiles_dir
 from generator.sizing import ComponentSizing

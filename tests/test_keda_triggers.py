@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from generator import crd_schemas
-from generator.profiles import find
+from generator.profile_load import find
 from generator.render import RenderedProfile, render
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples" / "profiles"

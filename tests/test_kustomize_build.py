@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from generator.k8s_schemas import schema_set
-from generator.profiles import BUILTIN_PROFILES
+from generator.profile_load import BUILTIN_PROFILES
 from generator.render import RenderResult
 from generator.writer import write_tree
 from tests.k8s import key

@@ -13,7 +13,7 @@ import yaml
 from generator.helm_schema import validate_values
 from generator.k8s_schemas import schema_set
 from generator.plan import plan_for
-from generator.profiles import find
+from generator.profile_load import find
 from generator.render import RenderResult, render
 from generator.writer import write_tree
 from tests.conftest import REPO

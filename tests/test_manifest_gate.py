@@ -134,13 +134,13 @@ def test_own_output_tree_is_built_per_overlay() -> None:
 
 
 def test_own_output_tree_overlays_equal_the_render(tmp_path: Path) -> None:
-    from generator import profiles
+    from generator import profile_load
     from generator.manifest_sources import collect
     from generator.plan import plan_for
     from generator.targets.kustomize import render_overlay
 
     for built in collect([REPO / "output"]):
-        plan = plan_for(profiles.find(Path(built.label).name, None))
+        plan = plan_for(profile_load.find(Path(built.label).name, None))
         want = sorted(render_overlay(plan).objects, key=_identity)
         assert sorted((m.obj for m in built.manifests), key=_identity) == want
 

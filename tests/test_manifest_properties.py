@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from generator.catalog import COMPONENTS
-from generator.profiles import BUILTIN_PROFILES
+from generator.profile_load import BUILTIN_PROFILES
 from generator.quantity import parse_quantity
 from generator.render import RenderedProfile, RenderResult
 from tests.k8s import containers, pod_spec, workloads

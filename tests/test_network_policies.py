@@ -19,7 +19,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generator.profiles import BUILTIN_PROFILES, find
+from generator.profile_load import BUILTIN_PROFILES, find
 from generator.render import RenderResult, render
 from generator.validate import validate_manifests
 from generator.writer import write_tree
@@ -374,7 +374,7 @@ def test_every_call_in_the_catalog_names_a_real_port() -> None:
 
 
 def test_docs_explain_every_policy_and_setting(built: dict[str, list[Obj]]) -> None:
-    from generator.profiles import profile_schema
+    from generator.profile_load import profile_schema
 
     root = Path(__file__).resolve().parent.parent
     page = (root / "docs" / "network-policies.md").read_text(encoding="utf-8")

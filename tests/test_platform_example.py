@@ -16,7 +16,7 @@ import yaml
 
 from generator import crd_schemas
 from generator.k8s_schemas import schema_set
-from generator.profiles import find
+from generator.profile_load import find
 from generator.queues import DEFAULT_QUEUES
 from generator.render import RenderResult, render
 from generator.writer import write_tree

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from generator import cli
 from generator.catalog import CATALOG, COMPONENTS
 from generator.errors import GeneratorError, SizingError
-from generator.profiles import ProfileRef
+from generator.profile_load import ProfileRef
 from generator.quantity import parse_quantity
 from generator.render import render
 

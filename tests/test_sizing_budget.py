@@ -8,7 +8,7 @@ import pytest
 
 from generator.explain import explain
 from generator.plan import plan_for
-from generator.profiles import BUILTIN_PROFILES, find
+from generator.profile_load import BUILTIN_PROFILES, find
 from generator.tunables import API_POOL_MARGIN, CONNECTION_BUDGET
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples" / "profiles"

@@ -169,7 +169,7 @@ def test_layers_select_rules() -> None:
 
 
 def test_default_kubernetes_versions_agree() -> None:
-    from generator import commands, profiles, validate
+    from generator import commands, validate, versions
 
-    assert validate.DEFAULT_KUBERNETES_VERSION == profiles.DEFAULT_KUBERNETES_VERSION
-    assert commands.DEFAULT_KUBE == profiles.DEFAULT_KUBERNETES_VERSION
+    assert validate.DEFAULT_KUBERNETES_VERSION == versions.DEFAULT_KUBERNETES_VERSION
+    assert commands.DEFAULT_KUBE == versions.DEFAULT_KUBERNETES_VERSION

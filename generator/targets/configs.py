@@ -127,8 +127,16 @@ def _refs(f: ConfigFile, inp: TemplateInput) -> dict[str, str]:
 
 def files(comp: Component, inp: TemplateInput) -> dict[str, str]:
     """The rendered configuration files of one component, by file name."""
-    return {f.filename: render(f.template, **CONTEXTS[f.template](comp, inp), **_refs(f, inp))
-            for f in comp.config_files}
+    return dict(_files(comp, inp))
+
+
+# A file depends on its component and the template input only, and every pod template
+# hashes its ConfigMap: render each once (a fleet renders the same files for each sizing).
+@cache
+def _files(comp: Component, inp: TemplateInput) -> tuple[tuple[str, str], ...]:
+    return tuple((f.filename, render(f.template, **CONTEXTS[f.template](comp, inp),
+                                     **_refs(f, inp)))
+                 for f in comp.config_files)
 
 
 def nginx_conf(*, websocket: bool) -> str:

@@ -10,13 +10,13 @@ written overlay with the real kustomize and requires exactly the in-memory objec
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 from generator.catalog import CATALOG
 from generator.plan import Plan, build
-from generator.profiles import neutral
+from generator.profile_build import neutral
 from generator.targets import external
 from generator.targets import kube_objects as m
 from generator.yamlio import copy_data, dump_yaml
@@ -50,6 +50,8 @@ class Overlay:
     name: str
     files: dict[str, str]  # path relative to the output dir -> text
     objects: list[Obj]  # what `kubectl kustomize` of the overlay yields
+    # the data of its kustomization.yaml (a fleet gives each environment its own copy)
+    kustomization: Obj = field(default_factory=dict)
 
 
 @cache
@@ -58,7 +60,14 @@ def _base_plan() -> Plan:
 
 
 def base_objects() -> list[Obj]:
-    return m.component_objects(_base_plan(), None)
+    """The base's objects. Built once per process and shared by every overlay's diff:
+    read them, never change them."""
+    return list(_base_objects())
+
+
+@cache
+def _base_objects() -> tuple[Obj, ...]:
+    return tuple(m.component_objects(_base_plan(), None))
 
 
 def render_base() -> dict[str, str]:
@@ -240,5 +249,5 @@ def render_overlay(plan: Plan) -> Overlay:
         kustomization["patches"] = [{"path": p} for p in sorted(patch_files)]
     files[f"{root}/kustomization.yaml"] = header(f"profile {plan.name}") + dump_yaml(
         kustomization)
-    return Overlay(plan.name, dict(sorted(files.items())), final)
+    return Overlay(plan.name, dict(sorted(files.items())), final, kustomization)
 
