@@ -431,6 +431,18 @@ def _doc_kubectl_procedure() -> tuple[str, str]:
     return first.group(1), upgrade.group(1)
 
 
+def _at_minimum(api: API, namespace: str) -> bool:
+    hpas = api.list("autoscaling/v2", "HorizontalPodAutoscaler", namespace)
+    assert hpas
+    for hpa in hpas:
+        target = hpa["spec"]["scaleTargetRef"]
+        live = api.get(api.collection("apps/v1", target["kind"], namespace)
+                       + f"/{target['name']}")
+        if live["spec"]["replicas"] < hpa["spec"].get("minReplicas", 1):
+            return False
+    return True
+
+
 def _bash(script: str, cwd: Path, env: dict[str, str]) -> str:
     done = subprocess.run(["bash", "-c", script], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=900, check=False)
@@ -460,6 +472,10 @@ def test_kubectl_upgrade_procedure_runs_the_migration_before_the_api(
 
     # First install: everything at once (the docs accept that the api may start first).
     _bash(first_install.replace("<p>", profile), tmp_path, env)
+    # A running release: the HPAs have raised their targets from the Deployments' default
+    # one replica to their minimum, and everything is Available.
+    fresh.wait(lambda: _at_minimum(api, namespace), "every HPA to scale to its minimum", 120,
+               lambda: diagnose(api, namespace))
     wait_available(fresh, namespace)
     fresh.wait(lambda: argo_health(_live_job(api, namespace, old_job)) == "Healthy",
                "the first install's Job to complete", 120)

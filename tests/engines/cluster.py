@@ -416,6 +416,11 @@ class Cluster:
             "--manage-nodes-with-annotation-selector=" + "=".join(KWOK_NODE_ANNOTATION),
             f"--server-address=127.0.0.1:{free_port()}",
             "--cidr=10.0.0.1/16", "--node-ip=10.0.0.1",
+            # Our configuration file leaves kwok's node lease off (its default of 40 s is set
+            # only when it writes its own); without leases the nodes' only heartbeat is a status
+            # update about every 50 s, and the node lifecycle controller (50 s grace) marked
+            # every node NotReady for a few seconds each minute, its pods unready with it.
+            "--node-lease-duration-seconds=40",
         ])
         # The default namespace's ServiceAccount appears once the controller manager runs.
         self.wait(lambda: self.api.request(
