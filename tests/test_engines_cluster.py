@@ -6,9 +6,7 @@ conditions, scheduler and controller events, PodDisruptionBudget status. The ses
 one control plane (tests/conftest.py `cluster`); each test starts from a cluster without
 difygen namespaces or test nodes (`fresh`).
 
-Issue 7 (the migration Job ordered before the api rollout) adds its test here: `deployed()`
-applies an overlay and waits for it; compare the Job's `status.completionTime` (and its
-`SuccessfulCreate`/`Completed` events) with the creation time of the api pods it reads back.
+The migration Job's order before the api rollout (issue 7) is tests/test_engines_migrations.py.
 """
 
 from __future__ import annotations
