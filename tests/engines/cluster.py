@@ -20,6 +20,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import threading
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -230,6 +231,65 @@ class API:
         return items
 
 
+class Watch:
+    """A collection's watch events, in the order the API server sends them.
+
+    Lists the collection, then watches from the list's resourceVersion in a thread: `events`
+    holds (type, object) pairs as they arrive. Within one collection the API server sends events
+    in the order the changes were stored, which is finer than the one-second timestamps of
+    `creationTimestamp` and `completionTime`. `stop()` ends the stream.
+    """
+
+    def __init__(self, api: API, collection: str, timeout: int = 1800) -> None:
+        listing = api.get(collection)
+        self.initial: list[Obj] = listing["items"]
+        self.events: list[tuple[str, Obj]] = []
+        self.error: str | None = None
+        self._stopping = False
+        query = urllib.parse.urlencode({"watch": "1", "timeoutSeconds": str(timeout),
+                                        "resourceVersion": listing["metadata"]["resourceVersion"]})
+        self._connection = http.client.HTTPSConnection("127.0.0.1", api.port,
+                                                       context=api._context, timeout=timeout)
+        self._connection.request("GET", f"{collection}?{query}",
+                                 headers={"Accept": "application/json"})
+        answer = self._connection.getresponse()
+        if answer.status != 200:
+            raise ClusterError(f"watch {collection}: {answer.status} {answer.read()!r}")
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._read, args=(answer,), daemon=True)
+        self._thread.start()
+
+    def _read(self, answer: http.client.HTTPResponse) -> None:
+        try:
+            for line in iter(answer.readline, b""):
+                if not line.strip():
+                    continue
+                event = json.loads(line)
+                if event["type"] == "ERROR":
+                    self.error = str(event["object"])
+                    return
+                with self._lock:
+                    self.events.append((event["type"], event["object"]))
+        except Exception as error:  # reported through `error`
+            # Shutting the socket down in stop() ends readline() with one error or another.
+            if self.error is None and not self._stopping:
+                self.error = f"{type(error).__name__}: {error}"
+
+    def snapshot(self) -> list[tuple[str, Obj]]:
+        with self._lock:
+            return list(self.events)
+
+    def stop(self) -> list[tuple[str, Obj]]:
+        """End the stream; the events received until then."""
+        self._stopping = True
+        with contextlib.suppress(OSError):
+            if self._connection.sock is not None:
+                self._connection.sock.shutdown(socket.SHUT_RDWR)
+        self._thread.join(timeout=10)
+        self._connection.close()
+        return self.snapshot()
+
+
 def _warning_text(header: str) -> str:
     # RFC 7234 warning: 299 - "text"
     text = header.split(" ", 2)[-1].strip()
@@ -356,6 +416,11 @@ class Cluster:
             "--manage-nodes-with-annotation-selector=" + "=".join(KWOK_NODE_ANNOTATION),
             f"--server-address=127.0.0.1:{free_port()}",
             "--cidr=10.0.0.1/16", "--node-ip=10.0.0.1",
+            # Our configuration file leaves kwok's node lease off (its default of 40 s is set
+            # only when it writes its own); without leases the nodes' only heartbeat is a status
+            # update about every 50 s, and the node lifecycle controller (50 s grace) marked
+            # every node NotReady for a few seconds each minute, its pods unready with it.
+            "--node-lease-duration-seconds=40",
         ])
         # The default namespace's ServiceAccount appears once the controller manager runs.
         self.wait(lambda: self.api.request(

@@ -35,6 +35,9 @@ CONTROLPLANE_MODULE = HERE / "controlplane"
 # every staging module); tests check its minor is difygen's DEFAULT_KUBERNETES_VERSION.
 KUBECONFORM_VERSION = "v0.7.0"
 KWOK_VERSION = "v0.7.0"
+# mikefarah's yq, the `yq` of docs/migrations.md's kubectl procedure, which the tests run as
+# written. (v4.54 needs a go.yaml.in/yaml/v4 release candidate the module proxy does not serve.)
+YQ_VERSION = "v4.47.2"
 CONTROLPLANE_BINARIES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd")
 # kube-apiserver, -controller-manager and -scheduler are tools of the module (go.mod `tool`
 # lines); etcd is our four-line main around etcd's own etcdmain.
@@ -216,6 +219,10 @@ def kwok() -> Path:
     return _go_install("kwok", "sigs.k8s.io/kwok/cmd/kwok", KWOK_VERSION, "kwok")
 
 
+def yq() -> Path:
+    return _go_install("yq", "github.com/mikefarah/yq/v4", YQ_VERSION, "yq")
+
+
 def _controlplane_key() -> str:
     digest = hashlib.sha256()
     for path in sorted(CONTROLPLANE_MODULE.rglob("*")):
@@ -253,7 +260,7 @@ def controlplane() -> dict[str, Path]:
 def build_all() -> dict[str, float]:
     """Build every engine that is missing; seconds each took (0 when cached)."""
     timings: dict[str, float] = {}
-    for name, step in (("kubeconform", kubeconform), ("kwok", kwok),
+    for name, step in (("kubeconform", kubeconform), ("kwok", kwok), ("yq", yq),
                        ("controlplane", controlplane)):
         started = time.monotonic()
         step()
