@@ -20,6 +20,7 @@ import re
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -99,11 +100,13 @@ class Manifest:
                 self.yaml_node = composed
         return self.yaml_node
 
-    @property
+    # Identity fields are read by every rule, many times per object: computed once. The
+    # loader never changes them afterwards except through set_namespace.
+    @cached_property
     def api_version(self) -> str:
         return str(self.obj.get("apiVersion", ""))
 
-    @property
+    @cached_property
     def kind(self) -> str:
         return str(self.obj.get("kind", ""))
 
@@ -112,13 +115,18 @@ class Manifest:
         meta = self.obj.get("metadata")
         return meta if isinstance(meta, dict) else {}
 
-    @property
+    @cached_property
     def name(self) -> str:
         return str(self.metadata.get("name") or "")
 
-    @property
+    @cached_property
     def namespace(self) -> str:
         return str(self.metadata.get("namespace") or "")
+
+    def set_namespace(self, namespace: str) -> None:
+        """What Kustomize's `namespace:` does to a namespaced object."""
+        self.obj.setdefault("metadata", {})["namespace"] = namespace
+        self.__dict__.pop("namespace", None)
 
     @property
     def ref(self) -> ObjectRef:
