@@ -98,6 +98,8 @@ class SandboxIsolation(Rule):
                                           []).append(x)
         # What one policy allows does not depend on which sandbox workload it selects.
         judged: dict[tuple[int, str], list[Finding]] = {}
+        # Pods with the same labels in one namespace are selected by the same policies.
+        policies_of: dict[tuple[str, tuple[tuple[str, str], ...]], list[Manifest]] = {}
         egress_policies: dict[str, list[Manifest]] = {}
         for p in ctx.of_kind("NetworkPolicy"):
             if limits_egress(p.obj):
@@ -111,7 +113,11 @@ class SandboxIsolation(Rule):
             via = confined[name]
             assert via is not None
             ns = w.manifest.namespace
-            mine = [p for p in egress_policies.get(ns, ())
+            selected_by = (ns, tuple(sorted(labels.items())))
+            mine = policies_of.get(selected_by)
+            if mine is None:
+                mine = policies_of[selected_by] = [
+                    p for p in egress_policies.get(ns, ())
                     if selects(as_dict(p.obj.get("spec")).get("podSelector"), labels)]
             if not mine:
                 yield finding(
