@@ -555,7 +555,7 @@ def _too_deep(text: str) -> tuple[int, int] | None:
     # Block nesting is at most the longest run of indentation and indicators that starts
     # a line: one search for a run longer than the budget left (no list of every line).
     if flow <= MAX_DEPTH and not re.search(
-            "^[ ?:-]{%d}" % (MAX_DEPTH - flow + 1), text, re.MULTILINE):
+            f"^[ ?:-]{{{MAX_DEPTH - flow + 1}}}", text, re.MULTILINE):
         return None
     depth = 0
     try:
