@@ -30,7 +30,7 @@ from yaml.constructor import ConstructorError, SafeConstructor
 
 from generator.errors import InputError, Location, Problem
 from generator.positions import Lines, locate_lines
-from generator.yamlio import KeyPath, decode
+from generator.yamlio import KeyPath, copy_data, decode
 
 try:
     import ryml as _ryml
@@ -374,8 +374,8 @@ def _load_fast(text: str, source: str) -> list[Manifest] | None:
     starts = [0] + [m.end() + 1 for m in _DOC_START.finditer(text)]
     manifests: list[Manifest] = []
     # Documents repeated verbatim (the same object copied into many builds) are parsed
-    # and checked once: each document's JSON by its text.
-    seen: dict[str, tuple[str, str]] = {}
+    # and checked once: each document's data by its text.
+    seen: dict[str, tuple[str, dict[str, Any]]] = {}
     line = 0
     prev = 0
     gc_was_on = gc.isenabled()
@@ -396,10 +396,11 @@ def _load_fast(text: str, source: str) -> list[Manifest] | None:
                     continue
                 known = seen.get(chunk)
                 if known is not None:
-                    # The same text read before: same JSON, same checks passed. Its data
-                    # is built afresh (objects are never shared), its text shared.
-                    chunk, dumped = known
-                    data = json.loads(dumped)
+                    # The same text read before: same data, same checks passed. The data
+                    # is copied (objects are never shared; their strings are), the text
+                    # shared; nothing but the first copy is kept for this.
+                    chunk, first_data = known
+                    data = copy_data(first_data)
                 else:
                     try:
                         tree = _ryml.parse_in_arena(chunk.encode())
@@ -417,7 +418,7 @@ def _load_fast(text: str, source: str) -> list[Manifest] | None:
                     if not isinstance(data, dict) or _risky_scalars(dumped, chunk) or \
                             _has_duplicate_keys(dumped, data):
                         return None
-                    seen[chunk] = (chunk, dumped)
+                    seen[chunk] = (chunk, data)
                 kind = data.get("kind")
                 if not isinstance(kind, str) or not kind or kind.endswith("List") or \
                         not isinstance(data.get("apiVersion"), str) or not data["apiVersion"]:
