@@ -61,6 +61,11 @@ def _kubeconform() -> str | None:
 _ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
+# CPU seconds (user + system) of the last median_run, by command: on a shared machine the
+# wall time includes waiting for a core, so both are printed.
+CPU: dict[tuple[str, ...], float] = {}
+
+
 def run(command: Sequence[str]) -> tuple[float, int, int]:
     """Wall seconds, peak RSS (KiB) and exit code of one whole process."""
     start = time.perf_counter()
@@ -69,12 +74,21 @@ def run(command: Sequence[str]) -> tuple[float, int, int]:
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
+    _LAST_CPU[0] = usage.ru_utime + usage.ru_stime
     return seconds, int(usage.ru_maxrss), proc.returncode
+
+
+_LAST_CPU = [0.0]
 
 
 def median_run(command: Sequence[str], repeat: int) -> tuple[float, int]:
     run(command)  # warm-up, not counted: bytecode written, files in the page cache
-    runs = [run(command) for _ in range(repeat)]
+    runs = []
+    cpu = []
+    for _ in range(repeat):
+        runs.append(run(command))
+        cpu.append(_LAST_CPU[0])
+    CPU[tuple(command)] = statistics.median(cpu)
     return statistics.median(r[0] for r in runs), max(r[1] for r in runs)
 
 
@@ -119,11 +133,14 @@ def bench_validate(tmp: Path, copies: int, peer_copies: int, repeat: int) -> Non
         path = tmp / f"overlays-{'shared' if shared else 'distinct'}.yaml"
         count = write_overlay_copies(path, copies, shared)
         size = path.stat().st_size / 1e6
-        seconds, rss = median_run([difygen, "validate", "--manifests", str(path)], repeat)
+        ours_command = [difygen, "validate", "--manifests", str(path)]
+        seconds, rss = median_run(ours_command, repeat)
+        cpu = CPU[tuple(ours_command)]
         rates[label] = count / seconds
         print(f"validate, {label}: {count} objects ({size:.1f} MB): {seconds:.2f} s, "
               f"{count / seconds:.0f} objects/s, peak RSS {rss / 1024:.0f} MB "
-              f"(median of {repeat})")
+              f"(median of {repeat}); CPU {cpu:.2f} s, {count / cpu:.0f} objects per CPU "
+              "second")
         peer_path = tmp / f"peer-{'shared' if shared else 'distinct'}.yaml"
         peer_count = write_overlay_copies(peer_path, peer_copies, shared)
         ours, _ = median_run([difygen, "validate", "--manifests", str(peer_path)], repeat)
@@ -140,9 +157,11 @@ def bench_validate(tmp: Path, copies: int, peer_copies: int, repeat: int) -> Non
             command = [kc, "-strict", "-summary", "-schema-location",
                        f"{schemas}/{{{{ .ResourceKind }}}}{{{{ .KindSuffix }}}}.json"]
             full, kc_rss = median_run([*command, str(path)], repeat)
+            kc_cpu = CPU[(*command, str(path))]
             print(f"  kubeconform -strict, same {count} objects: {count / full:.0f} "
-                  f"objects/s, peak RSS {kc_rss / 1024:.0f} MB; difygen takes "
-                  f"{seconds / full:.2f}x its time")
+                  f"objects/s, peak RSS {kc_rss / 1024:.0f} MB, CPU {kc_cpu:.2f} s; "
+                  f"difygen takes {seconds / full:.2f}x its time, {cpu / kc_cpu:.2f}x its "
+                  "CPU")
         else:
             print("  kubeconform: not found (PATH or ~/.cache/difygen-engines/)")
     distinct, shared_rate = rates["namespace per copy"], rates["one namespace"]
