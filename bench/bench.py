@@ -64,6 +64,7 @@ _ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 # CPU seconds (user + system) of the last median_run, by command: on a shared machine the
 # wall time includes waiting for a core, so both are printed.
 CPU: dict[tuple[str, ...], float] = {}
+_LAST_CPU = [0.0]
 
 
 def run(command: Sequence[str]) -> tuple[float, int, int]:
@@ -77,8 +78,6 @@ def run(command: Sequence[str]) -> tuple[float, int, int]:
     _LAST_CPU[0] = usage.ru_utime + usage.ru_stime
     return seconds, int(usage.ru_maxrss), proc.returncode
 
-
-_LAST_CPU = [0.0]
 
 
 def median_run(command: Sequence[str], repeat: int) -> tuple[float, int]:
