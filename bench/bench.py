@@ -49,8 +49,10 @@ def _tool(name: str) -> str | None:
 
 def _kubeconform() -> str | None:
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    for candidate in (cache / "difygen-engines" / "kubeconform",
-                      cache / "difygen-engines" / "bin" / "kubeconform"):
+    engines = cache / "difygen-engines"
+    # `make engines` installs it as kubeconform-<version>/kubeconform.
+    for candidate in (engines / "kubeconform", engines / "bin" / "kubeconform",
+                      *sorted(engines.glob("kubeconform-*/kubeconform"), reverse=True)):
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return str(candidate)
     return shutil.which("kubeconform")
