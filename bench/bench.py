@@ -5,15 +5,17 @@ quotes:
 
   validate   `difygen validate --manifests FILE` on the three built-in overlays (the
              in-memory render, exactly what `kubectl kustomize` builds: quotas, HPAs,
-             PDBs, PVCs, StatefulSets) repeated N times (100: about 18,000 objects), once
-             with every copy in one namespace and once with a namespace per copy. Objects
-             per second and peak RSS of the whole process (start-up, parsing, garbage
-             collection, every rule, the report), median of several runs.
-  peers      the same files through `kubernetes-validate --strict` and, when found on
-             PATH or in ${XDG_CACHE_HOME:-~/.cache}/difygen-engines/, `kubeconform
-             -strict` with the schemas `difygen schemas export` writes. kubernetes-validate
-             takes minutes per thousand objects, so peers run on a slice (`--peer-copies`,
-             default 10 copies) and difygen is timed on that same slice for the ratio.
+             PDBs, PVCs, StatefulSets) repeated N times (100: 24,000 objects), once
+             with every copy in one namespace and once with a namespace per overlay copy.
+             Objects per second and peak RSS of the whole process (start-up, parsing,
+             garbage collection, every rule, the report), median of several runs after
+             one warm-up run, with bytecode cached as an installed difygen has it.
+  peers      `kubeconform -strict` (when found on PATH or in
+             ${XDG_CACHE_HOME:-~/.cache}/difygen-engines/) with the schemas `difygen
+             schemas export` writes, side by side on the same whole file; and
+             `kubernetes-validate --strict`, which takes minutes per thousand objects, on
+             a slice (`--peer-copies`, default 10 copies) with difygen timed on that same
+             slice for the ratio.
   start-up   `difygen --version` against a bare `python -c pass`.
   render     `difygen render --all` against `kubectl kustomize` + `kubernetes-validate
              --strict` on the three overlays (the hand-rolled gate).
@@ -47,31 +49,55 @@ def _tool(name: str) -> str | None:
 
 def _kubeconform() -> str | None:
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    for candidate in (cache / "difygen-engines" / "kubeconform",
-                      cache / "difygen-engines" / "bin" / "kubeconform"):
+    engines = cache / "difygen-engines"
+    # `make engines` installs it as kubeconform-<version>/kubeconform.
+    for candidate in (engines / "kubeconform", engines / "bin" / "kubeconform",
+                      *sorted(engines.glob("kubeconform-*/kubeconform"), reverse=True)):
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return str(candidate)
     return shutil.which("kubeconform")
 
 
+# As an installed difygen runs: with its bytecode cached. A development shell that sets
+# PYTHONDONTWRITEBYTECODE would otherwise time the compilation of every module.
+_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+# CPU seconds (user + system) of the last median_run, by command: on a shared machine the
+# wall time includes waiting for a core, so both are printed.
+CPU: dict[tuple[str, ...], float] = {}
+_LAST_CPU = [0.0]
+
+
 def run(command: Sequence[str]) -> tuple[float, int, int]:
     """Wall seconds, peak RSS (KiB) and exit code of one whole process."""
     start = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=_ENV)
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
+    _LAST_CPU[0] = usage.ru_utime + usage.ru_stime
     return seconds, int(usage.ru_maxrss), proc.returncode
 
 
+
 def median_run(command: Sequence[str], repeat: int) -> tuple[float, int]:
-    runs = [run(command) for _ in range(repeat)]
+    run(command)  # warm-up, not counted: bytecode written, files in the page cache
+    runs = []
+    cpu = []
+    for _ in range(repeat):
+        runs.append(run(command))
+        cpu.append(_LAST_CPU[0])
+    CPU[tuple(command)] = statistics.median(cpu)
     return statistics.median(r[0] for r in runs), max(r[1] for r in runs)
 
 
 def write_overlay_copies(path: Path, copies: int, shared: bool) -> int:
     """The three built-in overlays' objects `copies` times; namespace `dify` for all
-    (shared) or `dify-NNN` per copy. Returns the number of objects."""
+    (shared: every copy repeats the first, so every object after the first copy is a
+    duplicate finding) or `dify-<overlay>-NNN` for each overlay's copy (each copy an
+    environment of its own, as in a GitOps repository). Returns the number of objects."""
     from generator import profile_load
     from generator.plan import plan_for
     from generator.targets.kustomize import render_overlay
@@ -81,8 +107,8 @@ def write_overlay_copies(path: Path, copies: int, shared: bool) -> int:
                 for name in ("edge", "small", "production")]
     docs: list[str] = []
     for i in range(copies):
-        namespace = "dify" if shared else f"dify-{i:03d}"
-        for objects in overlays:
+        for overlay, objects in zip(("edge", "small", "production"), overlays, strict=True):
+            namespace = "dify" if shared else f"dify-{overlay}-{i:03d}"
             for obj in objects:
                 obj = copy.deepcopy(obj)
                 if obj["kind"] == "Namespace":
@@ -92,6 +118,19 @@ def write_overlay_copies(path: Path, copies: int, shared: bool) -> int:
                 docs.append(dump_yaml(obj))
     path.write_text("---\n".join(docs), encoding="utf-8")
     return len(docs)
+
+
+def _write_apart(path: Path, copies: int, shared: bool) -> int:
+    """write_overlay_copies in a child process. A child's peak RSS counts the memory of
+    the process it was forked from (Linux keeps ru_maxrss across exec), so this process
+    must stay small: rendering here would lend its memory to every peer's figure."""
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import bench; "
+            "print(bench.write_overlay_copies(__import__('pathlib').Path(sys.argv[2]), "
+            "int(sys.argv[3]), sys.argv[4] == 'shared'))")
+    out = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent), str(path),
+                          str(copies), "shared" if shared else "distinct"],
+                         check=True, capture_output=True, text=True, env=_ENV).stdout
+    return int(out.split()[-1])
 
 
 def bench_validate(tmp: Path, copies: int, peer_copies: int, repeat: int) -> None:
@@ -106,15 +145,18 @@ def bench_validate(tmp: Path, copies: int, peer_copies: int, repeat: int) -> Non
     for shared in (False, True):
         label = "one namespace" if shared else "namespace per copy"
         path = tmp / f"overlays-{'shared' if shared else 'distinct'}.yaml"
-        count = write_overlay_copies(path, copies, shared)
+        count = _write_apart(path, copies, shared)
         size = path.stat().st_size / 1e6
-        seconds, rss = median_run([difygen, "validate", "--manifests", str(path)], repeat)
+        ours_command = [difygen, "validate", "--manifests", str(path)]
+        seconds, rss = median_run(ours_command, repeat)
+        cpu = CPU[tuple(ours_command)]
         rates[label] = count / seconds
         print(f"validate, {label}: {count} objects ({size:.1f} MB): {seconds:.2f} s, "
               f"{count / seconds:.0f} objects/s, peak RSS {rss / 1024:.0f} MB "
-              f"(median of {repeat})")
+              f"(median of {repeat}); CPU {cpu:.2f} s, {count / cpu:.0f} objects per CPU "
+              "second")
         peer_path = tmp / f"peer-{'shared' if shared else 'distinct'}.yaml"
-        peer_count = write_overlay_copies(peer_path, peer_copies, shared)
+        peer_count = _write_apart(peer_path, peer_copies, shared)
         ours, _ = median_run([difygen, "validate", "--manifests", str(peer_path)], repeat)
         print(f"  same {peer_count}-object slice: difygen {peer_count / ours:.0f} objects/s")
         if kv:
@@ -125,14 +167,15 @@ def bench_validate(tmp: Path, copies: int, peer_copies: int, repeat: int) -> Non
         else:
             print("  kubernetes-validate: not installed")
         if kc:
+            # kubeconform is fast enough for the whole file: side by side on it.
             command = [kc, "-strict", "-summary", "-schema-location",
                        f"{schemas}/{{{{ .ResourceKind }}}}{{{{ .KindSuffix }}}}.json"]
-            theirs, rss = median_run([*command, str(peer_path)], repeat)
-            print(f"  kubeconform -strict: {peer_count / theirs:.0f} objects/s, peak RSS "
-                  f"{rss / 1024:.0f} MB; difygen is {theirs / ours:.2f}x its speed")
-            full, rss = median_run([*command, str(path)], repeat)
-            print(f"  kubeconform -strict, all {count} objects: {count / full:.0f} "
-                  f"objects/s, peak RSS {rss / 1024:.0f} MB")
+            full, kc_rss = median_run([*command, str(path)], repeat)
+            kc_cpu = CPU[(*command, str(path))]
+            print(f"  kubeconform -strict, same {count} objects: {count / full:.0f} "
+                  f"objects/s, peak RSS {kc_rss / 1024:.0f} MB, CPU {kc_cpu:.2f} s; "
+                  f"difygen takes {seconds / full:.2f}x its time, {cpu / kc_cpu:.2f}x its "
+                  "CPU")
         else:
             print("  kubeconform: not found (PATH or ~/.cache/difygen-engines/)")
     distinct, shared_rate = rates["namespace per copy"], rates["one namespace"]

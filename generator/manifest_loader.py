@@ -20,6 +20,7 @@ import re
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,7 +30,7 @@ from yaml.constructor import ConstructorError, SafeConstructor
 
 from generator.errors import InputError, Location, Problem
 from generator.positions import Lines, locate_lines
-from generator.yamlio import KeyPath, decode
+from generator.yamlio import KeyPath, copy_data, decode
 
 try:
     import ryml as _ryml
@@ -54,7 +55,6 @@ _AS_TEXT = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary"}
 _CONSTRUCTOR = SafeConstructor()
 _BRACKET_DELTA = {"[": 1, "{": 1, "]": -1, "}": -1}
 _BRACKETS = re.compile(r"[^\[\]{}]+")
-_BLOCK_PREFIX = re.compile(r"^[ ?:-]*", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,6 @@ class Manifest:
     # The document's text, for `node`, and the number of lines before it in its file.
     text: str | None = field(default=None, repr=False, compare=False)
     line_offset: int = field(default=0, repr=False, compare=False)
-    lines: Lines | None = field(default=None, repr=False, compare=False)
     # Patches applied on top (a Kustomize overlay built in memory), last applied first:
     # a field a patch set is placed in the patch file.
     layers: tuple[tuple[str, Manifest], ...] = field(default=(), repr=False, compare=False)
@@ -99,11 +98,13 @@ class Manifest:
                 self.yaml_node = composed
         return self.yaml_node
 
-    @property
+    # Identity fields are read by every rule, many times per object: computed once. The
+    # loader never changes them afterwards except through set_namespace.
+    @cached_property
     def api_version(self) -> str:
         return str(self.obj.get("apiVersion", ""))
 
-    @property
+    @cached_property
     def kind(self) -> str:
         return str(self.obj.get("kind", ""))
 
@@ -112,13 +113,18 @@ class Manifest:
         meta = self.obj.get("metadata")
         return meta if isinstance(meta, dict) else {}
 
-    @property
+    @cached_property
     def name(self) -> str:
         return str(self.metadata.get("name") or "")
 
-    @property
+    @cached_property
     def namespace(self) -> str:
         return str(self.metadata.get("namespace") or "")
+
+    def set_namespace(self, namespace: str) -> None:
+        """What Kustomize's `namespace:` does to a namespaced object."""
+        self.obj.setdefault("metadata", {})["namespace"] = namespace
+        self.__dict__.pop("namespace", None)
 
     @property
     def ref(self) -> ObjectRef:
@@ -136,11 +142,10 @@ class Manifest:
         """The position of `path` or of its deepest present ancestor, and how many parts
         were found: from the lines when that is sure, else from the composed nodes."""
         if self.yaml_node is None and self.text is not None:
-            if self.lines is None:
-                self.lines = Lines(self.text)
-            quick = locate_lines(self.lines, path, self.line_offset)
+            quick = _locate_in_text(self.text, path)
             if quick is not None:
-                return quick
+                (line, col), depth = quick
+                return (line + self.line_offset, col), depth
         node = self.node
         if node is None:
             return (self.line, self.col), 0
@@ -150,6 +155,19 @@ class Manifest:
         """Line and column of `path` (a key's own position), or of its deepest ancestor
         present in the file; the object's start when it has no nodes."""
         return self.find(path)[0]
+
+
+@lru_cache(maxsize=1 << 16)
+def _locate_in_text(text: str, path: KeyPath) -> tuple[tuple[int, int], int] | None:
+    """locate_lines on a document's own text (lines counted from its start). Positions
+    depend on nothing but the text, so documents repeated verbatim (a namespace copied
+    many times) share one answer per path."""
+    return locate_lines(_lines_of(text), path, 0)
+
+
+@lru_cache(maxsize=256)
+def _lines_of(text: str) -> Lines:
+    return Lines(text)
 
 
 def _walk(node: yaml.Node, path: KeyPath, offset: int = 0) -> tuple[tuple[int, int], int]:
@@ -355,6 +373,9 @@ def _load_fast(text: str, source: str) -> list[Manifest] | None:
         return None
     starts = [0] + [m.end() + 1 for m in _DOC_START.finditer(text)]
     manifests: list[Manifest] = []
+    # Documents repeated verbatim (the same object copied into many builds) are parsed
+    # and checked once: each document's data by its text.
+    seen: dict[str, tuple[str, dict[str, Any]]] = {}
     line = 0
     prev = 0
     gc_was_on = gc.isenabled()
@@ -373,22 +394,31 @@ def _load_fast(text: str, source: str) -> list[Manifest] | None:
                 first = _FIRST_LINE.search(chunk)
                 if first is None:
                     continue
-                try:
-                    tree = _ryml.parse_in_arena(chunk.encode())
-                    dumped = _ryml.emit_json_malloc(tree, tree.root_id())
-                except _ryml.ExceptionBasic:
-                    return None
-                if dumped is None:
-                    continue
-                try:
-                    data = json.loads(dumped)
-                except ValueError:
-                    return None
-                if data is None:
-                    continue
-                if not isinstance(data, dict) or _risky_scalars(dumped, chunk) or \
-                        _has_duplicate_keys(dumped, data):
-                    return None
+                known = seen.get(chunk)
+                if known is not None:
+                    # The same text read before: same data, same checks passed. The data
+                    # is copied (objects are never shared; their strings are), the text
+                    # shared; nothing but the first copy is kept for this.
+                    chunk, first_data = known
+                    data = copy_data(first_data)
+                else:
+                    try:
+                        tree = _ryml.parse_in_arena(chunk.encode())
+                        dumped = _ryml.emit_json_malloc(tree, tree.root_id())
+                    except _ryml.ExceptionBasic:
+                        return None
+                    if dumped is None:
+                        continue
+                    try:
+                        data = json.loads(dumped)
+                    except ValueError:
+                        return None
+                    if data is None:
+                        continue
+                    if not isinstance(data, dict) or _risky_scalars(dumped, chunk) or \
+                            _has_duplicate_keys(dumped, data):
+                        return None
+                    seen[chunk] = (chunk, data)
                 kind = data.get("kind")
                 if not isinstance(kind, str) or not kind or kind.endswith("List") or \
                         not isinstance(data.get("apiVersion"), str) or not data["apiVersion"]:
@@ -523,8 +553,10 @@ def _too_deep(text: str) -> tuple[int, int] | None:
     count walks every parser event, which costs as much as loading."""
     brackets = _BRACKETS.sub("", text)
     flow = max(accumulate(map(_BRACKET_DELTA.__getitem__, brackets)), default=0)
-    block = max(map(len, _BLOCK_PREFIX.findall(text)), default=0)
-    if flow + block <= MAX_DEPTH:
+    # Block nesting is at most the longest run of indentation and indicators that starts
+    # a line: one search for a run longer than the budget left (no list of every line).
+    if flow <= MAX_DEPTH and not re.search(
+            f"^[ ?:-]{{{MAX_DEPTH - flow + 1}}}", text, re.MULTILINE):
         return None
     depth = 0
     try:

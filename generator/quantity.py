@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from fractions import Fraction
+from functools import lru_cache
 
 _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
 _DECIMAL = {
@@ -36,6 +37,19 @@ class QuantityError(ValueError):
 
 def parse_quantity(text: object) -> Fraction:
     """Parse a Kubernetes quantity ('500m', '1.5', '2Gi', '1e3') into an exact number."""
+    if type(text) is str:
+        # Manifests repeat the same few quantity strings thousands of times; a Fraction
+        # is immutable, so one parse per distinct string is shared.
+        return _parse_text(text)
+    return _parse_other(text)
+
+
+@lru_cache(maxsize=4096)
+def _parse_text(text: str) -> Fraction:
+    return _parse_other(text)
+
+
+def _parse_other(text: object) -> Fraction:
     if isinstance(text, bool):
         raise QuantityError(f"{text!r} is not a Kubernetes quantity")
     if isinstance(text, int):

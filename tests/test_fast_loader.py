@@ -83,3 +83,27 @@ def test_duplicate_keys_are_still_refused(tmp_path: Path) -> None:
         manifests.load_paths([target])
     assert "duplicate key 'name'" in info.value.problems[0].message
     assert info.value.problems[0].location.line == 5
+
+
+def test_repeated_documents_keep_their_own_positions() -> None:
+    """A document repeated verbatim is parsed once and its positions are shared by text:
+    every copy must still be placed at its own lines, exactly as the composer places it,
+    and get data of its own (never the same dict)."""
+    doc = (REPO / "tests" / "cases" / "manifests" / "negative" / "pss-restricted.yaml"
+           ).read_text(encoding="utf-8").split("\n---\n")[0]
+    text = "\n---\n".join([doc, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n",
+                           doc, doc])
+    slow_problems: list[manifests.Problem] = []
+    slow = manifests._load_slow(text, "x.yaml", slow_problems)
+    fast = manifests._load_fast(text, "x.yaml")
+    assert fast is not None and not slow_problems
+    assert len({id(m.obj) for m in fast}) == len(fast) == 4
+    assert [m.obj for m in fast] == [m.obj for m in slow]
+    copies = [m for m in fast if m.kind != "ConfigMap"]
+    assert len({m.line for m in copies}) == 3
+    for quick, exact in zip(fast, slow, strict=True):
+        for path, _ in iter_paths(quick.obj):
+            assert quick.find(path) == exact.find(path), path
+    # A finding's place moves with its copy: same path, three different lines.
+    path = ("spec",)
+    assert len({m.locate(path) for m in copies}) == 3

@@ -95,3 +95,48 @@ def test_expand_follows_kubernetes() -> None:
 def test_docs_rules_md_is_up_to_date() -> None:
     current = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
     assert current == render(), "run: python -m generator.rules.docs"
+
+
+def test_namespace_totals_are_computed_per_namespace_on_a_mixed_set() -> None:
+    """The sizing and isolation rules sum and group each namespace once: on a set whose
+    namespaces are interleaved, and where one namespace holds a repeated node ConfigMap
+    and quota, they find exactly what each namespace's objects find on their own."""
+    from generator.manifest_loader import in_memory, load_paths
+    from generator.validate import validate_objects
+    from generator.yamlio import copy_data
+
+    cases = Path(__file__).parent / "cases" / "manifests" / "negative"
+    base = [m.obj for name in ("node-fit.yaml", "quota-fit.yaml", "sandbox-isolation.yaml")
+            for m in load_paths([cases / name])]
+    chosen = select_rules(only=["node-fit", "quota-fit", "sandbox-isolation"])
+
+    def copy_into(namespace: str, suffix: str = "") -> list[dict[str, object]]:
+        out = []
+        for obj in base:
+            obj = copy_data(obj)
+            meta = obj.setdefault("metadata", {})
+            if obj["kind"] == "Namespace":
+                meta["name"] = namespace
+            else:
+                meta["namespace"] = namespace
+            if suffix and obj["kind"] not in ("ConfigMap", "ResourceQuota", "Namespace"):
+                meta["name"] = f"{meta['name']}{suffix}"
+            out.append(obj)
+        return out
+
+    def findings(objects: list[dict[str, object]]) -> list[tuple[str, ...]]:
+        result = validate_objects([in_memory(o, "f.yaml") for o in objects], rules=chosen)
+        return sorted((f.rule, f.severity, f.message, f.namespace, f.kind, f.name, f.path)
+                      for f in result.findings)
+
+    a, b = copy_into("a"), copy_into("b")
+    # Namespace c: every object twice over (workloads renamed, ConfigMap and quota
+    # repeated), so each of its node ConfigMaps and quotas sees both copies.
+    c = copy_into("c") + copy_into("c", "-2")
+    mixed = [obj for trio in zip(a, b, c[:len(a)], strict=True) for obj in trio]
+    mixed += c[len(a):]
+    alone = findings(a) + findings(b) + findings(c)
+    together = findings(mixed)
+    assert together == sorted(alone)
+    assert any(f[0] == "node-fit" and f[3] == "c" for f in together)
+    assert any(f[0] == "quota-fit" and f[3] == "c" for f in together)

@@ -35,6 +35,8 @@ class NodeFit(Rule):
     layer = "sizing"
 
     def check(self, ctx: Context) -> Iterator[Finding]:
+        # One sum per namespace, however many node ConfigMaps repeat it.
+        namespace_totals: dict[str, dict[tuple[str, str], Fraction]] = {}
         for cm in ctx.of_kind("ConfigMap"):
             if cm.name != NODE_CONFIGMAP:
                 continue
@@ -53,12 +55,9 @@ class NodeFit(Rule):
                               f"reservedPercent {reserved} is outside 0-90")
                 continue
             share = 1 - reserved / 100
-            totals = {(s, r): Fraction(0) for s in ("requests", "limits")
-                      for r in ("cpu", "memory")}
-            for w in by_namespace(ctx).get(cm.namespace, ()):
-                figures = pod_figures(ctx, w)
-                for key in totals:
-                    totals[key] += figures.per_pod[key] * figures.pods
+            totals = namespace_totals.get(cm.namespace)
+            if totals is None:
+                totals = namespace_totals[cm.namespace] = _totals(ctx, cm.namespace)
             for section, resource in sorted(totals):
                 allocatable = capacity[resource] * share
                 need = totals[(section, resource)]
@@ -71,6 +70,15 @@ class NodeFit(Rule):
                               f"is {show(need)}, above the node's allocatable "
                               f"{show(allocatable)} ({show(capacity[resource])} less "
                               f"{reserved}% reserved)")
+
+
+def _totals(ctx: Context, namespace: str) -> dict[tuple[str, str], Fraction]:
+    totals = {(s, r): Fraction(0) for s in ("requests", "limits") for r in ("cpu", "memory")}
+    for w in by_namespace(ctx).get(namespace, ()):
+        figures = pod_figures(ctx, w)
+        for key in totals:
+            totals[key] += figures.per_pod[key] * figures.pods
+    return totals
 
 
 def _approx_memory(value: Fraction) -> str:

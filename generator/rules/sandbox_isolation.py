@@ -18,7 +18,7 @@ from generator.rules.base import (
     as_list,
     finding,
 )
-from generator.rules.workloads import Workload, workloads
+from generator.rules.workloads import Workload, by_namespace, workloads
 from generator.targets.kube_objects import selector
 from generator.targets.network_policies import DISABLED_LABEL, DISABLED_VALUE
 
@@ -89,9 +89,22 @@ class SandboxIsolation(Rule):
     def check(self, ctx: Context) -> Iterator[Finding]:
         confined = {c.name: c.traffic.confined_to for c in CATALOG
                     if c.traffic.confined_to is not None}
-        all_workloads = workloads(ctx)
-        policies = ctx.of_kind("NetworkPolicy")
-        for w in all_workloads:
+        # One pass: the workloads and egress policies of each namespace, grouped once
+        # (a manifest set with one shared namespace would otherwise be quadratic).
+        same_component: dict[tuple[str, str], list[Workload]] = {}
+        for ns, group in by_namespace(ctx).items():
+            for x in group:
+                same_component.setdefault((ns, _labels(x).get(COMPONENT_LABEL, "")),
+                                          []).append(x)
+        # What one policy allows does not depend on which sandbox workload it selects.
+        judged: dict[tuple[int, str], list[Finding]] = {}
+        # Pods with the same labels in one namespace are selected by the same policies.
+        policies_of: dict[tuple[str, tuple[tuple[str, str], ...]], list[Manifest]] = {}
+        egress_policies: dict[str, list[Manifest]] = {}
+        for p in ctx.of_kind("NetworkPolicy"):
+            if limits_egress(p.obj):
+                egress_policies.setdefault(p.namespace, []).append(p)
+        for w in workloads(ctx):
             labels = _labels(w)
             name = next((n for n in confined if selects({"matchLabels": selector(n)}, labels)),
                         None)
@@ -100,8 +113,12 @@ class SandboxIsolation(Rule):
             via = confined[name]
             assert via is not None
             ns = w.manifest.namespace
-            mine = [p for p in policies if p.namespace == ns and limits_egress(p.obj)
-                    and selects(as_dict(p.obj.get("spec")).get("podSelector"), labels)]
+            selected_by = (ns, tuple(sorted(labels.items())))
+            mine = policies_of.get(selected_by)
+            if mine is None:
+                mine = policies_of[selected_by] = [
+                    p for p in egress_policies.get(ns, ())
+                    if selects(as_dict(p.obj.get("spec")).get("podSelector"), labels)]
             if not mine:
                 yield finding(
                     self.id, self._severity(ctx, ns), w.manifest,
@@ -111,9 +128,14 @@ class SandboxIsolation(Rule):
                     f"metadata) instead of only {via.component} port {via.port!r} and DNS; "
                     "apply the overlay's networkpolicy.yaml")
                 continue
-            neighbours = [x for x in all_workloads if x.manifest.namespace == ns]
+            # Only pods labelled as the proxy can be selected by an egress peer that
+            # passes the proxy check (it pins app.kubernetes.io/component to the proxy).
+            candidates = same_component.get((ns, via.component), [])
             for policy in mine:
-                yield from self._check_policy(policy, name, via, neighbours)
+                key = (id(policy), name)
+                if key not in judged:
+                    judged[key] = list(self._check_policy(policy, name, via, candidates))
+                yield from judged[key]
 
     def _severity(self, ctx: Context, ns: str) -> Severity:
         namespace = ctx.get("Namespace", "", ns)
@@ -123,12 +145,14 @@ class SandboxIsolation(Rule):
 
     def _check_policy(self, policy: Manifest, name: str, via: Call,
                       neighbours: list[Workload]) -> Iterator[Finding]:
+        """`neighbours`: the workloads of the policy's namespace labelled as the proxy
+        component (no other can be a proxy or match a peer pinned to it)."""
         proxy = COMPONENTS.get(via.component)
         allowed: set[Any] = {via.port}
         if proxy is not None:
             allowed |= {p.port for p in proxy.ports if p.name == via.port}
-        proxies = [x for x in neighbours
-                   if selects({"matchLabels": selector(via.component)}, _labels(x))]
+        proxies = {id(x) for x in neighbours
+                   if selects({"matchLabels": selector(via.component)}, _labels(x))}
         for i, rule in enumerate(as_list(as_dict(policy.obj.get("spec")).get("egress"))):
             rule = as_dict(rule)
             problem = self._rule_problem(rule, via.component, allowed, proxies, neighbours)
@@ -139,7 +163,7 @@ class SandboxIsolation(Rule):
                               f"rule {problem}")
 
     def _rule_problem(self, rule: dict[str, Any], proxy: str, allowed: set[Any],
-                      proxies: list[Workload], neighbours: list[Workload]) -> str:
+                      proxies: set[int], neighbours: list[Workload]) -> str:
         ports = [as_dict(p) for p in as_list(rule.get("ports"))]
         if ports and all(p.get("port") in _DNS_PORTS and "endPort" not in p for p in ports):
             return ""
@@ -159,7 +183,7 @@ class SandboxIsolation(Rule):
                 return (f"allows pods that are not the proxy (its podSelector must match "
                         f"{COMPONENT_LABEL}: {proxy})")
             extra = [x.manifest.name for x in neighbours
-                     if x not in proxies and selects(pod_sel, _labels(x))]
+                     if id(x) not in proxies and selects(pod_sel, _labels(x))]
             if extra:
                 return f"allows pods that are not the proxy: {', '.join(sorted(extra))}"
         if not ports:
