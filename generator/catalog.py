@@ -404,8 +404,9 @@ _DIFY_CONFIG = (
 _API_SECURITY = Security(user=1001, group=1001, read_only_root=True)
 _API_TMP = (Mount("tmp", "/tmp"),)
 # Everything the dify-api image reaches in the namespace. api, api-websocket, worker and
-# beat read one ConfigMap (DB_HOST, REDIS_HOST, WEAVIATE_*, QDRANT_* or PGVECTOR_*, CODE_EXECUTION_ENDPOINT,
-# PLUGIN_DAEMON_URL, SSRF_PROXY_*, AGENT_BACKEND_BASE_URL), so each may open all of them.
+# beat read one ConfigMap (DB_HOST, REDIS_HOST, WEAVIATE_*, QDRANT_* or PGVECTOR_*,
+# CODE_EXECUTION_ENDPOINT, PLUGIN_DAEMON_URL, SSRF_PROXY_*, AGENT_BACKEND_BASE_URL), so
+# each may open all of them.
 _API_CALLS = (
     Call("postgres", "postgres"), Call("redis", "redis"),
     Call("weaviate", "http"), Call("weaviate", "grpc"),

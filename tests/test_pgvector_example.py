@@ -6,7 +6,6 @@ clients, and Dify is wired to its Service."""
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest

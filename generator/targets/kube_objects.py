@@ -16,7 +16,6 @@ from generator.catalog import CATALOG, COMPONENTS, MIGRATION_SOURCE, Check, Comp
 from generator.plan import Plan, migration_resources
 from generator.quantity import format_cpu, format_memory
 from generator.sizing import ComponentSizing, ProbeTiming
-from generator.tunables import shm_mebibytes
 from generator.targets import (
     autoscaling,
     configs,
@@ -27,6 +26,7 @@ from generator.targets import (
     network_policies,
     pod_extras,
 )
+from generator.tunables import shm_mebibytes
 
 Obj = dict[str, Any]
 
