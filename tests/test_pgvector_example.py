@@ -6,6 +6,7 @@ clients, and Dify is wired to its Service."""
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -201,3 +202,21 @@ def test_every_variable_set_is_documented(built: list[Obj]) -> None:
                 if "configMapRef" in ref:
                     names |= set(maps[ref["configMapRef"]["name"]])
             assert not names - allowed, (component, sorted(names - allowed))
+
+
+def test_an_external_pgvector_runs_nothing_in_the_cluster(tmp_path: Path) -> None:
+    """With vectorDatabase.external the in-cluster objects go; Dify reads the profile's."""
+    (tmp_path / "p.yaml").write_text(
+        "extends: small\nvectorDatabase:\n  type: pgvector\n"
+        "  external: {host: vectors.example.com, database: vec}\n", encoding="utf-8")
+    rendered = render([find("p", tmp_path)]).profiles[0]
+    objs = rendered.overlay.objects
+    assert not [o for o in objs
+                if o["metadata"].get("labels", {}).get("app.kubernetes.io/component")
+                in ("pgvector", "weaviate")]
+    assert not [o for o in objs if "pgvector" in o["metadata"]["name"]]
+    assert not rendered.plan.profile.components["pgvector"].enabled
+    [config] = [o for o in objs if o["kind"] == "ConfigMap"
+                and o["metadata"]["name"] == "dify-config"]
+    assert config["data"]["PGVECTOR_HOST"] == "vectors.example.com"
+    assert config["data"]["PGVECTOR_DATABASE"] == "vec"
