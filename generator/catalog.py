@@ -404,12 +404,13 @@ _DIFY_CONFIG = (
 _API_SECURITY = Security(user=1001, group=1001, read_only_root=True)
 _API_TMP = (Mount("tmp", "/tmp"),)
 # Everything the dify-api image reaches in the namespace. api, api-websocket, worker and
-# beat read one ConfigMap (DB_HOST, REDIS_HOST, WEAVIATE_* or QDRANT_*, CODE_EXECUTION_ENDPOINT,
-# PLUGIN_DAEMON_URL, SSRF_PROXY_*, AGENT_BACKEND_BASE_URL), so each may open all of them.
+# beat read one ConfigMap (DB_HOST, REDIS_HOST, WEAVIATE_*, QDRANT_* or PGVECTOR_*,
+# CODE_EXECUTION_ENDPOINT, PLUGIN_DAEMON_URL, SSRF_PROXY_*, AGENT_BACKEND_BASE_URL), so
+# each may open all of them.
 _API_CALLS = (
     Call("postgres", "postgres"), Call("redis", "redis"),
     Call("weaviate", "http"), Call("weaviate", "grpc"),
-    Call("qdrant", "http"), Call("qdrant", "grpc"),
+    Call("qdrant", "http"), Call("qdrant", "grpc"), Call("pgvector", "postgres"),
     Call("sandbox", "http"), Call("plugin-daemon", "http"),
     Call("ssrf-proxy", "proxy"), Call("agent-backend", "http"),
     # INTERNAL_FILES_URL in the shared ConfigMap names the api itself.
@@ -961,6 +962,36 @@ CATALOG: tuple[Component, ...] = (
         ),
         shutdown=Shutdown(seconds=60),
     ),
+    Component(
+        name="pgvector",
+        summary="pgvector: the in-cluster vector store for vectorDatabase.type pgvector",
+        # Dify's compose (service `pgvector`, profile `pgvector`): PostgreSQL 16 with the
+        # pgvector extension, on the Debian postgres image.
+        image="pgvector/pgvector", tag="pg16",
+        helm=None, helm_gap="the chart cannot deploy pgvector; it has only externalPgvector",
+        workload="StatefulSet", ports=(Port("postgres", 5432),),
+        # Like the postgres component: pg_isready over TCP, so a server still starting on
+        # its Unix socket only (initdb) is not ready.
+        liveness=Check(command=("pg_isready", "-h", "127.0.0.1", "-U", "postgres")),
+        readiness=Check(command=("pg_isready", "-h", "127.0.0.1", "-U", "postgres",
+                                 "-d", "dify")),
+        startup=None,
+        # The Debian postgres image's `postgres` user is uid/gid 999 (70 is Alpine's).
+        security=Security(user=999, group=999, read_only_root=True),
+        scalable=False, stateful=True,
+        # Guaranteed QoS like every datastore (requests equal limits).
+        defaults=DefaultSizing(("500m", "1Gi"), ("500m", "1Gi"), (30, 15, 5, 6),
+                               (5, 10, 5, 3), storage="10Gi"),
+        emptydirs=(Mount("tmp", "/tmp"), Mount("run", "/var/run/postgresql")),
+        data_mount=Mount("data", "/var/lib/postgresql/data"),
+        runtime="c",
+        # The image's own entrypoint (initdb, then postgres); compose's wrapper script only
+        # adds pg_bigm when PG_BIGM is true, which Dify defaults to false.
+        env=(Env("PGDATA", "/var/lib/postgresql/data/pgdata"), Env("POSTGRES_DB", "dify"),
+             Env("POSTGRES_USER", "postgres"),
+             Env("POSTGRES_PASSWORD", secret_key="PGVECTOR_PASSWORD")),
+        shutdown=Shutdown(seconds=60), shm=True,
+    ),
 )
 
 # Add-ons a profile option turns on (monitoring): hardened like every component, built by
@@ -1016,6 +1047,9 @@ class VectorStore:
     # The in-cluster store's URL as an external-service setting takes it (the Helm
     # chart's external block, when the chart cannot deploy the component itself).
     url: Endpoint | None = None
+    # The in-cluster store as the fields of an external one (sizing.ExternalVectorStore),
+    # for the chart's external block; empty: its `endpoint` is `url`.
+    as_external: tuple[tuple[str, Endpoint | str], ...] = ()
 
 
 VECTOR_STORES: tuple[VectorStore, ...] = (
@@ -1030,7 +1064,18 @@ VECTOR_STORES: tuple[VectorStore, ...] = (
         Env("QDRANT_GRPC_ENABLED", "false"),
         Env("QDRANT_GRPC_PORT", endpoint=Endpoint("qdrant", "grpc", part="port")),
     )),
-    VectorStore("pgvector", None),
+    VectorStore("pgvector", "pgvector", url=Endpoint("pgvector", "postgres", part="hostport"),
+                env=(
+        Env("PGVECTOR_HOST", endpoint=Endpoint("pgvector", "postgres", part="host")),
+        Env("PGVECTOR_PORT", endpoint=Endpoint("pgvector", "postgres", part="port")),
+        Env("PGVECTOR_USER", "postgres"),
+        Env("PGVECTOR_DATABASE", "dify"),
+        # PGVECTOR_PASSWORD: the api family reads the whole Secret (envFrom).
+    ), as_external=(
+        ("host", Endpoint("pgvector", "postgres", part="host")),
+        ("port", Endpoint("pgvector", "postgres", part="port")),
+        ("database", "dify"), ("username", "postgres"),
+    )),
 )
 DEFAULT_VECTOR_STORE = "weaviate"
 

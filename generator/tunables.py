@@ -173,6 +173,12 @@ class Tunables:
         return pre_stop + fixed
 
 
+def shm_mebibytes(memory: Fraction) -> int:
+    """A Postgres server's memory-backed /dev/shm for a memory limit: an eighth of it, at
+    least the container default of 64 MiB (it counts against the same limit)."""
+    return max(64, mebibytes(memory) // 8)
+
+
 def _clamp(value: int, low: int, high: int) -> int:
     return max(low, min(high, value))
 
@@ -289,7 +295,7 @@ def derive(profile: ProfileSizing) -> tuple[Tunables, ConnectionBudget]:
     # per-operation memory comes out of what is left after it (and after /dev/shm, which
     # is memory-backed and counts against the same limit), not out of the whole limit.
     shared_buffers = max(16, pg_mib // 4)
-    shm = max(64, pg_mib // 8)
+    shm = shm_mebibytes(pg_memory)
     rest = max(64, pg_mib - shared_buffers - shm)
     # Each connection may run a few sorts or hashes at once: half of the rest spread over
     # max_connections, three per connection, between 1 and 64 MB.

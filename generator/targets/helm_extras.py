@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.catalog import CATALOG, COMPONENTS, HelmSlot, vector_store
+from generator.catalog import CATALOG, COMPONENTS, Endpoint, HelmSlot, vector_store
 from generator.plan import Plan
 from generator.sizing import ExternalVectorStore
 from generator.targets import external, pod_extras
@@ -148,7 +148,13 @@ def _vector_outside_chart(plan: Plan, gaps: list[str]) -> ExternalVectorStore | 
                 f"{store.kind}; deploy that Service with the overlay's {comp.name} objects "
                 "(StatefulSet, Service, ServiceAccount, NetworkPolicy) in the release "
                 "namespace")
-    return ExternalVectorStore(endpoint=url)
+    if not store.as_external:
+        return ExternalVectorStore(endpoint=url)
+    fields = {k: v.render() if isinstance(v, Endpoint) else v for k, v in store.as_external}
+    return ExternalVectorStore(host=fields.get("host"),
+                               port=int(fields["port"]) if "port" in fields else None,
+                               database=fields.get("database"),
+                               username=fields.get("username"))
 
 
 def _external_services(plan: Plan, values: Obj, slots: dict[str, str],

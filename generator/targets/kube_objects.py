@@ -26,6 +26,7 @@ from generator.targets import (
     network_policies,
     pod_extras,
 )
+from generator.tunables import shm_mebibytes
 
 Obj = dict[str, Any]
 
@@ -251,9 +252,11 @@ def volumes(plan: Plan, comp: Component, sizing: ComponentSizing) -> list[Obj]:
     vols: list[Obj] = [{"name": m.name, "emptyDir": {}} for m in comp.emptydirs]
     if comp.shm:
         # Postgres's parallel workers use /dev/shm; the container default is 64 MiB of
-        # disk-backed space. Memory-backed, it counts against the memory limit.
+        # disk-backed space. Memory-backed, it counts against the server's own memory
+        # limit (for the postgres component: Tunables.postgres_shm_mb).
         vols.append({"name": "dshm", "emptyDir": {
-            "medium": "Memory", "sizeLimit": f"{plan.tunables.postgres_shm_mb}Mi"}})
+            "medium": "Memory",
+            "sizeLimit": f"{shm_mebibytes(sizing.resources.limits.memory)}Mi"}})
     if comp.data_mount is not None and not comp.stateful and comp.workload == "Deployment":
         owner = plan.shared_volume_for(comp.name)
         if owner is not None:
