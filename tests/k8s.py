@@ -30,3 +30,14 @@ def containers(obj: Obj) -> Iterator[Obj]:
 
 def workloads(objs: list[Obj]) -> list[Obj]:
     return [o for o in objs if o["kind"] in WORKLOADS]
+
+
+def ingress_peers(policy: Obj) -> dict[int, set[str]]:
+    """The components a NetworkPolicy admits, by port (peers named by podSelector)."""
+    allowed: dict[int, set[str]] = {}
+    for rule in policy["spec"]["ingress"]:
+        peers = {p["podSelector"]["matchLabels"]["app.kubernetes.io/component"]
+                 for p in rule["from"]}
+        for port in rule["ports"]:
+            allowed.setdefault(port["port"], set()).update(peers)
+    return allowed

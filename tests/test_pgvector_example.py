@@ -19,7 +19,7 @@ from generator.profile_load import find
 from generator.render import RenderResult, render
 from generator.writer import write_tree
 from tests.conftest import REPO
-from tests.k8s import containers, key
+from tests.k8s import containers, ingress_peers, key
 from tests.test_qdrant_example import CLIENTS, EXAMPLES, _config, _one
 
 Obj = dict[str, Any]
@@ -131,12 +131,7 @@ def test_only_its_clients_reach_pgvector(built: list[Obj]) -> None:
     policy = _one(built, "NetworkPolicy", "dify-pgvector")
     assert policy["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] \
         == "pgvector"
-    allowed: dict[int, set[str]] = {}
-    for rule in policy["spec"]["ingress"]:
-        peers = {p["podSelector"]["matchLabels"]["app.kubernetes.io/component"]
-                 for p in rule["from"]}
-        for port in rule["ports"]:
-            allowed.setdefault(port["port"], set()).update(peers)
+    allowed = ingress_peers(policy)
     assert allowed == {5432: CLIENTS}
     assert policy["spec"].get("egress", []) == []  # it calls nothing
     api = _one(built, "NetworkPolicy", "dify-api")

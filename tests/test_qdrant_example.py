@@ -19,7 +19,7 @@ from generator.profile_load import find
 from generator.render import RenderResult, render
 from generator.writer import write_tree
 from tests.conftest import REPO
-from tests.k8s import containers, key
+from tests.k8s import containers, ingress_peers, key
 
 Obj = dict[str, Any]
 EXAMPLES = REPO / "docs" / "examples" / "profiles"
@@ -158,12 +158,7 @@ def test_only_its_clients_reach_qdrant(built: list[Obj]) -> None:
     policy = _one(built, "NetworkPolicy", "dify-qdrant")
     assert policy["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] \
         == "qdrant"
-    allowed: dict[int, set[str]] = {}
-    for rule in policy["spec"]["ingress"]:
-        peers = {p["podSelector"]["matchLabels"]["app.kubernetes.io/component"]
-                 for p in rule["from"]}
-        for port in rule["ports"]:
-            allowed.setdefault(port["port"], set()).update(peers)
+    allowed = ingress_peers(policy)
     assert allowed[6333] == CLIENTS
     assert policy["spec"].get("egress", []) == []  # it calls nothing
     # and the api may call it (egress of the api's own policy)
