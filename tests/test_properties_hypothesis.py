@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from generator import cli
-from generator.catalog import CATALOG, COMPONENTS
+from generator.catalog import CATALOG, COMPONENTS, VECTOR_STORES
 from generator.errors import GeneratorError, SizingError
 from generator.profile_load import ProfileRef
 from generator.quantity import parse_quantity
@@ -35,6 +35,9 @@ STATEFUL = [c.name for c in CATALOG if c.stateful]
 PYTHON = [c.name for c in CATALOG if c.runtime == "python"]
 WITH_STARTUP = {c.name for c in CATALOG if c.startup is not None}
 NAMES = [c.name for c in CATALOG]
+# vector stores that run in the cluster, by their component; a profile deploys only the one
+# it chooses, and sizing another is refused
+IN_CLUSTER_STORES = {s.component: s.kind for s in VECTOR_STORES if s.component is not None}
 STORAGE_CLASSES = ["standard", "gp3", "fast-ssd", "local-path", "premium.rwo"]
 SECURITY_EXCEPTION = "difygen.io/security-exception"
 POSITIONED = re.compile(r"/p[0-9a-f]{10}\.yaml:\d+:\d+: ")
@@ -121,15 +124,19 @@ def component(draw: st.DrawFn, name: str, storage_class: str) -> dict[str, Any]:
 @st.composite
 def valid_profiles(draw: st.DrawFn) -> dict[str, Any]:
     storage_class = draw(st.sampled_from(STORAGE_CLASSES))
-    chosen = draw(st.lists(st.sampled_from(NAMES), unique=True, max_size=len(NAMES)))
+    store = draw(st.sampled_from(sorted(IN_CLUSTER_STORES)))
+    names = [n for n in NAMES if n not in IN_CLUSTER_STORES or n == store]
+    chosen = draw(st.lists(st.sampled_from(names), unique=True, max_size=len(names)))
     components = {name: draw(component(name, storage_class)) for name in chosen}
-    # every stateful component gets the profile's storage class, chosen or not
+    # every stateful component it deploys gets the profile's storage class, chosen or not
     for name in STATEFUL:
-        components.setdefault(name, {"persistence": {"storageClass": storage_class}})
+        if name in names:
+            components.setdefault(name, {"persistence": {"storageClass": storage_class}})
     for name in draw(st.lists(st.sampled_from(OPTIONAL), unique=True)):
         components.setdefault(name, {})["enabled"] = False
     return {"description": "generated", "extends": "production",
             "namespace": draw(st.sampled_from(["dify", "team-a", "ai-platform"])),
+            "vectorDatabase": {"type": IN_CLUSTER_STORES[store]},
             "components": components}
 
 
