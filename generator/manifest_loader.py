@@ -14,10 +14,7 @@ strings, a key may not appear twice. The builder below follows that, not PyYAML'
 from __future__ import annotations
 
 import gc
-import json
-import os
 import re
-import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -28,14 +25,10 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 
+from generator import manifest_fast
 from generator.errors import InputError, Location, Problem
 from generator.positions import Lines, locate_lines
-from generator.yamlio import KeyPath, copy_data, decode
-
-try:
-    import ryml as _ryml
-except ImportError:  # the slow path reads everything, only slower
-    _ryml = None
+from generator.yamlio import KeyPath, decode
 
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 # Real objects nest about 20 levels. libyaml's composer recurses in C and crashes the
@@ -54,7 +47,7 @@ _MERGE = "tag:yaml.org,2002:merge"
 _AS_TEXT = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary"}
 _CONSTRUCTOR = SafeConstructor()
 _BRACKET_DELTA = {"[": 1, "{": 1, "]": -1, "}": -1}
-_BRACKETS = re.compile(r"[^\[\]{}]+")
+_BRACKET = re.compile(r"[\[\]{}]")
 
 
 @dataclass(frozen=True)
@@ -343,139 +336,26 @@ def _load_slow(text: str, source: str, problems: list[Problem]) -> list[Manifest
     return manifests
 
 
-# The fast path: rapidyaml (C++) parses each document and writes it as JSON, the json
-# module builds the data, and positions are composed by libyaml later, only for the
-# objects a finding is about. It is taken only where its reading cannot differ from the
-# slow path's (Kubernetes' YAML 1.1 reading): a document with anything below falls back.
-_DOC_START = re.compile(r"^---[ \t]*$", re.MULTILINE)
-_RISKY_YAML = re.compile(
-    r"(?:^[ \t]*|[:-][ \t]+|[\[{,][ \t]*)[&*!]"  # anchors, aliases, tags
-    r"|^%|^[ \t]*\?(?:[ \t]|$)|<<[ \t]*:",  # directives, complex keys, merge keys
-    re.MULTILINE)
-_RISKY_CHAR = re.compile(r"[&*!%?<]")
-# A string rapidyaml wrote for a plain scalar that YAML 1.1 reads as a boolean, null or
-# number (a quoted one reads the same in both but cannot be told apart here: it falls back
-# too), or a number it wrote that YAML 1.1 keeps as text (an exponent without a dot).
-_RISKY_JSON = re.compile(
-    r'"(?:yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF|True|TRUE|False|FALSE|Null|NULL|~|='
-    r"|[-+]?0[0-7_]+|[-+]?0[xXbBoO][0-9a-fA-F_]*|[-+]?[0-9][0-9_]*_[0-9_.]*"
-    r"|[-+]?\.[0-9a-zA-Z]+|[-+]?[0-9][0-9_]*\.|[-+]?[0-9]+(?::[0-5]?[0-9])+(?:\.[0-9_]*)?"
-    r')"')
-_EXPONENT = re.compile(r"[0-9][eE][-+]?[0-9]")
-_JSON_EXPONENT = re.compile(r"[\s:,\[][-+]?[0-9.]+[eE]")
-_FIRST_LINE = re.compile(r"^[ \t]*[^\s#]", re.MULTILINE)
-
-
 def _load_fast(text: str, source: str) -> list[Manifest] | None:
-    """Every object of `text`, or None to take the slow path (a risky document, a List,
-    a syntax error: the slow path words the error)."""
-    if _ryml is None:
-        return None
-    starts = [0] + [m.end() + 1 for m in _DOC_START.finditer(text)]
-    manifests: list[Manifest] = []
-    # Documents repeated verbatim (the same object copied into many builds) are parsed
-    # and checked once: each document's data by its text.
-    seen: dict[str, tuple[str, dict[str, Any]]] = {}
-    line = 0
-    prev = 0
+    """Every object of `text` read by generator.manifest_fast, or None to take the slow
+    path (a document where the two readings could differ, a List, a syntax error: the
+    slow path words the error). The data is frozen out of the collector's sight."""
     gc_was_on = gc.isenabled()
+    # Reading allocates millions of small objects that hold no cycles; the cyclic
+    # collector walking them as they are made doubles the load time.
     gc.disable()
     try:
-        with _quiet_stderr():
-            for n, start in enumerate(starts):
-                end = starts[n + 1] - 4 if n + 1 < len(starts) else len(text)
-                if end < start:
-                    end = start
-                line += text.count("\n", prev, start)
-                prev = start
-                chunk = text[start:end]
-                if _RISKY_CHAR.search(chunk) and _RISKY_YAML.search(chunk):
-                    return None
-                first = _FIRST_LINE.search(chunk)
-                if first is None:
-                    continue
-                known = seen.get(chunk)
-                if known is not None:
-                    # The same text read before: same data, same checks passed. The data
-                    # is copied (objects are never shared; their strings are), the text
-                    # shared; nothing but the first copy is kept for this.
-                    chunk, first_data = known
-                    data = copy_data(first_data)
-                else:
-                    try:
-                        tree = _ryml.parse_in_arena(chunk.encode())
-                        dumped = _ryml.emit_json_malloc(tree, tree.root_id())
-                    except _ryml.ExceptionBasic:
-                        return None
-                    if dumped is None:
-                        continue
-                    try:
-                        data = json.loads(dumped)
-                    except ValueError:
-                        return None
-                    if data is None:
-                        continue
-                    if not isinstance(data, dict) or _risky_scalars(dumped, chunk) or \
-                            _has_duplicate_keys(dumped, data):
-                        return None
-                    seen[chunk] = (chunk, data)
-                kind = data.get("kind")
-                if not isinstance(kind, str) or not kind or kind.endswith("List") or \
-                        not isinstance(data.get("apiVersion"), str) or not data["apiVersion"]:
-                    return None  # the slow path expands Lists and words the problem
-                at = line + chunk.count("\n", 0, first.start())
-                col = first.end() - chunk.rfind("\n", 0, first.start()) - 1
-                manifests.append(Manifest(data, source, at + 1, col, None, chunk, line))
+        documents = manifest_fast.read(text)
+        if documents is None:
+            return None
+        return [Manifest(d.data, source, d.line, d.col, None, d.text, d.line_offset)
+                for d in documents]
     finally:
         if gc_was_on:
             gc.enable()
             # The objects just built hold no cycles and live as long as the run: moved
             # out of the collector's sight so no later collection walks them.
             gc.freeze()
-    return manifests
-
-
-def _risky_scalars(dumped: str, chunk: str) -> bool:
-    """A scalar rapidyaml and YAML 1.1 read differently: a string YAML 1.1 would type,
-    written plain (unquoted) in the document, or a number with a bare exponent."""
-    if _EXPONENT.search(dumped) and _JSON_EXPONENT.search(dumped):
-        return True
-    for match in _RISKY_JSON.finditer(dumped):
-        found = match.group(0)
-        plain = re.compile(r"(?:^[ \t]*|[:\[{,-][ \t]+)" + re.escape(found[1:-1]) +
-                           r"[ \t]*(?:$|#|[,\]}])", re.MULTILINE)
-        if plain.search(chunk):
-            return True
-    return False
-
-
-def _has_duplicate_keys(dumped: str, data: Any) -> bool:
-    """json.loads keeps the last of two equal keys; the slow path refuses them. Every key
-    in rapidyaml's JSON is followed by `": ` (inside a string a quote is escaped), so the
-    count of those, compared with the keys json.dumps writes back, finds a lost key."""
-    written = dumped.count('": ') - dumped.count('\\": ')
-    again = json.dumps(data)
-    return written != again.count('": ') - again.count('\\": ')
-
-
-class _quiet_stderr:
-    """rapidyaml prints its parse errors on file descriptor 2; the slow path reports them
-    properly, so they are kept off the user's terminal."""
-
-    def __enter__(self) -> None:
-        try:
-            sys.stderr.flush()
-            self.saved: int | None = os.dup(2)
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, 2)
-            os.close(devnull)
-        except OSError:
-            self.saved = None
-
-    def __exit__(self, *exc: object) -> None:
-        if self.saved is not None:
-            os.dup2(self.saved, 2)
-            os.close(self.saved)
 
 
 def _as_manifests(node: yaml.Node, data: Any, source: str,
@@ -551,12 +431,18 @@ def _char_at(text: str, line: int, column: int) -> str:
 def _too_deep(text: str) -> tuple[int, int] | None:
     """Where nesting first passes MAX_DEPTH, or None. Cheap upper bounds first: the exact
     count walks every parser event, which costs as much as loading."""
-    brackets = _BRACKETS.sub("", text)
-    flow = max(accumulate(map(_BRACKET_DELTA.__getitem__, brackets)), default=0)
+    # Flow nesting is at most the number of openers, and else their running balance.
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        flow = 0
+    else:
+        flow = max(accumulate(map(_BRACKET_DELTA.__getitem__, _BRACKET.findall(text))),
+                   default=0)
     # Block nesting is at most the longest run of indentation and indicators that starts
-    # a line: one search for a run longer than the budget left (no list of every line).
-    if flow <= MAX_DEPTH and not re.search(
-            f"^[ ?:-]{{{MAX_DEPTH - flow + 1}}}", text, re.MULTILINE):
+    # a line: one search for a run longer than the budget left (no list of every line),
+    # anchored at a literal newline so the search skips ahead instead of trying a
+    # MULTILINE `^` at every position.
+    run = f"[ ?:-]{{{MAX_DEPTH - flow + 1}}}"
+    if flow <= MAX_DEPTH and not re.match(run, text) and not re.search("\n" + run, text):
         return None
     depth = 0
     try:
