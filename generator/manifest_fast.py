@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import os
 import re
+import struct
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,6 +136,7 @@ class Document:
     col: int
     text: str
     line_offset: int
+    index: int  # of the document in the text (0 for the first)
 
 
 def document_bounds(text: str) -> list[tuple[int, int]]:
@@ -148,46 +151,172 @@ def document_bounds(text: str) -> list[tuple[int, int]]:
     return [(start, max(start, end)) for start, end in zip(starts, ends, strict=True)]
 
 
-def read(text: str) -> list[Document] | None:
-    """Every object of `text`, or None when the slow path must read it."""
+# Below this much text a second process costs more (fork, copying its results back)
+# than it saves.
+PARALLEL_MIN_CHARS = 2 * 1024 * 1024
+
+
+def default_jobs() -> int:
+    """Processes that read a big file: one per CPU this process may use, at most four
+    (past that the rules, which run in one process, take most of the time)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 4))
+
+
+def read(text: str, jobs: int = 1) -> list[Document] | None:
+    """Every object of `text`, or None when the slow path must read it. With `jobs` > 1
+    and a big text, `jobs` - 1 forked processes read shares of the documents beside this
+    one (where the platform can fork and hand data back in memory: Linux); the answer is
+    the same as with one."""
     if _ryml is None:
         return None
     bounds = document_bounds(text)
-    suspects = _Suspects()
-    documents: list[Document] = []
-    # Documents repeated verbatim (the same object copied into many builds) are parsed
-    # and checked once: the first copy's data by its text.
-    seen: dict[str, dict[str, Any]] = {}
-    line = 0
-    prev = 0
-    with _QuietStderr():
-        for start, end in bounds:
-            chunk = text[start:end]
-            line += text.count("\n", prev, start)
-            prev = start
-            first = _FIRST_LINE.search(chunk)
-            if first is None:
-                continue
-            known = seen.get(chunk)
-            if known is not None:
-                # Same text, same data and checks; the data is copied (objects are never
-                # shared between manifests), its strings shared (orjson would copy them
-                # too: a third more memory on a file of copies).
-                data = copy_data(known)
-            else:
-                parsed = _parse(chunk, suspects.of(chunk))
-                if parsed is None:
-                    return None
-                data = parsed
-                seen[chunk] = data
-            kind = data.get("kind")
-            if not isinstance(kind, str) or not kind or kind.endswith("List") or \
-                    not isinstance(data.get("apiVersion"), str) or not data["apiVersion"]:
-                return None  # the slow path expands Lists and words the problem
-            at = line + chunk.count("\n", 0, first.start())
-            col = first.end() - chunk.rfind("\n", 0, first.start()) - 1
-            documents.append(Document(data, at + 1, col, chunk, line))
-    return documents
+    if jobs <= 1 or len(text) < PARALLEL_MIN_CHARS or not _CAN_FORK or len(bounds) < jobs:
+        return _Reader(text).read(bounds, 0, len(bounds))
+    cuts = _cuts(bounds, jobs)
+    with _QuietStderr():  # before forking: the children inherit it
+        children = [_Child.start(text, bounds, lo, hi) for lo, hi in cuts[1:]]
+        try:
+            own = _Reader(text).read(bounds, *cuts[0])
+        finally:
+            results = [child.finish() for child in children]
+    if own is None or any(result is None for result in results):
+        return None
+    return own + [doc for result in results if result is not None for doc in result]
+
+
+def _cuts(bounds: list[tuple[int, int]], jobs: int) -> list[tuple[int, int]]:
+    """`jobs` consecutive ranges of document indexes holding about equal text each."""
+    total = bounds[-1][1] - bounds[0][0]
+    cuts: list[tuple[int, int]] = []
+    lo = 0
+    for share in range(1, jobs):
+        target = bounds[0][0] + total * share // jobs
+        hi = lo
+        while hi < len(bounds) and bounds[hi][0] < target:
+            hi += 1
+        cuts.append((lo, hi))
+        lo = hi
+    cuts.append((lo, len(bounds)))
+    return cuts
+
+
+class _Reader:
+    """Reads documents of one text; remembers, within one process, the tokens judged and
+    the documents repeated verbatim."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.suspects = _Suspects()
+        # Documents repeated verbatim (the same object copied into many builds) are
+        # parsed and checked once: the first copy's data by its text.
+        self.seen: dict[str, dict[str, Any]] = {}
+
+    def read(self, bounds: list[tuple[int, int]], lo: int, hi: int) -> list[Document] | None:
+        """The objects of documents lo..hi-1, or None when the slow path must read."""
+        text = self.text
+        documents: list[Document] = []
+        prev = bounds[lo][0] if lo < hi else 0
+        line = text.count("\n", 0, prev)
+        with _QuietStderr():
+            for index in range(lo, hi):
+                start, end = bounds[index]
+                chunk = text[start:end]
+                line += text.count("\n", prev, start)
+                prev = start
+                first = _FIRST_LINE.search(chunk)
+                if first is None:
+                    continue
+                known = self.seen.get(chunk)
+                if known is not None:
+                    # Same text, same data and checks; the data is copied (objects are
+                    # never shared between manifests), its strings shared (orjson would
+                    # copy them too: a third more memory on a file of copies).
+                    data = copy_data(known)
+                else:
+                    parsed = _parse(chunk, self.suspects.of(chunk))
+                    if parsed is None:
+                        return None
+                    data = parsed
+                    self.seen[chunk] = data
+                kind = data.get("kind")
+                if not isinstance(kind, str) or not kind or kind.endswith("List") or \
+                        not isinstance(data.get("apiVersion"), str) or \
+                        not data["apiVersion"]:
+                    return None  # the slow path expands Lists and words the problem
+                at = line + chunk.count("\n", 0, first.start())
+                col = first.end() - chunk.rfind("\n", 0, first.start()) - 1
+                documents.append(Document(data, at + 1, col, chunk, line, index))
+        return documents
+
+
+# Linux: fork, and memfd_create for a child's results (memory, not a file anywhere).
+_CAN_FORK = hasattr(os, "fork") and hasattr(os, "memfd_create") and \
+    sys.platform.startswith("linux")
+# JSON length, document index (in the bounds), line, column, lines before its text
+_HEADER = struct.Struct("<IIIII")
+_SLOW = 3  # a child's exit status: the slow path must read
+
+
+class _Child:
+    """A forked process reading a share of the documents. It writes each object as
+    orjson's JSON with its position into an in-memory file; the parent reads that back
+    (orjson reads JSON faster than pickle reads its own format) after the child exits."""
+
+    def __init__(self, pid: int, fd: int, text: str, bounds: list[tuple[int, int]]) -> None:
+        self.pid, self.fd, self.text, self.bounds = pid, fd, text, bounds
+
+    @classmethod
+    def start(cls, text: str, bounds: list[tuple[int, int]], lo: int, hi: int) -> _Child:
+        fd = os.memfd_create("difygen-read", os.MFD_CLOEXEC)
+        sys.stdout.flush()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns, never runs the parent's exit handlers
+            status = _SLOW
+            try:
+                documents = _Reader(text).read(bounds, lo, hi)
+                if documents is not None:
+                    with os.fdopen(os.dup(fd), "wb", buffering=1 << 20) as out:
+                        for d in documents:
+                            blob = orjson.dumps(d.data)
+                            out.write(_HEADER.pack(len(blob), d.index, d.line, d.col,
+                                                   d.line_offset))
+                            out.write(blob)
+                    status = 0
+            finally:
+                os._exit(status)
+        return cls(pid, fd, text, bounds)
+
+    def finish(self) -> list[Document] | None:
+        """The child's objects, in order; None when it found a document for the slow
+        path (or did not finish: the slow path then reads, and words any problem)."""
+        try:
+            _, status = os.waitpid(self.pid, 0)
+            if os.waitstatus_to_exitcode(status) != 0:
+                return None
+            with os.fdopen(self.fd, "rb", closefd=True) as stream:
+                self.fd = -1
+                stream.seek(0)
+                blob = stream.read()
+        finally:
+            if self.fd >= 0:
+                os.close(self.fd)
+        return list(self._documents(memoryview(blob)))
+
+    def _documents(self, blob: memoryview) -> Iterator[Document]:
+        text, bounds = self.text, self.bounds
+        at = 0
+        size = _HEADER.size
+        while at < len(blob):
+            length, index, line, col, offset = _HEADER.unpack_from(blob, at)
+            at += size
+            data = orjson.loads(blob[at:at + length])
+            at += length
+            start, end = bounds[index]
+            yield Document(data, line, col, text[start:end], offset, index)
 
 
 def _parse(chunk: str, checks: _Verdict) -> dict[str, Any] | None:

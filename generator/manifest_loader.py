@@ -256,18 +256,20 @@ def load_paths(paths: Sequence[str | Path], stdin_text: str | None = None) -> li
     return manifests
 
 
-def load_file(path: Path, source: str, problems: list[Problem]) -> list[Manifest]:
-    """The objects of one file; what is wrong with it goes to `problems`."""
+def load_file(path: Path, source: str, problems: list[Problem], jobs: int = 1
+              ) -> list[Manifest]:
+    """The objects of one file; what is wrong with it goes to `problems`. `jobs`:
+    processes that may read a big file (generator.manifest_fast.read)."""
     try:
         text = _read(path, source)
     except InputError as exc:
         problems.extend(exc.problems or [Problem(Location(source), exc.message)])
         return []
-    return _load(text, source, problems)
+    return _load(text, source, problems, jobs)
 
 
-def load_stdin(text: str, problems: list[Problem]) -> list[Manifest]:
-    return _load(text, STDIN, problems)
+def load_stdin(text: str, problems: list[Problem], jobs: int = 1) -> list[Manifest]:
+    return _load(text, STDIN, problems, jobs)
 
 
 def _read(path: Path, source: str) -> str:
@@ -287,7 +289,8 @@ def _read(path: Path, source: str) -> str:
     return decode(raw, source, MAX_MANIFEST_BYTES)
 
 
-def _load(text: str, source: str, problems: list[Problem]) -> list[Manifest]:
+def _load(text: str, source: str, problems: list[Problem], jobs: int = 1
+          ) -> list[Manifest]:
     if len(text) > MAX_MANIFEST_BYTES:
         problems.append(Problem(Location(source), f"input is {len(text)} characters; "
                                                   f"the limit is {MAX_MANIFEST_BYTES} bytes"))
@@ -298,7 +301,7 @@ def _load(text: str, source: str, problems: list[Problem]) -> list[Manifest]:
         problems.append(Problem(Location(source, deep[0], deep[1]),
                                 f"nesting is deeper than {MAX_DEPTH} levels"))
         return []
-    fast = _load_fast(text, source)
+    fast = _load_fast(text, source, jobs)
     if fast is not None:
         return fast
     return _load_slow(text, source, problems)
@@ -336,7 +339,7 @@ def _load_slow(text: str, source: str, problems: list[Problem]) -> list[Manifest
     return manifests
 
 
-def _load_fast(text: str, source: str) -> list[Manifest] | None:
+def _load_fast(text: str, source: str, jobs: int = 1) -> list[Manifest] | None:
     """Every object of `text` read by generator.manifest_fast, or None to take the slow
     path (a document where the two readings could differ, a List, a syntax error: the
     slow path words the error). The data is frozen out of the collector's sight."""
@@ -345,7 +348,7 @@ def _load_fast(text: str, source: str) -> list[Manifest] | None:
     # collector walking them as they are made doubles the load time.
     gc.disable()
     try:
-        documents = manifest_fast.read(text)
+        documents = manifest_fast.read(text, jobs)
         if documents is None:
             return None
         return [Manifest(d.data, source, d.line, d.col, None, d.text, d.line_offset)

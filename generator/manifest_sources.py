@@ -70,9 +70,10 @@ class ManifestSet:
     manifests: list[Manifest]
 
 
-def collect(paths: Sequence[str | Path] | str, stdin_text: str | None = None
-            ) -> list[ManifestSet]:
+def collect(paths: Sequence[str | Path] | str, stdin_text: str | None = None,
+            jobs: int = 1) -> list[ManifestSet]:
     """The sets to validate from files, directories and `-`, or from a YAML text (a str).
+    `jobs`: processes that may read one big file or stream (manifest_fast.read).
 
     Raises InputError (exit 2) listing every bad file, every path that holds no object,
     and a run that finds no object at all."""
@@ -95,11 +96,11 @@ def collect(paths: Sequence[str | Path] | str, stdin_text: str | None = None
         if str(given) == "-":
             if stdin_text is None:
                 raise InputError("'-' given but no standard input was provided")
-            plain.extend(load_stdin(stdin_text, problems))
+            plain.extend(load_stdin(stdin_text, problems, jobs))
         elif Path(given).is_dir():
-            _walk_dir(Path(given), plain, builds, problems)
+            _walk_dir(Path(given), plain, builds, problems, jobs)
         else:
-            plain.extend(load_file(Path(given), str(given), problems))
+            plain.extend(load_file(Path(given), str(given), problems, jobs))
         after = len(plain) + sum(len(b.manifests) for b in builds)
         if after == before and len(problems) == bad_before:
             where = STDIN if str(given) == "-" else str(given)
@@ -113,7 +114,7 @@ def collect(paths: Sequence[str | Path] | str, stdin_text: str | None = None
 
 
 def _walk_dir(top: Path, plain: list[Manifest], builds: list[ManifestSet],
-              problems: list[Problem]) -> None:
+              problems: list[Problem], jobs: int = 1) -> None:
     roots: list[Path] = []
     files: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(top):
@@ -128,7 +129,7 @@ def _walk_dir(top: Path, plain: list[Manifest], builds: list[ManifestSet],
     for path in files:
         if path.name == "values.yaml" and _is_own(path):
             continue  # Helm values difygen wrote: not Kubernetes objects
-        plain.extend(load_file(path, str(path), problems))
+        plain.extend(load_file(path, str(path), problems, jobs))
     used: set[Path] = set()
     for root in roots:
         used.update(_referenced_dirs(root))

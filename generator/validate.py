@@ -116,16 +116,18 @@ def validate_manifests(paths_or_text: Sequence[str | Path] | str,
                        kube_version: str = DEFAULT_KUBERNETES_VERSION, *,
                        stdin_text: str | None = None,
                        rules: Sequence[Rule] | None = None,
-                       exceptions_file: str | Path | None = None) -> ValidationResult:
+                       exceptions_file: str | Path | None = None,
+                       jobs: int = 1) -> ValidationResult:
     """Load and validate files and directories (a sequence; `-` reads `stdin_text`) or a
     YAML text (a str). Raises InputError (exit 2) for input that is not Kubernetes YAML
     or holds no object. A directory with Kustomize roots (difygen's output tree) is
     validated one build at a time (generator.manifest_sources). `exceptions_file` adds the
-    security exceptions it declares to the catalog's."""
+    security exceptions it declares to the catalog's. `jobs`: processes that may read a
+    big file (the answer is the same with any number)."""
     from generator.manifest_sources import collect
 
     exceptions = load_exceptions(exceptions_file) if exceptions_file is not None else ()
-    sets = collect(paths_or_text, stdin_text)
+    sets = collect(paths_or_text, stdin_text, jobs)
     results = [_in_build(validate_objects(s.manifests, kube_version, rules=rules,
                                           exceptions=exceptions), s.label)
                for s in sets]

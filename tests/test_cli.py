@@ -158,3 +158,24 @@ def test_schemas_export_writes_kubeconform_files(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     schema = json.loads((tmp_path / "s" / "deployment-apps-v1.json").read_text())
     assert schema["additionalProperties"] is False
+
+
+def test_jobs_read_a_big_file_side_by_side_with_the_same_findings(tmp_path: Path) -> None:
+    """`--jobs` changes how many processes read, never what is found: the brief's bad
+    example repeated past the size at which reading forks, read by one and by three."""
+    from generator.manifest_fast import PARALLEL_MIN_CHARS
+
+    doc = BRIEF.read_text(encoding="utf-8").strip("\n")
+    copies = PARALLEL_MIN_CHARS // len(doc) + 2
+    big = tmp_path / "big.yaml"
+    big.write_text("\n---\n".join(doc.replace("name: ", f"name: c{i}-", 1)
+                                  for i in range(copies)) + "\n", encoding="utf-8")
+    one = run("validate", "--manifests", str(big), "--jobs", "1", "--format", "json")
+    three = run("validate", "--manifests", str(big), "-j", "3", "--format", "json")
+    assert one.returncode == three.returncode == 1
+    assert one.stdout == three.stdout
+    assert len(json.loads(one.stdout)["findings"]) >= copies
+    for bad in ("0", "x"):
+        refused = run("validate", "--manifests", str(big), "--jobs", bad)
+        assert refused.returncode == 2 and "--jobs" in refused.stderr
+    assert run("validate", "small", "--jobs", "2").returncode == 2

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+import generator.manifest_fast as fast_reader
 import generator.manifest_loader as manifests
 from generator.positions import locate_lines
 from generator.yamlio import iter_paths
@@ -32,10 +33,31 @@ TRICKY = [
     "# c\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\n---\n"
     "apiVersion: v1\nkind: Secret\nmetadata:\n  name: b\n",
 ]
+# Plain scalars YAML 1.1 types, each in a place the token prefilter must still find: in
+# flow collections without spaces, before a comment, after a JSON-style key, as a
+# sexagesimal (which holds a colon), with an exponent.
+HIDDEN = [
+    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {a: [yes]}\n",
+    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {a: [x,off]}\n",
+    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  a: yes  # c\n",
+    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {\"a\": on}\n",
+    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  a: 1:30\n",
+    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  a: 2.5e3\n",
+    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  a: [0x1F]\n",
+    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  a: x\n  b: !!str 1\n",
+    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {a: &x b, c: *x}\n",
+]
+# The same words as prose, quoted or inside longer scalars: the fast path keeps them.
+INNOCENT = [
+    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  a: say no more\n"
+    "  b: 'on'\n  c: \"1:30\"\n  d: |\n    yes: no\n    x = 1\n",
+]
 
 
-@pytest.mark.parametrize("text", TRICKY + [p.read_text(encoding="utf-8") for p in CORPUS],
+@pytest.mark.parametrize("text", TRICKY + HIDDEN + INNOCENT + [p.read_text(encoding="utf-8") for p in CORPUS],
                          ids=[f"tricky{i}" for i in range(len(TRICKY))] +
+                             [f"hidden{i}" for i in range(len(HIDDEN))] +
+                             [f"innocent{i}" for i in range(len(INNOCENT))] +
                              [str(p.relative_to(REPO)) for p in CORPUS])
 def test_fast_and_slow_paths_agree(text: str) -> None:
     slow_problems: list[manifests.Problem] = []
@@ -58,6 +80,62 @@ def test_risky_scalars_take_the_slow_path() -> None:
             assert manifests._load_fast(text, "x.yaml") is not None
         else:
             assert manifests._load_fast(text, "x.yaml") is None, text
+
+
+@pytest.mark.parametrize("text", HIDDEN)
+def test_hidden_yaml11_constructs_take_the_slow_path(text: str) -> None:
+    """Each of these reads differently in YAML 1.1, or uses a construct only the slow
+    path reads: the prefilter must send it there, even next to innocent documents."""
+    innocent = INNOCENT[0]
+    assert manifests._load_fast(innocent, "x.yaml") is not None
+    assert manifests._load_fast(f"{innocent}---\n{text}---\n{innocent}", "x.yaml") is None
+
+
+def _big_text(copies: int, tail: str = "") -> str:
+    """The rendered overlays' objects, each copy in its own namespace, past the size at
+    which reading forks."""
+    docs = [p.read_text(encoding="utf-8")
+            for p in sorted((REPO / "output" / "kustomize").rglob("*.yaml"))
+            if p.name != "kustomization.yaml"]
+    body = "\n---\n".join(d.strip("\n") for d in docs if "kind:" in d)
+    copies_text = [body.replace("namespace: dify", f"namespace: dify-{i:03d}")
+                   for i in range(copies)]
+    return "\n---\n".join(copies_text) + "\n" + tail
+
+
+def test_reading_in_several_processes_answers_what_one_does(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    text = _big_text(40)
+    assert len(text) > fast_reader.PARALLEL_MIN_CHARS
+    started: list[tuple[int, int]] = []
+    real_start = fast_reader._Child.start
+
+    def counted(text: str, bounds: list[tuple[int, int]], lo: int, hi: int
+                ) -> fast_reader._Child:
+        started.append((lo, hi))
+        return real_start(text, bounds, lo, hi)
+
+    monkeypatch.setattr(fast_reader._Child, "start", staticmethod(counted))
+    alone = fast_reader.read(text, 1)
+    assert not started
+    together = fast_reader.read(text, 3)
+    assert len(started) == 2  # two children beside this process, each with a share
+    assert alone is not None and together is not None and len(alone) > 1000
+    assert together == alone  # data, positions, texts and indexes, in order
+    loaded = manifests._load_fast(text, "x.yaml", 3)
+    assert loaded is not None
+    assert [(m.obj, m.line, m.col) for m in loaded] == \
+        [(d.data, d.line, d.col) for d in alone]
+
+
+def test_a_document_for_the_slow_path_in_a_childs_share_sends_the_file_there() -> None:
+    risky = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: z}\ndata:\n  a: 0644\n"
+    text = _big_text(40, "---\n" + risky)
+    assert fast_reader.read(text, 2) is None
+    problems: list[manifests.Problem] = []
+    loaded = manifests._load(text, "x.yaml", problems, 2)
+    assert not problems
+    assert loaded[-1].obj["data"] == {"a": 420}  # YAML 1.1's octal, as Kubernetes reads
 
 
 def test_line_locator_is_never_wrong_on_the_rendered_tree() -> None:
