@@ -26,10 +26,11 @@ import struct
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
+from generator.forking import Forked, can_fork, cpus
 from generator.yamlio import copy_data
 
 try:
@@ -157,13 +158,9 @@ PARALLEL_MIN_CHARS = 2 * 1024 * 1024
 
 
 def default_jobs() -> int:
-    """Processes that read a big file: one per CPU this process may use, at most four
-    (past that the rules, which run in one process, take most of the time)."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cpus = os.cpu_count() or 1
-    return max(1, min(cpus, 4))
+    """Processes for a big file: one per CPU this process may use, at most four (past
+    that, forking and handing results back cost more than the share saves)."""
+    return max(1, min(cpus(), 4))
 
 
 def read(text: str, jobs: int = 1) -> list[Document] | None:
@@ -174,7 +171,7 @@ def read(text: str, jobs: int = 1) -> list[Document] | None:
     if _ryml is None:
         return None
     bounds = document_bounds(text)
-    if jobs <= 1 or len(text) < PARALLEL_MIN_CHARS or not _CAN_FORK or len(bounds) < jobs:
+    if jobs <= 1 or len(text) < PARALLEL_MIN_CHARS or not can_fork() or len(bounds) < jobs:
         return _Reader(text).read(bounds, 0, len(bounds))
     cuts = _cuts(bounds, jobs)
     with _QuietStderr():  # before forking: the children inherit it
@@ -253,58 +250,37 @@ class _Reader:
         return documents
 
 
-# Linux: fork, and memfd_create for a child's results (memory, not a file anywhere).
-_CAN_FORK = hasattr(os, "fork") and hasattr(os, "memfd_create") and \
-    sys.platform.startswith("linux")
 # JSON length, document index (in the bounds), line, column, lines before its text
 _HEADER = struct.Struct("<IIIII")
-_SLOW = 3  # a child's exit status: the slow path must read
 
 
 class _Child:
     """A forked process reading a share of the documents. It writes each object as
-    orjson's JSON with its position into an in-memory file; the parent reads that back
-    (orjson reads JSON faster than pickle reads its own format) after the child exits."""
+    orjson's JSON with its position; the parent reads that back (orjson reads JSON
+    faster than pickle reads its own format)."""
 
-    def __init__(self, pid: int, fd: int, text: str, bounds: list[tuple[int, int]]) -> None:
-        self.pid, self.fd, self.text, self.bounds = pid, fd, text, bounds
+    def __init__(self, forked: Forked, text: str, bounds: list[tuple[int, int]]) -> None:
+        self.forked, self.text, self.bounds = forked, text, bounds
 
     @classmethod
     def start(cls, text: str, bounds: list[tuple[int, int]], lo: int, hi: int) -> _Child:
-        fd = os.memfd_create("difygen-read", os.MFD_CLOEXEC)
-        sys.stdout.flush()
-        pid = os.fork()
-        if pid == 0:  # the child: never returns, never runs the parent's exit handlers
-            status = _SLOW
-            try:
-                documents = _Reader(text).read(bounds, lo, hi)
-                if documents is not None:
-                    with os.fdopen(os.dup(fd), "wb", buffering=1 << 20) as out:
-                        for d in documents:
-                            blob = orjson.dumps(d.data)
-                            out.write(_HEADER.pack(len(blob), d.index, d.line, d.col,
-                                                   d.line_offset))
-                            out.write(blob)
-                    status = 0
-            finally:
-                os._exit(status)
-        return cls(pid, fd, text, bounds)
+        def work(out: BinaryIO) -> bool:
+            documents = _Reader(text).read(bounds, lo, hi)
+            if documents is None:
+                return False
+            for d in documents:
+                blob = orjson.dumps(d.data)
+                out.write(_HEADER.pack(len(blob), d.index, d.line, d.col, d.line_offset))
+                out.write(blob)
+            return True
+
+        return cls(Forked.start(work), text, bounds)
 
     def finish(self) -> list[Document] | None:
         """The child's objects, in order; None when it found a document for the slow
         path (or did not finish: the slow path then reads, and words any problem)."""
-        try:
-            _, status = os.waitpid(self.pid, 0)
-            if os.waitstatus_to_exitcode(status) != 0:
-                return None
-            with os.fdopen(self.fd, "rb", closefd=True) as stream:
-                self.fd = -1
-                stream.seek(0)
-                blob = stream.read()
-        finally:
-            if self.fd >= 0:
-                os.close(self.fd)
-        return list(self._documents(memoryview(blob)))
+        blob = self.forked.finish()
+        return None if blob is None else list(self._documents(memoryview(blob)))
 
     def _documents(self, blob: memoryview) -> Iterator[Document]:
         text, bounds = self.text, self.bounds

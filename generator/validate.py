@@ -13,6 +13,7 @@ from pathlib import Path
 
 from generator.errors import UsageError
 from generator.manifest_loader import Manifest
+from generator.rule_runner import run_rules
 from generator.rules import RULE_IDS, RULES, Context, Finding, Rule
 from generator.security_exceptions import SecurityException, load_exceptions
 
@@ -85,21 +86,21 @@ def select_rules(only: Iterable[str] | None = None,
 def validate_objects(objects: Sequence[Manifest],
                      kube_version: str = DEFAULT_KUBERNETES_VERSION, *,
                      rules: Sequence[Rule] | None = None,
-                     exceptions: Sequence[SecurityException] = ()) -> ValidationResult:
+                     exceptions: Sequence[SecurityException] = (),
+                     jobs: int = 1) -> ValidationResult:
     """Validate objects already in memory (rendered, or loaded by generator.manifest_loader).
 
     For objects that never were YAML text build each with `manifests.in_memory(obj, file,
     line)`; findings then point at that file and line. Objects loaded from text keep exact
-    field positions.
+    field positions. `jobs` > 1 runs the rules of a big set in that many processes; the
+    findings are the same.
     """
     from generator.k8s_schemas import version_dir
 
     version_dir(kube_version)  # an unsupported version is a usage error, raised up front
     ctx = Context(objects, kube_version, exceptions)
     chosen = tuple(RULES if rules is None else rules)
-    found: list[Finding] = []
-    for rule in chosen:
-        found.extend(rule.check(ctx))
+    found = run_rules(chosen, ctx, jobs)
     found.sort(key=Finding.sort_key)
     files = len({m.file for m in objects})
     checked = tuple(dict.fromkeys((m.file, object_label(m)) for m in objects))
@@ -129,7 +130,7 @@ def validate_manifests(paths_or_text: Sequence[str | Path] | str,
     exceptions = load_exceptions(exceptions_file) if exceptions_file is not None else ()
     sets = collect(paths_or_text, stdin_text, jobs)
     results = [_in_build(validate_objects(s.manifests, kube_version, rules=rules,
-                                          exceptions=exceptions), s.label)
+                                          exceptions=exceptions, jobs=jobs), s.label)
                for s in sets]
     return results[0] if len(results) == 1 else combine(results)
 

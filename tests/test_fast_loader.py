@@ -54,7 +54,8 @@ INNOCENT = [
 ]
 
 
-@pytest.mark.parametrize("text", TRICKY + HIDDEN + INNOCENT + [p.read_text(encoding="utf-8") for p in CORPUS],
+@pytest.mark.parametrize("text", TRICKY + HIDDEN + INNOCENT +
+                         [p.read_text(encoding="utf-8") for p in CORPUS],
                          ids=[f"tricky{i}" for i in range(len(TRICKY))] +
                              [f"hidden{i}" for i in range(len(HIDDEN))] +
                              [f"innocent{i}" for i in range(len(INNOCENT))] +

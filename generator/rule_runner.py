@@ -1,0 +1,76 @@
+"""Running the rules over a manifest set, in one process or several.
+
+Every rule reads the whole set and nothing but the set, so rules are independent of each
+other: a big set is judged by several forked processes (generator.forking), each taking
+whole rules. Each process sees the loaded objects as they were at the fork, without
+copying them, and hands back only its findings. The rules are dealt out one at a time as
+the processes ask (a number from a pipe), so a slow rule does not hold the others up. The
+findings are put back in the rules' order; the caller sorts them, and a rule's own
+findings keep their order, so the answer is the same with any number of processes.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import struct
+from collections.abc import Sequence
+from typing import BinaryIO
+
+from generator.forking import Forked, can_fork
+from generator.rules import Context, Finding, Rule
+
+# Below this many objects a second process costs more than it saves.
+PARALLEL_MIN_OBJECTS = 2000
+_TOKEN = struct.Struct("<H")
+
+
+def run_rules(rules: Sequence[Rule], ctx: Context, jobs: int = 1) -> list[Finding]:
+    """The findings of every rule on the set, rule by rule in the order given."""
+    if jobs <= 1 or len(rules) < 2 or len(ctx.manifests) < PARALLEL_MIN_OBJECTS or \
+            not can_fork():
+        return [f for rule in rules for f in rule.check(ctx)]
+    # Every rule's number in a pipe whose writing end is closed: a read of one token is
+    # atomic, so each rule goes to exactly one process, and the end of the pipe says
+    # there is none left.
+    take_fd, deal_fd = os.pipe()
+    try:
+        os.write(deal_fd, b"".join(_TOKEN.pack(i) for i in range(len(rules))))
+    finally:
+        os.close(deal_fd)
+
+    def take() -> int | None:
+        token = os.read(take_fd, _TOKEN.size)
+        return _TOKEN.unpack(token)[0] if token else None
+
+    def work(out: BinaryIO) -> bool:
+        while (index := take()) is not None:
+            pickle.dump((index, list(rules[index].check(ctx))), out)
+        return True
+
+    try:
+        children = [Forked.start(work) for _ in range(jobs - 1)]
+        by_rule: dict[int, list[Finding]] = {}
+        while (index := take()) is not None:
+            by_rule[index] = list(rules[index].check(ctx))
+        for child in children:
+            by_rule.update(_answers(child.finish()))
+    finally:
+        os.close(take_fd)
+    # A child that failed (a bug in a rule): its rules run here, and fail here, visibly.
+    return [f for index, rule in enumerate(rules)
+            for f in (by_rule[index] if index in by_rule else rule.check(ctx))]
+
+
+def _answers(blob: bytes | None) -> dict[int, list[Finding]]:
+    """The (rule index, findings) pairs a child wrote, one pickle each (written by our
+    own forked process, so trusted as the parent's own memory is)."""
+    found: dict[int, list[Finding]] = {}
+    if blob is None:
+        return found
+    stream = io.BytesIO(blob)
+    while stream.tell() < len(blob):
+        index, findings = pickle.load(stream)
+        found[index] = findings
+    return found
