@@ -130,12 +130,15 @@ class _Suspects:
 @dataclass(frozen=True)
 class Document:
     """One object read by the fast path: its data, where it starts (line and column,
-    1-based, in the whole text), its text and the number of lines before that text."""
+    1-based, in the whole text), where its document's text is in the whole text (start
+    and end: the text is sliced only when a finding needs a position, so a big file is
+    kept once, not twice) and the number of lines before that document."""
 
     data: dict[str, Any]
     line: int
     col: int
-    text: str
+    start: int
+    end: int
     line_offset: int
     index: int  # of the document in the text (0 for the first)
 
@@ -209,8 +212,9 @@ class _Reader:
         self.text = text
         self.suspects = _Suspects()
         # Documents repeated verbatim (the same object copied into many builds) are
-        # parsed and checked once: the first copy's data by its text.
-        self.seen: dict[str, dict[str, Any]] = {}
+        # parsed and checked once: the first copy's data, by its text's hash (keeping
+        # every text as a key would hold a second copy of the file).
+        self.seen: dict[int, list[tuple[int, int, dict[str, Any]]]] = {}
 
     def read(self, bounds: list[tuple[int, int]], lo: int, hi: int) -> list[Document] | None:
         """The objects of documents lo..hi-1, or None when the slow path must read."""
@@ -227,7 +231,9 @@ class _Reader:
                 first = _FIRST_LINE.search(chunk)
                 if first is None:
                     continue
-                known = self.seen.get(chunk)
+                key = hash(chunk)
+                known = next((data for s, e, data in self.seen.get(key, ())
+                              if text[s:e] == chunk), None)
                 if known is not None:
                     # Same text, same data and checks; the data is copied (objects are
                     # never shared between manifests), its strings shared (orjson would
@@ -238,7 +244,7 @@ class _Reader:
                     if parsed is None:
                         return None
                     data = parsed
-                    self.seen[chunk] = data
+                    self.seen.setdefault(key, []).append((start, end, data))
                 kind = data.get("kind")
                 if not isinstance(kind, str) or not kind or kind.endswith("List") or \
                         not isinstance(data.get("apiVersion"), str) or \
@@ -246,7 +252,7 @@ class _Reader:
                     return None  # the slow path expands Lists and words the problem
                 at = line + chunk.count("\n", 0, first.start())
                 col = first.end() - chunk.rfind("\n", 0, first.start()) - 1
-                documents.append(Document(data, at + 1, col, chunk, line, index))
+                documents.append(Document(data, at + 1, col, start, end, line, index))
         return documents
 
 
@@ -259,8 +265,8 @@ class _Child:
     orjson's JSON with its position; the parent reads that back (orjson reads JSON
     faster than pickle reads its own format)."""
 
-    def __init__(self, forked: Forked, text: str, bounds: list[tuple[int, int]]) -> None:
-        self.forked, self.text, self.bounds = forked, text, bounds
+    def __init__(self, forked: Forked, bounds: list[tuple[int, int]]) -> None:
+        self.forked, self.bounds = forked, bounds
 
     @classmethod
     def start(cls, text: str, bounds: list[tuple[int, int]], lo: int, hi: int) -> _Child:
@@ -274,7 +280,7 @@ class _Child:
                 out.write(blob)
             return True
 
-        return cls(Forked.start(work), text, bounds)
+        return cls(Forked.start(work), bounds)
 
     def finish(self) -> list[Document] | None:
         """The child's objects, in order; None when it found a document for the slow
@@ -283,7 +289,7 @@ class _Child:
         return None if blob is None else list(self._documents(memoryview(blob)))
 
     def _documents(self, blob: memoryview) -> Iterator[Document]:
-        text, bounds = self.text, self.bounds
+        bounds = self.bounds
         at = 0
         size = _HEADER.size
         while at < len(blob):
@@ -292,7 +298,7 @@ class _Child:
             data = orjson.loads(blob[at:at + length])
             at += length
             start, end = bounds[index]
-            yield Document(data, line, col, text[start:end], offset, index)
+            yield Document(data, line, col, start, end, offset, index)
 
 
 def _parse(chunk: str, checks: _Verdict) -> dict[str, Any] | None:

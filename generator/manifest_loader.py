@@ -75,18 +75,28 @@ class Manifest:
     # back to the object's start), and for objects read by the fast path, whose node is
     # composed from `text` only when a finding needs a position.
     yaml_node: yaml.MappingNode | None = field(default=None, repr=False, compare=False)
-    # The document's text, for `node`, and the number of lines before it in its file.
-    text: str | None = field(default=None, repr=False, compare=False)
+    # Where the document's text is (for `text`): the whole file's text, start and end;
+    # and the number of lines before the document in its file.
+    span: tuple[str, int, int] | None = field(default=None, repr=False, compare=False)
     line_offset: int = field(default=0, repr=False, compare=False)
     # Patches applied on top (a Kustomize overlay built in memory), last applied first:
     # a field a patch set is placed in the patch file.
     layers: tuple[tuple[str, Manifest], ...] = field(default=(), repr=False, compare=False)
 
     @property
+    def text(self) -> str | None:
+        """The document's own text (fast path), until its nodes are composed."""
+        if self.span is None:
+            return None
+        whole, start, end = self.span
+        return whole[start:end]
+
+    @property
     def node(self) -> yaml.MappingNode | None:
-        if self.yaml_node is None and self.text is not None:
-            composed = yaml.compose(self.text, Loader=_PositionLoader)
-            self.text = None
+        text = self.text
+        if self.yaml_node is None and text is not None:
+            composed = yaml.compose(text, Loader=_PositionLoader)
+            self.span = None
             if isinstance(composed, yaml.MappingNode):
                 self.yaml_node = composed
         return self.yaml_node
@@ -134,8 +144,9 @@ class Manifest:
     def find(self, path: KeyPath) -> tuple[tuple[int, int], int]:
         """The position of `path` or of its deepest present ancestor, and how many parts
         were found: from the lines when that is sure, else from the composed nodes."""
-        if self.yaml_node is None and self.text is not None:
-            quick = _locate_in_text(self.text, path)
+        text = self.text
+        if self.yaml_node is None and text is not None:
+            quick = _locate_in_text(text, path)
             if quick is not None:
                 (line, col), depth = quick
                 return (line + self.line_offset, col), depth
@@ -351,7 +362,8 @@ def _load_fast(text: str, source: str, jobs: int = 1) -> list[Manifest] | None:
         documents = manifest_fast.read(text, jobs)
         if documents is None:
             return None
-        return [Manifest(d.data, source, d.line, d.col, None, d.text, d.line_offset)
+        return [Manifest(d.data, source, d.line, d.col, None, (text, d.start, d.end),
+                         d.line_offset)
                 for d in documents]
     finally:
         if gc_was_on:
