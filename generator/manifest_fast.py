@@ -26,7 +26,7 @@ import struct
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 import orjson
 
@@ -72,15 +72,16 @@ _FLOW = re.compile(r"[\[\]{},#]")
 
 @dataclass(frozen=True)
 class _Verdict:
-    """What a suspicious token calls for: the structure check, the scalars to look for
-    written plain, the exponent check."""
+    """What a suspicious token (or line, or document) calls for: the structure check on
+    the lines that hold marks, the scalars to look for written plain, the exponent
+    check."""
 
-    structure: bool = False
+    structure: tuple[str, ...] = ()
     typed: frozenset[str] = frozenset()
     exponent: bool = False
 
     def __or__(self, other: _Verdict) -> _Verdict:
-        return _Verdict(self.structure or other.structure, self.typed | other.typed,
+        return _Verdict(self.structure + other.structure, self.typed | other.typed,
                         self.exponent or other.exponent)
 
 
@@ -88,6 +89,8 @@ _INNOCENT = _Verdict()
 
 
 def _judge(token: str) -> _Verdict:
+    """A token's verdict; `structure` holds the token itself when it has a mark (the
+    line it is on is looked up by the line's verdict)."""
     structure = token[0] in "&*!%?" or "<<" in token
     typed: set[str] = set()
     exponent = False
@@ -102,33 +105,53 @@ def _judge(token: str) -> _Verdict:
                 typed.add(part)
             if _EXPONENT_PIECE.fullmatch(part):
                 exponent = True
-    return _Verdict(structure, frozenset(typed), exponent)
+    return _Verdict((token,) if structure else (), frozenset(typed), exponent)
+
+
+# Lines judged are remembered up to this many (a file of all-different lines gains
+# nothing from remembering them and would hold a second copy of itself).
+_LINES_REMEMBERED = 200_000
 
 
 class _Suspects:
-    """The checks a document needs, from its tokens: each distinct token is judged once
-    (a GitOps file repeats the same few thousand tokens, prose included), each document
-    costs one split and two set operations."""
+    """The checks a document needs, from its tokens. GitOps files repeat the same lines
+    (labels, images, resources in every copy of an overlay) and the same few thousand
+    tokens, prose included: each distinct line is split into tokens once, each distinct
+    token judged once, and a document costs one split into lines and two set operations."""
 
     def __init__(self) -> None:
-        self.judged: set[str] = set()
+        self.innocent_lines: set[str] = set()
+        self.suspect_lines: dict[str, _Verdict] = {}
         self.verdicts: dict[str, _Verdict] = {}
 
     def of(self, chunk: str) -> _Verdict:
-        tokens = set(chunk.split())
-        for token in tokens - self.judged:
-            self.judged.add(token)
-            verdict = _judge(token)
-            if verdict != _INNOCENT:
-                self.verdicts[token] = verdict
+        lines = set(chunk.split("\n"))
         found = _INNOCENT
-        for token in tokens.intersection(self.verdicts):
-            found |= self.verdicts[token]
+        for line in lines - self.innocent_lines:
+            verdict = self.suspect_lines.get(line)
+            if verdict is None:
+                verdict = self._judge_line(line)
+            found |= verdict
+        return found
+
+    def _judge_line(self, line: str) -> _Verdict:
+        found = _INNOCENT
+        for token in line.split():
+            verdict = self.verdicts.get(token)
+            if verdict is None:
+                verdict = self.verdicts[token] = _judge(token)
+            found |= verdict
+        if found.structure:  # the structure check reads whole lines: this one
+            found = _Verdict((line,), found.typed, found.exponent)
+        if len(self.innocent_lines) + len(self.suspect_lines) < _LINES_REMEMBERED:
+            if found == _INNOCENT:
+                self.innocent_lines.add(line)
+            else:
+                self.suspect_lines[line] = found
         return found
 
 
-@dataclass(frozen=True)
-class Document:
+class Document(NamedTuple):
     """One object read by the fast path: its data, where it starts (line and column,
     1-based, in the whole text), where its document's text is in the whole text (start
     and end: the text is sliced only when a finding needs a position, so a big file is
@@ -140,7 +163,7 @@ class Document:
     start: int
     end: int
     line_offset: int
-    index: int  # of the document in the text (0 for the first)
+    number: int  # of the document in the text (0 for the first)
 
 
 def document_bounds(text: str) -> list[tuple[int, int]]:
@@ -276,7 +299,7 @@ class _Child:
                 return False
             for d in documents:
                 blob = orjson.dumps(d.data)
-                out.write(_HEADER.pack(len(blob), d.index, d.line, d.col, d.line_offset))
+                out.write(_HEADER.pack(len(blob), d.number, d.line, d.col, d.line_offset))
                 out.write(blob)
             return True
 
@@ -303,7 +326,9 @@ class _Child:
 
 def _parse(chunk: str, checks: _Verdict) -> dict[str, Any] | None:
     """The data of one document (a mapping), or None for the slow path."""
-    if checks.structure and _RISKY_YAML.search(chunk):
+    # The structure check is line by line (nothing it looks for spans lines), so only
+    # the lines with marks are searched.
+    if any(_RISKY_YAML.search(line) for line in checks.structure):
         return None
     assert _ryml is not None
     try:
@@ -339,13 +364,12 @@ def _risky_scalars(dumped: str, chunk: str, checks: _Verdict) -> bool:
 
 def _lost_keys(dumped: str, data: Any) -> bool:
     """A JSON reader keeps the last of two equal keys; the slow path refuses them. Every
-    key in rapidyaml's JSON and in orjson's indented JSON is followed by `": ` (inside a
-    string a quote is escaped, and both escape the same way; a string value that starts
-    with `: ` counts once in both), so counting them in rapidyaml's text and in orjson's
-    writing of the data finds a lost key."""
-    written = dumped.count('": ') - dumped.count('\\": ')
+    key in rapidyaml's JSON and in orjson's indented JSON is followed by `": `; strings
+    hold the sequence the same number of times in both (a quote inside is escaped the
+    same way). Without a lost key both texts hold the same keys and strings, so the
+    counts are equal; a lost key (and its value) is missing only from orjson's."""
     again = orjson.dumps(data, option=orjson.OPT_INDENT_2)
-    return written != again.count(b'": ') - again.count(b'\\": ')
+    return dumped.count('": ') != again.count(b'": ')
 
 
 class _QuietStderr:
