@@ -9,7 +9,9 @@ quotes:
              with every copy in one namespace and once with a namespace per overlay copy.
              Objects per second and peak RSS of the whole process (start-up, parsing,
              garbage collection, every rule, the report), median of several runs after
-             one warm-up run, with bytecode cached as an installed difygen has it.
+             one warm-up run, with bytecode cached as an installed difygen has it; with
+             the default --jobs (one process per CPU, at most 4) and with --jobs 1. Peak
+             RSS is the largest of the process and the children it forks.
   peers      `kubeconform -strict` (when found on PATH or in
              ${XDG_CACHE_HOME:-~/.cache}/difygen-engines/) with the schemas `difygen
              schemas export` writes, side by side on the same whole file; and
@@ -153,8 +155,12 @@ def bench_validate(tmp: Path, copies: int, peer_copies: int, repeat: int) -> Non
         rates[label] = count / seconds
         print(f"validate, {label}: {count} objects ({size:.1f} MB): {seconds:.2f} s, "
               f"{count / seconds:.0f} objects/s, peak RSS {rss / 1024:.0f} MB "
-              f"(median of {repeat}); CPU {cpu:.2f} s, {count / cpu:.0f} objects per CPU "
-              "second")
+              f"(median of {repeat}; --jobs default: {_default_jobs()}); CPU {cpu:.2f} s, "
+              f"{count / cpu:.0f} objects per CPU second")
+        one = [*ours_command, "--jobs", "1"]
+        alone, alone_rss = median_run(one, repeat)
+        print(f"  one process (--jobs 1): {alone:.2f} s, {count / alone:.0f} objects/s, "
+              f"peak RSS {alone_rss / 1024:.0f} MB, CPU {CPU[tuple(one)]:.2f} s")
         peer_path = tmp / f"peer-{'shared' if shared else 'distinct'}.yaml"
         peer_count = _write_apart(peer_path, peer_copies, shared)
         ours, _ = median_run([difygen, "validate", "--manifests", str(peer_path)], repeat)
@@ -181,6 +187,14 @@ def bench_validate(tmp: Path, copies: int, peer_copies: int, repeat: int) -> Non
     distinct, shared_rate = rates["namespace per copy"], rates["one namespace"]
     print(f"validate, one namespace vs namespace per copy: {distinct / shared_rate:.2f}x "
           "the time")
+
+
+def _default_jobs() -> int:
+    """difygen's default --jobs here, asked of a child (see _write_apart: this process
+    stays small)."""
+    code = "from generator.manifest_fast import default_jobs; print(default_jobs())"
+    return int(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                              text=True, env=_ENV).stdout)
 
 
 def bench_startup(repeat: int) -> None:
