@@ -6,6 +6,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from generator.catalog import CATALOG, COMPONENTS, Call
+from generator.conventions import NETWORK_POLICIES_DISABLED_LABEL as DISABLED_LABEL
+from generator.conventions import NETWORK_POLICIES_DISABLED_VALUE as DISABLED_VALUE
+from generator.conventions import selector
 from generator.manifest_loader import Manifest
 from generator.rules.base import (
     ERROR,
@@ -19,8 +22,6 @@ from generator.rules.base import (
     finding,
 )
 from generator.rules.workloads import Workload, by_namespace, workloads
-from generator.targets.kube_objects import selector
-from generator.targets.network_policies import DISABLED_LABEL, DISABLED_VALUE
 
 COMPONENT_LABEL = "app.kubernetes.io/component"
 # A rule whose every port is one of these is DNS (its peers are the cluster's resolver).

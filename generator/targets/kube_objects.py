@@ -13,6 +13,7 @@ from typing import Any
 
 from generator import pod_facts
 from generator.catalog import CATALOG, COMPONENTS, MIGRATION_SOURCE, Check, Component, Env
+from generator.conventions import selector as selector  # re-exported: targets use m.selector
 from generator.plan import Plan, migration_resources
 from generator.quantity import format_cpu, format_memory
 from generator.sizing import ComponentSizing, ProbeTiming
@@ -43,10 +44,6 @@ def labels(component: str) -> dict[str, str]:
         "app.kubernetes.io/part-of": PART_OF,
         "app.kubernetes.io/managed-by": "difygen",
     }
-
-
-def selector(component: str) -> dict[str, str]:
-    return {"app.kubernetes.io/name": "dify", "app.kubernetes.io/component": component}
 
 
 def meta(name: str, component: str, namespace: str | None) -> Obj:

@@ -15,6 +15,10 @@ from dataclasses import replace
 from typing import Any
 
 from generator.catalog import COMPONENTS, MIGRATION_SOURCE, Call, Component
+from generator.conventions import (
+    NETWORK_POLICIES_DISABLED_LABEL,
+    NETWORK_POLICIES_DISABLED_VALUE,
+)
 from generator.plan import Plan
 from generator.sizing import Peer
 from generator.targets import kube_objects as m
@@ -22,10 +26,8 @@ from generator.targets import kube_objects as m
 Obj = dict[str, Any]
 
 WHY_ANNOTATION = "difygen.io/why"
-# On the Namespace when the profile turns the policies off: the sandbox-isolation rule
-# then warns instead of failing (the gap stays visible).
-DISABLED_LABEL = "difygen.io/network-policies"
-DISABLED_VALUE = "disabled"
+DISABLED_LABEL = NETWORK_POLICIES_DISABLED_LABEL
+DISABLED_VALUE = NETWORK_POLICIES_DISABLED_VALUE
 POLICY_LABEL = "network-policy"
 DEFAULT_DENY = "dify-default-deny"
 DNS = "dify-dns"
