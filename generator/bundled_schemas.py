@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import jsonschema_rs
 
 from generator.resources import schemas_dir
+
+if TYPE_CHECKING:
+    # Imported when a message is worded, not at start-up: `validate --manifests` reads
+    # CRD schemas through here and most runs never need a detailed error.
+    import jsonschema
 
 
 @cache
@@ -31,6 +35,8 @@ def _strict_integer(checker: Any, instance: Any) -> bool:
 
 @cache
 def detailed(name: str) -> jsonschema.protocols.Validator:
+    import jsonschema
+
     schema = load(name)
     base = jsonschema.validators.validator_for(schema)
     base.check_schema(schema)

@@ -8,12 +8,13 @@ the fields difygen writes. Files follow kubeconform's CRD layout
 
 from __future__ import annotations
 
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from generator import bundled_schemas
 from generator.resources import schemas_dir
+
+if TYPE_CHECKING:
+    import jsonschema  # the error type only: see bundled_schemas
 
 CRD_DIR = "crds"
 

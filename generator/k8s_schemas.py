@@ -7,6 +7,7 @@ validation fast. Each kind's schema is compiled on first use and kept for the pr
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from dataclasses import dataclass
@@ -24,9 +25,14 @@ DEFINITIONS_URI = "https://kubernetes.io/api/_definitions.json"
 
 @cache
 def schema_root() -> Path:
-    import kubernetes_validate
-
-    return Path(kubernetes_validate.__file__).resolve().parent / "kubernetes-json-schema"
+    # Found, not imported: importing kubernetes_validate runs its CLI's imports
+    # (jsonschema and more, about 80 ms) for nothing but its data directory.
+    spec = importlib.util.find_spec("kubernetes_validate")
+    if spec is None or not spec.submodule_search_locations:
+        raise UsageError("kubernetes-validate is not installed: it ships the strict "
+                         "Kubernetes schemas (pip install kubernetes-validate)")
+    package = Path(next(iter(spec.submodule_search_locations)))
+    return package.resolve() / "kubernetes-json-schema"
 
 
 @cache
