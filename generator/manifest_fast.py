@@ -234,6 +234,8 @@ class _Reader:
     def __init__(self, text: str) -> None:
         self.text = text
         self.suspects = _Suspects()
+        assert _ryml is not None
+        self.tree = _ryml.Tree()
         # Documents repeated verbatim (the same object copied into many builds) are
         # parsed and checked once: the first copy's data, by its text's hash (keeping
         # every text as a key would hold a second copy of the file).
@@ -263,7 +265,7 @@ class _Reader:
                     # copy them too: a third more memory on a file of copies).
                     data = copy_data(known)
                 else:
-                    parsed = _parse(chunk, self.suspects.of(chunk))
+                    parsed = _parse(chunk, self.suspects.of(chunk), self.tree)
                     if parsed is None:
                         return None
                     data = parsed
@@ -324,15 +326,19 @@ class _Child:
             yield Document(data, line, col, start, end, offset, index)
 
 
-def _parse(chunk: str, checks: _Verdict) -> dict[str, Any] | None:
-    """The data of one document (a mapping), or None for the slow path."""
+def _parse(chunk: str, checks: _Verdict, tree: Any) -> dict[str, Any] | None:
+    """The data of one document (a mapping), or None for the slow path. `tree` is a
+    rapidyaml tree reused from document to document (cleared first: parsing into a tree
+    appends): its node and text buffers are allocated once, not per document."""
     # The structure check is line by line (nothing it looks for spans lines), so only
     # the lines with marks are searched.
     if any(_RISKY_YAML.search(line) for line in checks.structure):
         return None
     assert _ryml is not None
     try:
-        tree = _ryml.parse_in_arena(chunk.encode())
+        tree.clear()
+        tree.clear_arena()
+        _ryml.parse_in_arena(chunk.encode(), tree)
         dumped = _ryml.emit_json_malloc(tree, tree.root_id())
     except _ryml.ExceptionBasic:
         return None
