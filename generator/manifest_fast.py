@@ -125,9 +125,11 @@ class _Suspects:
         self.verdicts: dict[str, _Verdict] = {}
 
     def of(self, chunk: str) -> _Verdict:
-        lines = set(chunk.split("\n"))
+        lines = chunk.split("\n")
+        if self.innocent_lines.issuperset(lines):  # the common case: one C call
+            return _INNOCENT
         found = _INNOCENT
-        for line in lines - self.innocent_lines:
+        for line in set(lines) - self.innocent_lines:
             verdict = self.suspect_lines.get(line)
             if verdict is None:
                 verdict = self._judge_line(line)
