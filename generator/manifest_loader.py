@@ -17,7 +17,7 @@ import gc
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -63,9 +63,10 @@ class ObjectRef:
         return f"{self.kind} {ns}{self.name}"
 
 
-@dataclass
+@dataclass(slots=True)
 class Manifest:
-    """One Kubernetes object: its data, its file, where it starts, and its YAML nodes."""
+    """One Kubernetes object: its data, its file, where it starts, and its YAML nodes.
+    Slots, not a dict per object: a big file holds tens of thousands of these."""
 
     obj: dict[str, Any]
     file: str
@@ -82,6 +83,21 @@ class Manifest:
     # Patches applied on top (a Kustomize overlay built in memory), last applied first:
     # a field a patch set is placed in the patch file.
     layers: tuple[tuple[str, Manifest], ...] = field(default=(), repr=False, compare=False)
+    # Identity fields are read by every rule, many times per object: computed once, from
+    # `obj` as given. Nothing changes them afterwards except set_namespace.
+    api_version: str = field(init=False, repr=False, compare=False)
+    kind: str = field(init=False, repr=False, compare=False)
+    name: str = field(init=False, repr=False, compare=False)
+    namespace: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        obj = self.obj
+        self.api_version = str(obj.get("apiVersion", ""))
+        self.kind = str(obj.get("kind", ""))
+        meta = obj.get("metadata")
+        meta = meta if isinstance(meta, dict) else {}
+        self.name = str(meta.get("name") or "")
+        self.namespace = str(meta.get("namespace") or "")
 
     @property
     def text(self) -> str | None:
@@ -101,33 +117,15 @@ class Manifest:
                 self.yaml_node = composed
         return self.yaml_node
 
-    # Identity fields are read by every rule, many times per object: computed once. The
-    # loader never changes them afterwards except through set_namespace.
-    @cached_property
-    def api_version(self) -> str:
-        return str(self.obj.get("apiVersion", ""))
-
-    @cached_property
-    def kind(self) -> str:
-        return str(self.obj.get("kind", ""))
-
     @property
     def metadata(self) -> dict[str, Any]:
         meta = self.obj.get("metadata")
         return meta if isinstance(meta, dict) else {}
 
-    @cached_property
-    def name(self) -> str:
-        return str(self.metadata.get("name") or "")
-
-    @cached_property
-    def namespace(self) -> str:
-        return str(self.metadata.get("namespace") or "")
-
     def set_namespace(self, namespace: str) -> None:
         """What Kustomize's `namespace:` does to a namespaced object."""
         self.obj.setdefault("metadata", {})["namespace"] = namespace
-        self.__dict__.pop("namespace", None)
+        self.namespace = str(namespace or "")
 
     @property
     def ref(self) -> ObjectRef:

@@ -186,3 +186,14 @@ def test_repeated_documents_keep_their_own_positions() -> None:
     # A finding's place moves with its copy: same path, three different lines.
     path = ("spec",)
     assert len({m.locate(path) for m in copies}) == 3
+
+
+@pytest.mark.parametrize("jobs", [1, 2, 3, 4, 7])
+def test_shares_cover_every_document_once_in_order(jobs: int) -> None:
+    bounds = fast_reader.document_bounds(_big_text(3))
+    cuts = fast_reader._cuts(bounds, jobs)
+    assert len(cuts) == jobs
+    assert cuts[0][0] == 0 and cuts[-1][1] == len(bounds)
+    assert all(a[1] == b[0] for a, b in zip(cuts, cuts[1:], strict=False))
+    sizes = [bounds[hi - 1][1] - bounds[lo][0] for lo, hi in cuts]
+    assert max(sizes) - min(sizes) <= 2 * max(end - start for start, end in bounds)
