@@ -3,6 +3,7 @@ slow path (libyaml composer + builder) answers: the same data, the same position
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -194,6 +195,6 @@ def test_shares_cover_every_document_once_in_order(jobs: int) -> None:
     cuts = fast_reader._cuts(bounds, jobs)
     assert len(cuts) == jobs
     assert cuts[0][0] == 0 and cuts[-1][1] == len(bounds)
-    assert all(a[1] == b[0] for a, b in zip(cuts, cuts[1:], strict=False))
+    assert all(a[1] == b[0] for a, b in pairwise(cuts))
     sizes = [bounds[hi - 1][1] - bounds[lo][0] for lo, hi in cuts]
     assert max(sizes) - min(sizes) <= 2 * max(end - start for start, end in bounds)
