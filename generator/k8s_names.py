@@ -6,6 +6,7 @@ Shared by the rules that re-check what the API server would reject; not a rule i
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # IsValidLabelValue: at most 63 characters, empty or alphanumeric at both ends with
 # '-', '_', '.' inside (validation.go: LabelValueMaxLength, labelValueFmt).
@@ -18,6 +19,9 @@ _DNS1123_SUBDOMAIN = re.compile(
     r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
+# Both are pure functions of a string, and a manifest set repeats the same few hundred
+# label keys and values on every object: each distinct one is judged once.
+@lru_cache(maxsize=1 << 16)
 def label_value_problem(value: str) -> str | None:
     """Why the API server refuses `value` as a label value, or None."""
     if len(value) > LABEL_VALUE_MAX:
@@ -28,6 +32,7 @@ def label_value_problem(value: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1 << 16)
 def qualified_name_problem(key: str) -> str | None:
     """Why the API server refuses `key` as a label key (a qualified name), or None."""
     prefix, sep, name = key.rpartition("/")

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cached_property
 from math import ceil
 from typing import Any
 
@@ -73,6 +74,9 @@ class Container:
 
 @dataclass(frozen=True)
 class Workload:
+    """A pod template inside an object. Its pod spec and containers are looked up once
+    (every workload rule reads them; rules never change the objects they judge)."""
+
     manifest: Manifest
     template_path: KeyPath
 
@@ -80,17 +84,25 @@ class Workload:
     def kind(self) -> str:
         return self.manifest.kind
 
-    @property
+    @cached_property
     def spec_path(self) -> KeyPath:
         return (*self.template_path, "spec")
 
-    @property
+    @cached_property
     def pod_metadata(self) -> dict[str, Any]:
         return as_dict(_get(self.manifest.obj, (*self.template_path, "metadata")))
 
-    @property
+    @cached_property
     def pod_spec(self) -> dict[str, Any]:
         return as_dict(_get(self.manifest.obj, self.spec_path))
+
+    @cached_property
+    def _by_list(self) -> dict[str, tuple[Container, ...]]:
+        spec, at = self.pod_spec, self.spec_path
+        return {name: tuple(Container((*at, name, i), c, name)
+                            for i, c in enumerate(as_list(spec.get(name)))
+                            if isinstance(c, dict))
+                for name in CONTAINER_LISTS}
 
     def annotation(self, key: str) -> str | None:
         """From the pod template, else from the workload object itself."""
@@ -108,10 +120,10 @@ class Workload:
         return self.pod_spec.get("restartPolicy") not in ("Never", "OnFailure")
 
     def containers(self, *lists: str) -> Iterator[Container]:
+        """The containers of the named lists (default: all three), in the order named."""
+        by_list = self._by_list
         for list_name in lists or CONTAINER_LISTS:
-            for i, spec in enumerate(as_list(self.pod_spec.get(list_name))):
-                if isinstance(spec, dict):
-                    yield Container((*self.spec_path, list_name, i), spec, list_name)
+            yield from by_list.get(list_name, ())
 
 
 def _get(data: Any, path: KeyPath) -> Any:
@@ -292,10 +304,32 @@ def pod_figures(ctx: Context, w: Workload) -> PodFigures:
     found = memo.get(id(w))
     if found is None:
         top = max_replicas(ctx, w)
-        found = PodFigures(top, top + surge(w, top),
-                           {key: pod_resources(w, *key) for key in RESOURCES})
+        found = PodFigures(top, top + surge(w, top), per_pod(ctx, w))
         memo[id(w)] = found
     return found
+
+
+def per_pod(ctx: Context, w: Workload) -> dict[tuple[str, str], Fraction]:
+    """One pod's requests and limits. Computed once per distinct set of containers'
+    resources (the copies of an overlay, in a GitOps repository, repeat the same few
+    dozen): the figures depend on nothing else. Read-only: the dict is shared."""
+    memo: dict[tuple[Any, ...], dict[tuple[str, str], Fraction]] = ctx.memo.setdefault(
+        "per_pod", {})
+    signature = tuple((c.list_name, c.is_sidecar, _resources_key(c.spec))
+                      for c in w.containers())
+    try:
+        found = memo.get(signature)
+    except TypeError:  # an unhashable (malformed) value: computed, not remembered
+        return {key: pod_resources(w, *key) for key in RESOURCES}
+    if found is None:
+        found = memo[signature] = {key: pod_resources(w, *key) for key in RESOURCES}
+    return found
+
+
+def _resources_key(spec: dict[str, Any]) -> Any:
+    resources = as_dict(spec.get("resources"))
+    return tuple(tuple(sorted(as_dict(resources.get(section)).items()))
+                 for section in ("requests", "limits"))
 
 
 def by_namespace(ctx: Context) -> dict[str, list[Workload]]:
