@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from array import array
-from itertools import accumulate
 
 from generator.yamlio import KeyPath
 
@@ -21,16 +20,14 @@ _KEY = re.compile(r"([A-Za-z0-9_./$-][^:#'\"{}\[\],&*!|>%@`]*?):(?:[ \t]|$)")
 
 
 class Lines:
-    """A document's line starts and indentation, computed once per document and kept
-    small (two int arrays): -1 for a blank or comment line, -2 for one this reader does
-    not handle (a tab, a CR)."""
+    """A document's lines without their indentation, and the indentation (-1 for a blank
+    or comment line, -2 for one this reader does not handle: a tab, a CR), computed once
+    per document."""
 
-    __slots__ = ("dash", "indent", "source", "starts")
+    __slots__ = ("dash", "indent", "rows")
 
     def __init__(self, text: str) -> None:
         raw = text.split("\n")
-        self.source = text
-        self.starts = array("i", accumulate((len(r) + 1 for r in raw[:-1]), initial=0))
         stripped = [r.lstrip(" ") for r in raw]
         self.indent = array("i", (
             -1 if not s or s[0] == "#" else (-2 if s[0] in "\t\r" else len(r) - len(s))
@@ -38,11 +35,11 @@ class Lines:
         # 1 where the line is a sequence entry ("- ..." or "-").
         self.dash = array("b", (s.startswith("- ") or s.rstrip("\r") == "-"
                                 for s in stripped))
+        # Each line without its indentation: a locate reads many, many times over.
+        self.rows = [s.rstrip("\r") for s in stripped]
 
     def text(self, row: int) -> str:
-        start = self.starts[row] + max(self.indent[row], 0)
-        end = self.starts[row + 1] - 1 if row + 1 < len(self.starts) else len(self.source)
-        return self.source[start:end].rstrip("\r")
+        return self.rows[row]
 
 
 def locate_lines(lines: Lines | str, path: KeyPath, line_offset: int
@@ -53,7 +50,7 @@ def locate_lines(lines: Lines | str, path: KeyPath, line_offset: int
     if -2 in table.indent:
         return None
     try:
-        return _locate(list(table.indent), _Text(table), path, line_offset, table.dash)
+        return _locate(_Rows(table.indent), _Text(table), path, line_offset, table.dash)
     except _Done as done:
         return done.best, done.depth
     except _Unsure:
@@ -94,18 +91,51 @@ def _is_dash(text: str) -> bool:
     return text == "-" or text.startswith("- ")
 
 
-def _entries(indent: list[int], text: _Text, lo: int, hi: int, col: int, dashes: bool,
-             dash: array[int]) -> list[tuple[int, str]]:
+class _Rows:
+    """Each row's indentation (-1: blank or comment), as _locate rewrites it, and the same
+    with blank rows as a huge number: the searches below are then C loops (list.index,
+    min) instead of Python ones; a locate looks at every row of a block at every step."""
+
+    __slots__ = ("indent", "solid")
+
+    def __init__(self, indent: array[int]) -> None:
+        self.indent = list(indent)
+        self.solid = [i if i >= 0 else _BLANK for i in self.indent]
+
+    def __len__(self) -> int:
+        return len(self.indent)
+
+    def __getitem__(self, row: int) -> int:
+        return self.indent[row]
+
+    def __setitem__(self, row: int, value: int) -> None:
+        self.indent[row] = value
+        self.solid[row] = value if value >= 0 else _BLANK
+
+
+_BLANK = 1 << 30
+
+
+def _entries(rows: _Rows, text: _Text, lo: int, hi: int, col: int, dashes: bool,
+             dash: array[int]) -> list[int]:
     """Rows of [lo, hi) that start an entry at `col`: "- " items, or keys (a "- " line at
     a mapping's column belongs to the sequence of the key above it)."""
-    window = indent[lo:hi]
-    if any(0 <= i < col for i in window):
+    if lo < hi and min(rows.solid[lo:hi]) < col:
         raise _Unsure
-    return [(lo + n, text[lo + n]) for n, i in enumerate(window)
-            if i == col and bool(dash[lo + n] and (lo + n) not in text.changed) == dashes]
+    found: list[int] = []
+    indent = rows.indent
+    row = lo
+    while True:
+        try:
+            row = indent.index(col, row, hi)
+        except ValueError:
+            return found
+        if bool(dash[row] and row not in text.changed) == dashes:
+            found.append(row)
+        row += 1
 
 
-def _child(indent: list[int], text: _Text, lo: int, hi: int, parent: int
+def _child(indent: _Rows, text: _Text, lo: int, hi: int, parent: int
            ) -> tuple[int, bool] | None:
     """The column of a nested block collection in [lo, hi) and whether it is a sequence,
     or None when the value is empty (null)."""
@@ -119,7 +149,7 @@ def _child(indent: list[int], text: _Text, lo: int, hi: int, parent: int
     return None
 
 
-def _locate(indent: list[int], text: _Text, path: KeyPath, offset: int, dash: array[int]
+def _locate(indent: _Rows, text: _Text, path: KeyPath, offset: int, dash: array[int]
             ) -> tuple[tuple[int, int], int]:
     lo = 0
     while lo < len(indent) and indent[lo] < 0:
@@ -138,7 +168,8 @@ def _locate(indent: list[int], text: _Text, path: KeyPath, offset: int, dash: ar
                 raise _Done(best, depth)
             entries = _entries(indent, text, lo, hi, col, False, dash)
             found = None
-            for n, (row, line) in enumerate(entries):
+            for n, row in enumerate(entries):
+                line = text[row]
                 match = _KEY.match(line)
                 if match is None:
                     raise _Unsure
@@ -150,15 +181,16 @@ def _locate(indent: list[int], text: _Text, path: KeyPath, offset: int, dash: ar
             n, row, rest = found
             best = (offset + row + 1, col + 1)
             depth += 1
-            end = entries[n + 1][0] if n + 1 < len(entries) else hi
+            end = entries[n + 1] if n + 1 < len(entries) else hi
         else:
             if not is_seq:
                 raise _Done(best, depth)
             items = _entries(indent, text, lo, hi, col, True, dash)
             if not 0 <= part < len(items):
                 raise _Done(best, depth)
-            row, line = items[part]
-            end = items[part + 1][0] if part + 1 < len(items) else hi
+            row = items[part]
+            line = text[row]
+            end = items[part + 1] if part + 1 < len(items) else hi
             item = line[1:]
             rest = item.strip()
             if rest and not rest.startswith("#"):
