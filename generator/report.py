@@ -80,11 +80,15 @@ def _closing_parenthesis(message: str) -> int:
     if not message.endswith(")"):
         return -1
     depth = 0
-    for i in range(len(message) - 1, -1, -1):
-        depth += {")": 1, "(": -1}.get(message[i], 0)
+    end = len(message)
+    while True:  # from parenthesis to parenthesis (rfind), not character by character
+        at = max(message.rfind(")", 0, end), message.rfind("(", 0, end))
+        if at < 0:
+            return -1
+        depth += 1 if message[at] == ")" else -1
         if depth == 0:
-            return i
-    return -1
+            return at
+        end = at
 
 
 def _summary_line(result: ValidationResult) -> str:

@@ -7,6 +7,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from generator.errors import UsageError
 from generator.report import (
@@ -78,3 +80,19 @@ def test_default_format_and_unknown_format(result: ValidationResult) -> None:
     assert render(result, "json") == format_json(result)
     with pytest.raises(UsageError):
         render(result, "yaml")
+
+
+@given(st.text(alphabet="ab ()", max_size=30))
+def test_closing_parenthesis_is_where_the_last_one_opens(message: str) -> None:
+    """The report's aside finder against a character-by-character reference."""
+    from generator.report import _closing_parenthesis
+
+    expected = -1
+    if message.endswith(")"):
+        depth = 0
+        for i in range(len(message) - 1, -1, -1):
+            depth += {")": 1, "(": -1}.get(message[i], 0)
+            if depth == 0:
+                expected = i
+                break
+    assert _closing_parenthesis(message) == expected
