@@ -159,17 +159,24 @@ class Manifest:
         return self.find(path)[0]
 
 
-@lru_cache(maxsize=1 << 16)
-def _locate_in_text(text: str, path: KeyPath) -> tuple[tuple[int, int], int] | None:
+_Answer = tuple[tuple[int, int], int] | None
+
+
+def _locate_in_text(text: str, path: KeyPath) -> _Answer:
     """locate_lines on a document's own text (lines counted from its start). Positions
     depend on nothing but the text, so documents repeated verbatim (a namespace copied
     many times) share one answer per path."""
-    return locate_lines(_lines_of(text), path, 0)
+    lines, answers = _positions_of(text)
+    if path not in answers:
+        answers[path] = locate_lines(lines, path, 0)
+    return answers[path]
 
 
-@lru_cache(maxsize=256)
-def _lines_of(text: str) -> Lines:
-    return Lines(text)
+# One entry per distinct document text with findings: its lines and the answers found
+# so far (the text is held once, however many of its paths are asked for).
+@lru_cache(maxsize=4096)
+def _positions_of(text: str) -> tuple[Lines, dict[KeyPath, _Answer]]:
+    return Lines(text), {}
 
 
 def _walk(node: yaml.Node, path: KeyPath, offset: int = 0) -> tuple[tuple[int, int], int]:
