@@ -14,6 +14,7 @@ strings, a key may not appear twice. The builder below follows that, not PyYAML'
 from __future__ import annotations
 
 import gc
+import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -50,6 +51,37 @@ _BRACKET_DELTA = {"[": 1, "{": 1, "]": -1, "}": -1}
 _BRACKET = re.compile(r"[\[\]{}]")
 
 
+class FileText:
+    """A file's text left on disk (in the page cache, not in this process): a finding
+    reads its document's lines back by byte offset. Only for a file whose text is ASCII,
+    where a character's offset is its byte's (after a byte-order mark). A big file's text
+    would otherwise be held for the whole run only to place a few findings."""
+
+    __slots__ = ("path", "skip", "stamp")
+
+    def __init__(self, path: Path, skip: int, stamp: tuple[int, int]) -> None:
+        self.path, self.skip, self.stamp = path, skip, stamp
+
+    @classmethod
+    def of(cls, path: Path, text: str, raw_size: int, stamp: tuple[int, int]
+           ) -> FileText | None:
+        skip = raw_size - len(text)
+        return cls(path, skip, stamp) if skip in (0, 3) and text.isascii() else None
+
+    def read(self, start: int, end: int) -> str | None:
+        """Characters start..end of the text as read, or None when the file is not the
+        one read any more (its size or modification time changed)."""
+        try:
+            with open(self.path, "rb") as f:
+                found = os.fstat(f.fileno())
+                if (found.st_size, found.st_mtime_ns) != self.stamp:
+                    return None
+                f.seek(self.skip + start)
+                return f.read(end - start).decode("ascii")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+
 @dataclass(frozen=True)
 class ObjectRef:
     """How a finding names an object: kind, namespace (may be empty) and name."""
@@ -76,9 +108,10 @@ class Manifest:
     # back to the object's start), and for objects read by the fast path, whose node is
     # composed from `text` only when a finding needs a position.
     yaml_node: yaml.MappingNode | None = field(default=None, repr=False, compare=False)
-    # Where the document's text is (for `text`): the whole file's text, start and end;
-    # and the number of lines before the document in its file.
-    span: tuple[str, int, int] | None = field(default=None, repr=False, compare=False)
+    # Where the document's text is (for `text`): the whole file's text (or the file, see
+    # FileText), start and end; and the number of lines before the document in its file.
+    span: tuple[str | FileText, int, int] | None = field(default=None, repr=False,
+                                                         compare=False)
     line_offset: int = field(default=0, repr=False, compare=False)
     # Patches applied on top (a Kustomize overlay built in memory), last applied first:
     # a field a patch set is placed in the patch file.
@@ -101,11 +134,13 @@ class Manifest:
 
     @property
     def text(self) -> str | None:
-        """The document's own text (fast path), until its nodes are composed."""
+        """The document's own text (fast path), until its nodes are composed; None also
+        when its file changed since it was read (positions then fall back to the
+        object's start, which was exact when read)."""
         if self.span is None:
             return None
         whole, start, end = self.span
-        return whole[start:end]
+        return whole[start:end] if isinstance(whole, str) else whole.read(start, end)
 
     @property
     def node(self) -> yaml.MappingNode | None:
@@ -262,11 +297,11 @@ def load_paths(paths: Sequence[str | Path], stdin_text: str | None = None) -> li
         manifests.extend(_load(stdin_text, STDIN, problems))
     for path, source in files:
         try:
-            text = _read(path, source)
+            text, disk = _read(path, source)
         except InputError as exc:
             problems.extend(exc.problems or [Problem(Location(source), exc.message)])
             continue
-        manifests.extend(_load(text, source, problems))
+        manifests.extend(_load(text, source, problems, disk=disk))
     if problems:
         raise InputError("not valid Kubernetes YAML", problems)
     return manifests
@@ -277,36 +312,41 @@ def load_file(path: Path, source: str, problems: list[Problem], jobs: int = 1
     """The objects of one file; what is wrong with it goes to `problems`. `jobs`:
     processes that may read a big file (generator.manifest_fast.read)."""
     try:
-        text = _read(path, source)
+        text, disk = _read(path, source)
     except InputError as exc:
         problems.extend(exc.problems or [Problem(Location(source), exc.message)])
         return []
-    return _load(text, source, problems, jobs)
+    return _load(text, source, problems, jobs, disk)
 
 
 def load_stdin(text: str, problems: list[Problem], jobs: int = 1) -> list[Manifest]:
     return _load(text, STDIN, problems, jobs)
 
 
-def _read(path: Path, source: str) -> str:
+def _read(path: Path, source: str) -> tuple[str, FileText | None]:
+    """A file's text, and where to read it back later (None: keep the text)."""
     try:
         size = path.stat().st_size
         if size > MAX_MANIFEST_BYTES:
             raise InputError("too large", [Problem(
                 Location(source), f"file is {size} bytes; the limit is "
                                   f"{MAX_MANIFEST_BYTES // (1024 * 1024)} MiB")])
-        raw = path.read_bytes()
+        with open(path, "rb") as f:
+            raw = f.read()
+            found = os.fstat(f.fileno())
     except PermissionError:
         raise InputError("unreadable", [Problem(Location(source), "permission denied")]) \
             from None
     except OSError as exc:
         raise InputError("unreadable", [Problem(
             Location(source), f"cannot read: {exc.strerror or exc}")]) from None
-    return decode(raw, source, MAX_MANIFEST_BYTES)
+    text = decode(raw, source, MAX_MANIFEST_BYTES)
+    stamp = (found.st_size, found.st_mtime_ns)
+    return text, FileText.of(path, text, len(raw), stamp) if stamp[0] == len(raw) else None
 
 
-def _load(text: str, source: str, problems: list[Problem], jobs: int = 1
-          ) -> list[Manifest]:
+def _load(text: str, source: str, problems: list[Problem], jobs: int = 1,
+          disk: FileText | None = None) -> list[Manifest]:
     if len(text) > MAX_MANIFEST_BYTES:
         problems.append(Problem(Location(source), f"input is {len(text)} characters; "
                                                   f"the limit is {MAX_MANIFEST_BYTES} bytes"))
@@ -317,7 +357,7 @@ def _load(text: str, source: str, problems: list[Problem], jobs: int = 1
         problems.append(Problem(Location(source, deep[0], deep[1]),
                                 f"nesting is deeper than {MAX_DEPTH} levels"))
         return []
-    fast = _load_fast(text, source, jobs)
+    fast = _load_fast(text, source, jobs, disk)
     if fast is not None:
         return fast
     return _load_slow(text, source, problems)
@@ -355,7 +395,8 @@ def _load_slow(text: str, source: str, problems: list[Problem]) -> list[Manifest
     return manifests
 
 
-def _load_fast(text: str, source: str, jobs: int = 1) -> list[Manifest] | None:
+def _load_fast(text: str, source: str, jobs: int = 1, disk: FileText | None = None
+               ) -> list[Manifest] | None:
     """Every object of `text` read by generator.manifest_fast, or None to take the slow
     path (a document where the two readings could differ, a List, a syntax error: the
     slow path words the error). The data is frozen out of the collector's sight."""
@@ -367,7 +408,8 @@ def _load_fast(text: str, source: str, jobs: int = 1) -> list[Manifest] | None:
         documents = manifest_fast.read(text, jobs)
         if documents is None:
             return None
-        return [Manifest(d.data, source, d.line, d.col, None, (text, d.start, d.end),
+        whole: str | FileText = text if disk is None else disk
+        return [Manifest(d.data, source, d.line, d.col, None, (whole, d.start, d.end),
                          d.line_offset)
                 for d in documents]
     finally:

@@ -198,3 +198,40 @@ def test_shares_cover_every_document_once_in_order(jobs: int) -> None:
     assert all(a[1] == b[0] for a, b in pairwise(cuts))
     sizes = [bounds[hi - 1][1] - bounds[lo][0] for lo, hi in cuts]
     assert max(sizes) - min(sizes) <= 2 * max(end - start for start, end in bounds)
+
+
+@pytest.mark.parametrize("prefix, text_kept", [("", False), ("\ufeff", False),
+                                               ("# é\n", True)])
+def test_positions_read_back_from_the_file(tmp_path: Path, prefix: str,
+                                           text_kept: bool) -> None:
+    """An ASCII file's text is left on disk and read back by offset for a finding (a
+    byte-order mark skipped); a file with other characters keeps its text. Both place a
+    field where the composer does."""
+    body = ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  x: '1'\n"
+            "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: b\nstringData:\n"
+            "  token: t\n")
+    target = tmp_path / "m.yaml"
+    target.write_bytes((prefix + body).encode("utf-8"))
+    loaded = manifests.load_paths([target])
+    assert [isinstance(m.span[0], str) for m in loaded if m.span] == [text_kept] * 2
+    slow_problems: list[manifests.Problem] = []
+    slow = manifests._load_slow(prefix.removeprefix("\ufeff") + body, str(target),
+                                slow_problems)
+    for quick, exact in zip(loaded, slow, strict=True):
+        for path, _ in iter_paths(quick.obj):
+            assert quick.find(path) == exact.find(path), path
+    assert loaded[1].locate(("stringData", "token")) == \
+        (13 + prefix.count("\n"), 3)
+
+
+def test_a_file_changed_after_reading_places_findings_at_the_object(tmp_path: Path
+                                                                    ) -> None:
+    target = tmp_path / "m.yaml"
+    target.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n"
+                      "  x: '1'\n", encoding="utf-8")
+    (loaded,) = manifests.load_paths([target])
+    assert loaded.locate(("data", "x")) == (6, 3)
+    target.write_text("# now something else entirely\n" * 3, encoding="utf-8")
+    fresh = manifests.Manifest(loaded.obj, loaded.file, loaded.line, loaded.col, None,
+                               loaded.span, loaded.line_offset)
+    assert fresh.locate(("data", "x")) == (1, 1)  # the object's start, never a wrong line
