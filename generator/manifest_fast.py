@@ -8,14 +8,17 @@ directives, complex keys, a plain scalar YAML 1.1 types differently, a duplicate
 List, a syntax error), and the slow path then reads, and words any problem, itself.
 
 What makes it fast on a 35 MB file:
-- Suspicious constructs are found from the text's distinct whitespace-separated tokens
-  (a GitOps file repeats the same few thousand tokens), not by running regexes over every
-  document: only a document holding a suspicious token gets the exact per-document checks.
+- Suspicious constructs are found from the text's distinct lines and whitespace-separated
+  tokens (a GitOps file repeats the same lines and the same few thousand tokens), each
+  judged once, not by running regexes over every document: only a document holding a
+  suspicious token gets the exact checks, and only for the constructs its tokens call
+  for (the structure check only on the lines that hold marks).
+- One rapidyaml tree per process, cleared and reused for each document.
 - orjson reads JSON about three times faster than the json module, and writes it back
   (for the duplicate-key count) about ten times faster.
 - A document repeated verbatim is parsed once; every copy gets data of its own.
-- The exact checks that keep the reading YAML 1.1's run per document only for the
-  constructs its tokens call for.
+- A big text is read by several forked processes, each a share of the documents
+  (`read(text, jobs)`), the children handing their objects back as JSON.
 """
 
 from __future__ import annotations

@@ -93,10 +93,16 @@ class SandboxIsolation(Rule):
         # One pass: the workloads and egress policies of each namespace, grouped once
         # (a manifest set with one shared namespace would otherwise be quadratic).
         same_component: dict[tuple[str, str], list[Workload]] = {}
+        labels_of: dict[int, dict[str, str]] = {}
         for ns, group in by_namespace(ctx).items():
             for x in group:
-                same_component.setdefault((ns, _labels(x).get(COMPONENT_LABEL, "")),
+                labels = labels_of[id(x)] = _labels(x)
+                same_component.setdefault((ns, labels.get(COMPONENT_LABEL, "")),
                                           []).append(x)
+        # The workloads labelled as a proxy component that are not its pods (another
+        # app.kubernetes.io/name), with their labels, by namespace and component: once,
+        # not once per policy (a shared namespace holds hundreds of copies of each).
+        impostors: dict[tuple[str, str], list[tuple[Workload, dict[str, str]]]] = {}
         # What one policy allows does not depend on which sandbox workload it selects.
         judged: dict[tuple[int, str], list[Finding]] = {}
         # Pods with the same labels in one namespace are selected by the same policies.
@@ -106,7 +112,7 @@ class SandboxIsolation(Rule):
             if limits_egress(p.obj):
                 egress_policies.setdefault(p.namespace, []).append(p)
         for w in workloads(ctx):
-            labels = _labels(w)
+            labels = labels_of[id(w)]
             name = next((n for n in confined if selects({"matchLabels": selector(n)}, labels)),
                         None)
             if name is None:
@@ -131,11 +137,16 @@ class SandboxIsolation(Rule):
                 continue
             # Only pods labelled as the proxy can be selected by an egress peer that
             # passes the proxy check (it pins app.kubernetes.io/component to the proxy).
-            candidates = same_component.get((ns, via.component), [])
+            others = impostors.get((ns, via.component))
+            if others is None:
+                proxy_labels = selector(via.component)
+                others = impostors[(ns, via.component)] = [
+                    (x, labels_of[id(x)]) for x in same_component.get((ns, via.component), [])
+                    if not selects({"matchLabels": proxy_labels}, labels_of[id(x)])]
             for policy in mine:
                 key = (id(policy), name)
                 if key not in judged:
-                    judged[key] = list(self._check_policy(policy, name, via, candidates))
+                    judged[key] = list(self._check_policy(policy, name, via, others))
                 yield from judged[key]
 
     def _severity(self, ctx: Context, ns: str) -> Severity:
@@ -145,18 +156,17 @@ class SandboxIsolation(Rule):
         return WARNING if label == DISABLED_VALUE else ERROR
 
     def _check_policy(self, policy: Manifest, name: str, via: Call,
-                      neighbours: list[Workload]) -> Iterator[Finding]:
-        """`neighbours`: the workloads of the policy's namespace labelled as the proxy
-        component (no other can be a proxy or match a peer pinned to it)."""
+                      others: list[tuple[Workload, dict[str, str]]]) -> Iterator[Finding]:
+        """`others`: the workloads of the policy's namespace labelled as the proxy
+        component but not its pods, with their labels (no workload without that label
+        can match a peer pinned to it)."""
         proxy = COMPONENTS.get(via.component)
         allowed: set[Any] = {via.port}
         if proxy is not None:
             allowed |= {p.port for p in proxy.ports if p.name == via.port}
-        proxies = {id(x) for x in neighbours
-                   if selects({"matchLabels": selector(via.component)}, _labels(x))}
         for i, rule in enumerate(as_list(as_dict(policy.obj.get("spec")).get("egress"))):
             rule = as_dict(rule)
-            problem = self._rule_problem(rule, via.component, allowed, proxies, neighbours)
+            problem = self._rule_problem(rule, via.component, allowed, others)
             if problem:
                 yield finding(self.id, ERROR, policy, ("spec", "egress", i),
                               f"{name} runs untrusted code and may only reach "
@@ -164,7 +174,7 @@ class SandboxIsolation(Rule):
                               f"rule {problem}")
 
     def _rule_problem(self, rule: dict[str, Any], proxy: str, allowed: set[Any],
-                      proxies: set[int], neighbours: list[Workload]) -> str:
+                      others: list[tuple[Workload, dict[str, str]]]) -> str:
         ports = [as_dict(p) for p in as_list(rule.get("ports"))]
         if ports and all(p.get("port") in _DNS_PORTS and "endPort" not in p for p in ports):
             return ""
@@ -183,8 +193,7 @@ class SandboxIsolation(Rule):
             if pinned != proxy or not selects(pod_sel, selector(proxy)):
                 return (f"allows pods that are not the proxy (its podSelector must match "
                         f"{COMPONENT_LABEL}: {proxy})")
-            extra = [x.manifest.name for x in neighbours
-                     if id(x) not in proxies and selects(pod_sel, _labels(x))]
+            extra = [x.manifest.name for x, labels in others if selects(pod_sel, labels)]
             if extra:
                 return f"allows pods that are not the proxy: {', '.join(sorted(extra))}"
         if not ports:
