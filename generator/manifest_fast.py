@@ -168,7 +168,6 @@ class Document(NamedTuple):
     start: int
     end: int
     line_offset: int
-    number: int  # of the document in the text (0 for the first)
 
 
 def document_bounds(text: str) -> list[tuple[int, int]]:
@@ -256,8 +255,7 @@ class _Reader:
         prev = bounds[lo][0] if lo < hi else 0
         line = text.count("\n", 0, prev)
         with _QuietStderr():
-            for index in range(lo, hi):
-                start, end = bounds[index]
+            for start, end in bounds[lo:hi]:
                 chunk = text[start:end]
                 line += text.count("\n", prev, start)
                 prev = start
@@ -265,13 +263,16 @@ class _Reader:
                 if first is None:
                     continue
                 key = hash(chunk)
-                known = next((data for s, e, data in self.seen.get(key, ())
+                known = next(((s, e, data) for s, e, data in self.seen.get(key, ())
                               if text[s:e] == chunk), None)
                 if known is not None:
                     # Same text, same data and checks; the data is copied (objects are
                     # never shared between manifests), its strings shared (orjson would
-                    # copy them too: a third more memory on a file of copies).
-                    data = copy_data(known)
+                    # copy them too: a third more memory on a file of copies). The copy
+                    # points at the first one's text (the same characters): a finding
+                    # reads and places it once for every copy.
+                    start, end, first_data = known
+                    data = copy_data(first_data)
                 else:
                     parsed = _parse(chunk, self.suspects.of(chunk), self.tree)
                     if parsed is None:
@@ -285,12 +286,12 @@ class _Reader:
                     return None  # the slow path expands Lists and words the problem
                 at = line + chunk.count("\n", 0, first.start())
                 col = first.end() - chunk.rfind("\n", 0, first.start()) - 1
-                documents.append(Document(data, at + 1, col, start, end, line, index))
+                documents.append(Document(data, at + 1, col, start, end, line))
         return documents
 
 
-# JSON length, document index (in the bounds), line, column, lines before its text
-_HEADER = struct.Struct("<IIIII")
+# JSON length, the document text's start and end, line, column, lines before its text
+_HEADER = struct.Struct("<IIIIII")
 
 
 class _Child:
@@ -298,8 +299,8 @@ class _Child:
     orjson's JSON with its position; the parent reads that back (orjson reads JSON
     faster than pickle reads its own format)."""
 
-    def __init__(self, forked: Forked, bounds: list[tuple[int, int]]) -> None:
-        self.forked, self.bounds = forked, bounds
+    def __init__(self, forked: Forked) -> None:
+        self.forked = forked
 
     @classmethod
     def start(cls, text: str, bounds: list[tuple[int, int]], lo: int, hi: int) -> _Child:
@@ -309,11 +310,12 @@ class _Child:
                 return False
             for d in documents:
                 blob = orjson.dumps(d.data)
-                out.write(_HEADER.pack(len(blob), d.number, d.line, d.col, d.line_offset))
+                out.write(_HEADER.pack(len(blob), d.start, d.end, d.line, d.col,
+                                       d.line_offset))
                 out.write(blob)
             return True
 
-        return cls(Forked.start(work), bounds)
+        return cls(Forked.start(work))
 
     def finish(self) -> list[Document] | None:
         """The child's objects, in order; None when it found a document for the slow
@@ -321,17 +323,16 @@ class _Child:
         blob = self.forked.finish()
         return None if blob is None else list(self._documents(memoryview(blob)))
 
-    def _documents(self, blob: memoryview) -> Iterator[Document]:
-        bounds = self.bounds
+    @staticmethod
+    def _documents(blob: memoryview) -> Iterator[Document]:
         at = 0
         size = _HEADER.size
         while at < len(blob):
-            length, index, line, col, offset = _HEADER.unpack_from(blob, at)
+            length, start, end, line, col, offset = _HEADER.unpack_from(blob, at)
             at += size
             data = orjson.loads(blob[at:at + length])
             at += length
-            start, end = bounds[index]
-            yield Document(data, line, col, start, end, offset, index)
+            yield Document(data, line, col, start, end, offset)
 
 
 def _parse(chunk: str, checks: _Verdict, tree: Any) -> dict[str, Any] | None:

@@ -71,6 +71,9 @@ class FileText:
     def read(self, start: int, end: int) -> str | None:
         """Characters start..end of the text as read, or None when the file is not the
         one read any more (its size or modification time changed)."""
+        return _read_back(self, start, end)
+
+    def _read(self, start: int, end: int) -> str | None:
         try:
             with open(self.path, "rb") as f:
                 found = os.fstat(f.fileno())
@@ -80,6 +83,13 @@ class FileText:
                 return f.read(end - start).decode("ascii")
         except (OSError, UnicodeDecodeError):
             return None
+
+
+# The documents with findings, read back once each: a rule reports at every copy of a
+# document (copies point at the first one's text), several rules at one document.
+@lru_cache(maxsize=1024)
+def _read_back(source: FileText, start: int, end: int) -> str | None:
+    return source._read(start, end)
 
 
 @dataclass(frozen=True)

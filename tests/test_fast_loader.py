@@ -123,7 +123,12 @@ def test_reading_in_several_processes_answers_what_one_does(
     together = fast_reader.read(text, 3)
     assert len(started) == 2  # two children beside this process, each with a share
     assert alone is not None and together is not None and len(alone) > 1000
-    assert together == alone  # data, positions, texts and indexes, in order
+    # The same data, positions and document texts, in order (a verbatim copy may point
+    # at another copy's text: the same characters).
+    def seen(docs: list[fast_reader.Document]) -> list[tuple[object, ...]]:
+        return [(d.data, d.line, d.col, d.line_offset, text[d.start:d.end]) for d in docs]
+
+    assert seen(together) == seen(alone)
     loaded = manifests._load_fast(text, "x.yaml", 3)
     assert loaded is not None
     assert [(m.obj, m.line, m.col) for m in loaded] == \
@@ -226,12 +231,17 @@ def test_positions_read_back_from_the_file(tmp_path: Path, prefix: str,
 
 def test_a_file_changed_after_reading_places_findings_at_the_object(tmp_path: Path
                                                                     ) -> None:
+    """Never a wrong line: a document read back before the change keeps its exact
+    positions (what was read is what was validated); one not yet read back is placed
+    at its object's start."""
+    text = ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  x: '1'\n"
+            "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\ndata:\n"
+            "  x: '1'\n")
     target = tmp_path / "m.yaml"
-    target.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n"
-                      "  x: '1'\n", encoding="utf-8")
-    (loaded,) = manifests.load_paths([target])
-    assert loaded.locate(("data", "x")) == (6, 3)
+    target.write_text(text, encoding="utf-8")
+    first, second = manifests.load_paths([target])
+    assert isinstance(first.span[0] if first.span else None, manifests.FileText)
+    assert first.locate(("data", "x")) == (6, 3)
     target.write_text("# now something else entirely\n" * 3, encoding="utf-8")
-    fresh = manifests.Manifest(loaded.obj, loaded.file, loaded.line, loaded.col, None,
-                               loaded.span, loaded.line_offset)
-    assert fresh.locate(("data", "x")) == (1, 1)  # the object's start, never a wrong line
+    assert first.locate(("data", "x")) == (6, 3)
+    assert second.locate(("data", "x")) == (second.line, second.col) == (8, 1)
