@@ -172,8 +172,11 @@ def test_jobs_read_a_big_file_side_by_side_with_the_same_findings(tmp_path: Path
                                   for i in range(copies)) + "\n", encoding="utf-8")
     one = run("validate", "--manifests", str(big), "--jobs", "1", "--format", "json")
     three = run("validate", "--manifests", str(big), "-j", "3", "--format", "json")
-    assert one.returncode == three.returncode == 1
+    piped = run("validate", "--manifests", "-", "-j", "2", "--format", "json",
+                stdin=big.read_text(encoding="utf-8"))
+    assert one.returncode == three.returncode == piped.returncode == 1
     assert one.stdout == three.stdout
+    assert piped.stdout == one.stdout.replace(str(big), "<stdin>")
     assert len(json.loads(one.stdout)["findings"]) >= copies
     for bad in ("0", "x"):
         refused = run("validate", "--manifests", str(big), "--jobs", bad)
