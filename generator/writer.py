@@ -234,14 +234,17 @@ def diff_tree(tree: Tree, wanted: Mapping[str, str]) -> Change:
 
 def check_paths(files: Iterable[str], units: Iterable[str]) -> None:
     """Every file is a plain relative path inside one of the units."""
-    prefixes = tuple(u.rstrip("/") + "/" for u in units)
+    # A set looked up once per leading part of each path, not str.startswith over a tuple
+    # of prefixes: a fleet has a thousand units and some 17,000 files, and that scan cost
+    # 0.16 s of a 3 s render.
+    known = frozenset(u.rstrip("/") for u in units)
     for name in files:
         # Relative, normalised, nothing but names: no empty part (a leading, doubled or
         # trailing '/'), no '.' and no '..'.
         parts = name.split("/")
         if not all(parts) or "." in parts or ".." in parts:
             raise UsageError(f"expected file {name!r} is not a plain relative path")
-        if not name.startswith(prefixes):
+        if not any("/".join(parts[:depth]) in known for depth in range(1, len(parts))):
             raise UsageError(f"expected file {name!r} is outside difygen's directories")
 
 
@@ -405,8 +408,9 @@ def write_tree(target: Path, files: Mapping[str, str], units: Iterable[str]) -> 
         try:
             staged = _stage(target, staging, sorted(touched), by_unit, kept)
             _fsync_dir(staging)
+            checked: set[str] = set()
             for unit, new in staged:
-                _swap(target, unit, new, staging)
+                _swap(target, unit, new, staging, checked)
             # The renames reach the disk with their parent directories: each once, after
             # every swap, rather than once per unit.
             for parent in sorted({(target / unit).parent for unit, _ in staged}):
@@ -468,7 +472,11 @@ def _stage(target: Path, staging: Path, units: list[str], by_unit: dict[str, dic
     return out
 
 
-def _swap(target: Path, unit: str, new: Path | None, staging: Path) -> None:
+def _swap(target: Path, unit: str, new: Path | None, staging: Path,
+          checked: set[str]) -> None:
+    """Put one staged unit in place. `checked` holds the parents this write already found
+    to be directories (or made): a fleet's thousand units share kustomize/overlays/ and
+    helm/, and checking them again for every unit cost thousands of lstat calls."""
     path = target / unit
     exists = _unit_state(target, unit) == "dir"
     if new is None:
@@ -477,10 +485,12 @@ def _swap(target: Path, unit: str, new: Path | None, staging: Path) -> None:
             _remove_empty_parents(target, path.parent)
         return
     if not exists:
-        for parent in reversed(PurePosixPath(unit).parents):
-            if str(parent) != ".":
-                _unit_state(target, str(parent))  # refuses links on the way
+        parents = [str(p) for p in reversed(PurePosixPath(unit).parents) if str(p) != "."]
+        for parent in parents:
+            if parent not in checked:
+                _unit_state(target, parent)  # refuses links on the way
         path.parent.mkdir(parents=True, exist_ok=True)
+        checked.update(parents)
         new.rename(path)
     elif not _exchange(new, path):
         old = staging / f"old-{uuid.uuid4().hex[:8]}"
