@@ -338,8 +338,9 @@ def validate(
         "annotation.", dir_okay=False)] = None,
     jobs: Annotated[int | None, typer.Option(
         "--jobs", "-j", min=1, help="With --manifests: processes that read a big file or "
-        "stream (over 2 MiB) side by side; the findings are the same with any number. "
-        "Default: one per CPU, at most 4 (Linux; elsewhere 1).")] = None,
+        "stream (over 2 MiB), and run the rules on a big set (2,000 objects or more), "
+        "side by side; the findings are the same with any number. Default: one per CPU, "
+        "at most 4 (Linux; elsewhere 1).")] = None,
 ) -> None:
     """Check profiles and the manifests they produce, or any Kubernetes YAML.
 

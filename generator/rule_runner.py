@@ -49,14 +49,16 @@ def run_rules(rules: Sequence[Rule], ctx: Context, jobs: int = 1) -> list[Findin
             pickle.dump((index, list(rules[index].check(ctx))), out)
         return True
 
+    by_rule: dict[int, list[Finding]] = {}
+    children: list[Forked] = []
     try:
         children = [Forked.start(work) for _ in range(jobs - 1)]
-        by_rule: dict[int, list[Finding]] = {}
         while (index := take()) is not None:
             by_rule[index] = list(rules[index].check(ctx))
+    finally:
+        # Reaped whatever happened here (a rule failing in this process included).
         for child in children:
             by_rule.update(_answers(child.finish()))
-    finally:
         os.close(take_fd)
     # A child that failed (a bug in a rule): its rules run here, and fail here, visibly.
     return [f for index, rule in enumerate(rules)
