@@ -154,12 +154,13 @@ class Manifest:
 
     @property
     def node(self) -> yaml.MappingNode | None:
-        text = self.text
-        if self.yaml_node is None and text is not None:
-            composed = yaml.compose(text, Loader=_PositionLoader)
-            self.span = None
-            if isinstance(composed, yaml.MappingNode):
-                self.yaml_node = composed
+        if self.yaml_node is None:
+            text = self.text
+            if text is not None:
+                composed = yaml.compose(text, Loader=_PositionLoader)
+                self.span = None
+                if isinstance(composed, yaml.MappingNode):
+                    self.yaml_node = composed
         return self.yaml_node
 
     @property
@@ -187,8 +188,8 @@ class Manifest:
     def find(self, path: KeyPath) -> tuple[tuple[int, int], int]:
         """The position of `path` or of its deepest present ancestor, and how many parts
         were found: from the lines when that is sure, else from the composed nodes."""
-        text = self.text
-        if self.yaml_node is None and text is not None:
+        text = self.text if self.yaml_node is None else None
+        if text is not None:
             quick = _locate_in_text(text, path)
             if quick is not None:
                 (line, col), depth = quick
