@@ -140,3 +140,25 @@ def test_namespace_totals_are_computed_per_namespace_on_a_mixed_set() -> None:
     assert together == sorted(alone)
     assert any(f[0] == "node-fit" and f[3] == "c" for f in together)
     assert any(f[0] == "quota-fit" and f[3] == "c" for f in together)
+
+
+def test_pod_figures_shared_by_equal_resources_only() -> None:
+    """One pod's figures are computed once per distinct set of containers' resources:
+    `cpu: 1` and `cpu: true` are equal dict keys to Python but not equal quantities (a
+    boolean is no quantity: it counts as nothing), and a second copy of `cpu: 1` shares
+    the first one's figures."""
+    from generator.manifest_loader import load_text
+    from generator.rules import Context
+    from generator.rules.workloads import pod_figures, workloads
+
+    def deployment(name: str, cpu: str) -> str:
+        return (f"apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}, "
+                f"namespace: x}}\nspec:\n  template:\n    spec:\n      containers:\n"
+                f"      - name: c\n        resources: {{requests: {{cpu: {cpu}}}}}\n")
+
+    text = "---\n".join([deployment("a", "1"), deployment("b", "true"),
+                         deployment("c", "1")])
+    ctx = Context(load_text(text), "1.35")
+    figures = [pod_figures(ctx, w).per_pod for w in workloads(ctx)]
+    assert [f[("requests", "cpu")] for f in figures] == [1, 0, 1]
+    assert figures[0] is figures[2] and figures[0] is not figures[1]

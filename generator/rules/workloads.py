@@ -327,8 +327,10 @@ def per_pod(ctx: Context, w: Workload) -> dict[tuple[str, str], Fraction]:
 
 
 def _resources_key(spec: dict[str, Any]) -> Any:
+    # Each value with its type: 1, 1.0 and True are equal keys to Python, not quantities.
     resources = as_dict(spec.get("resources"))
-    return tuple(tuple(sorted(as_dict(resources.get(section)).items()))
+    return tuple(tuple(sorted((k, type(v).__name__, v)
+                              for k, v in as_dict(resources.get(section)).items()))
                  for section in ("requests", "limits"))
 
 
