@@ -9,6 +9,7 @@ quotes by YAML 1.1 rules, the ones kubectl and Helm read with ('on', 'yes', '1' 
 
 from __future__ import annotations
 
+import functools
 import re
 import warnings
 from collections.abc import Iterator
@@ -183,12 +184,26 @@ _PLAIN_TAGS_12: dict[str, str] = {}  # plain scalar -> the tag ruamel resolves i
 def _plain_tag(value: str) -> str:
     tag = _PLAIN_TAGS_12.get(value)
     if tag is None:
-        from ruamel.yaml.nodes import ScalarNode
-        from ruamel.yaml.resolver import VersionedResolver
-
-        tag = _PLAIN_TAGS_12[value] = VersionedResolver().resolve(
-            ScalarNode, value, (True, False))
+        by_first, anywhere = _resolvers_12()
+        tag = _PLAIN_TAGS_12[value] = next(
+            (t for t, regexp in (*by_first.get(value[:1], ()), *anywhere)
+             if regexp.match(value)), _STR_TAG)
     return tag
+
+
+@functools.cache
+def _resolvers_12() -> tuple[dict[str, tuple[tuple[str, Any], ...]],
+                             tuple[tuple[str, Any], ...]]:
+    """ruamel's YAML 1.2 implicit resolvers (tag, pattern), by a scalar's first character,
+    and those tried for every scalar: read once from one resolver and matched in ruamel's
+    order. (A VersionedResolver per value cost a millisecond each on a fleet's names;
+    sharing one is not safe: its resolve() extends its own tables in place.)"""
+    from ruamel.yaml.resolver import VersionedResolver
+
+    table = VersionedResolver(version=(1, 2)).versioned_resolver
+    return ({first: tuple((str(t), r) for t, r in entries)
+             for first, entries in table.items() if first is not None},
+            tuple((str(t), r) for t, r in table.get(None, ())))
 
 
 class _NotSimple(Exception):
