@@ -24,7 +24,7 @@ class Lines:
     or comment line, -2 for one this reader does not handle: a tab, a CR), computed once
     per document."""
 
-    __slots__ = ("dash", "indent", "rows")
+    __slots__ = ("dash", "indent", "memo", "rows", "solid")
 
     def __init__(self, text: str) -> None:
         raw = text.split("\n")
@@ -37,6 +37,12 @@ class Lines:
                                 for s in stripped))
         # Each line without its indentation: a locate reads many, many times over.
         self.rows = [s.rstrip("\r") for s in stripped]
+        # The indentation with blank rows as a huge number (see _Rows), once per document.
+        self.solid = array("i", [i if i >= 0 else _BLANK for i in self.indent])
+        # The entries of each window a locate has listed (see _entries): the findings on
+        # one document share their paths' prefixes (six findings on one Deployment's
+        # containers), so each window is listed, and its keys read, once per document.
+        self.memo: dict[tuple[int, int, int, bool, bool], _Window | None] = {}
 
     def text(self, row: int) -> str:
         return self.rows[row]
@@ -50,7 +56,7 @@ def locate_lines(lines: Lines | str, path: KeyPath, line_offset: int
     if -2 in table.indent:
         return None
     try:
-        return _locate(_Rows(table.indent), _Text(table), path, line_offset, table.dash)
+        return _locate(_Rows(table), _Text(table), path, line_offset, table.dash)
     except _Done as done:
         return done.best, done.depth
     except _Unsure:
@@ -98,9 +104,9 @@ class _Rows:
 
     __slots__ = ("indent", "solid")
 
-    def __init__(self, indent: array[int]) -> None:
-        self.indent = list(indent)
-        self.solid = [i if i >= 0 else _BLANK for i in self.indent]
+    def __init__(self, lines: Lines) -> None:
+        self.indent = list(lines.indent)
+        self.solid = list(lines.solid)
 
     def __len__(self) -> int:
         return len(self.indent)
@@ -116,11 +122,55 @@ class _Rows:
 _BLANK = 1 << 30
 
 
+class _Window:
+    """The entries of one window at one column: their rows and, for a mapping, where each
+    key is first found before the first line that is not a plain key (`bad`, its index)."""
+
+    __slots__ = ("bad", "keys", "rows")
+
+    def __init__(self, rows: list[int]) -> None:
+        self.rows = rows
+        self.keys: dict[str, tuple[int, int, str]] | None = None
+        self.bad: int | None = None
+
+    def key(self, text: _Text, part: str) -> tuple[int, int, str] | None:
+        """(index, row, rest of the line) of key `part`, None when absent. Raises _Unsure
+        where reading the entries in order meets a line that is not a plain key first
+        (what reading them one by one for each path did)."""
+        if self.keys is None:
+            self.keys = {}
+            for n, row in enumerate(self.rows):
+                line = text[row]
+                match = _KEY.match(line)
+                if match is None:
+                    self.bad = n
+                    break
+                self.keys.setdefault(match.group(1).rstrip(),
+                                     (n, row, line[match.end():].strip()))
+        found = self.keys.get(part)
+        if found is None and self.bad is not None:
+            raise _Unsure
+        return found
+
+
 def _entries(rows: _Rows, text: _Text, lo: int, hi: int, col: int, dashes: bool,
-             dash: array[int]) -> list[int]:
+             dash: array[int]) -> _Window:
     """Rows of [lo, hi) that start an entry at `col`: "- " items, or keys (a "- " line at
-    a mapping's column belongs to the sequence of the key above it)."""
+    a mapping's column belongs to the sequence of the key above it).
+
+    Memoized on the document's Lines, which is safe: the answer depends only on the rows
+    of [lo, hi) and on whether row `lo` was rewritten (a mapping item's first key).
+    Windows nest, and a locate rewrites a row only as it makes it the first row of its
+    next window, so no other row of a window is ever rewritten."""
+    memo = text.lines.memo
+    key = (lo, hi, col, dashes, lo in text.changed)
+    if key in memo:
+        window = memo[key]
+        if window is None:
+            raise _Unsure
+        return window
     if lo < hi and min(rows.solid[lo:hi]) < col:
+        memo[key] = None
         raise _Unsure
     found: list[int] = []
     indent = rows.indent
@@ -129,10 +179,12 @@ def _entries(rows: _Rows, text: _Text, lo: int, hi: int, col: int, dashes: bool,
         try:
             row = indent.index(col, row, hi)
         except ValueError:
-            return found
+            break
         if bool(dash[row] and row not in text.changed) == dashes:
             found.append(row)
         row += 1
+    memo[key] = window = _Window(found)
+    return window
 
 
 def _child(indent: _Rows, text: _Text, lo: int, hi: int, parent: int
@@ -167,25 +219,17 @@ def _locate(indent: _Rows, text: _Text, path: KeyPath, offset: int, dash: array[
             if is_seq:
                 raise _Done(best, depth)
             entries = _entries(indent, text, lo, hi, col, False, dash)
-            found = None
-            for n, row in enumerate(entries):
-                line = text[row]
-                match = _KEY.match(line)
-                if match is None:
-                    raise _Unsure
-                if match.group(1).rstrip() == part:
-                    found = (n, row, line[match.end():].strip())
-                    break
+            found = entries.key(text, part)
             if found is None:
                 raise _Done(best, depth)
             n, row, rest = found
             best = (offset + row + 1, col + 1)
             depth += 1
-            end = entries[n + 1] if n + 1 < len(entries) else hi
+            end = entries.rows[n + 1] if n + 1 < len(entries.rows) else hi
         else:
             if not is_seq:
                 raise _Done(best, depth)
-            items = _entries(indent, text, lo, hi, col, True, dash)
+            items = _entries(indent, text, lo, hi, col, True, dash).rows
             if not 0 <= part < len(items):
                 raise _Done(best, depth)
             row = items[part]

@@ -11,7 +11,7 @@ import yaml
 
 import generator.manifest_fast as fast_reader
 import generator.manifest_loader as manifests
-from generator.positions import locate_lines
+from generator.positions import Lines, locate_lines
 from generator.yamlio import iter_paths
 from tests.conftest import REPO
 
@@ -157,6 +157,28 @@ def test_line_locator_is_never_wrong_on_the_rendered_tree() -> None:
                 if got is not None:
                     checked += 1
                     assert got == manifests._walk(node, key_path, doc.line_offset)
+    assert checked > 1000
+
+
+def test_one_documents_lines_answer_every_path_as_fresh_lines_do() -> None:
+    """A document's Lines remember the windows earlier locates listed (findings on one
+    document share them): asked in any order, and for absent keys and items too, each
+    answer is the one a fresh Lines gives."""
+    checked = 0
+    for path in CORPUS:
+        text = path.read_text(encoding="utf-8")
+        for doc in manifests._load_fast(text, str(path)) or []:
+            if doc.text is None:
+                continue
+            asked = [key_path for key_path, _ in iter_paths(doc.obj)]
+            asked += [(*key_path, "absent") for key_path in asked]
+            asked += [(*key_path, 99) for key_path in asked[:len(asked) // 2]]
+            for order in (asked, asked[::-1]):
+                shared = Lines(doc.text)
+                for key_path in order:
+                    assert locate_lines(shared, key_path, 0) == locate_lines(
+                        doc.text, key_path, 0), key_path
+                    checked += 1
     assert checked > 1000
 
 

@@ -7,7 +7,7 @@ from fractions import Fraction
 
 from generator.quantity import QuantityError, format_cpu, format_memory, parse_quantity
 from generator.rules.base import ERROR, WARNING, Context, Finding, Rule, as_dict, finding
-from generator.rules.workloads import by_namespace, pod_figures
+from generator.rules.workloads import by_namespace, exact_sum, pod_figures
 
 NODE_CONFIGMAP = "difygen-node"
 
@@ -73,12 +73,9 @@ class NodeFit(Rule):
 
 
 def _totals(ctx: Context, namespace: str) -> dict[tuple[str, str], Fraction]:
-    totals = {(s, r): Fraction(0) for s in ("requests", "limits") for r in ("cpu", "memory")}
-    for w in by_namespace(ctx).get(namespace, ()):
-        figures = pod_figures(ctx, w)
-        for key in totals:
-            totals[key] += figures.per_pod[key] * figures.pods
-    return totals
+    figures = [pod_figures(ctx, w) for w in by_namespace(ctx).get(namespace, ())]
+    return {(s, r): exact_sum((f.per_pod[s, r], f.pods) for f in figures)
+            for s in ("requests", "limits") for r in ("cpu", "memory")}
 
 
 def _approx_memory(value: Fraction) -> str:

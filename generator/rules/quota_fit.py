@@ -8,7 +8,7 @@ from fractions import Fraction
 from generator.manifest_loader import Manifest
 from generator.quantity import QuantityError, format_cpu, format_memory, parse_quantity
 from generator.rules.base import ERROR, Context, Finding, Rule, as_dict, as_list, finding
-from generator.rules.workloads import Workload, by_namespace, pod_figures
+from generator.rules.workloads import Workload, by_namespace, exact_sum, pod_figures
 
 # Quota keys this rule can add up, and which pod figure each one counts.
 _RESOURCE_KEYS = {
@@ -69,16 +69,16 @@ class QuotaFit(Rule):
                                   f"{_show(key, limit)}")
 
     def _totals(self, ctx: Context, ns: str) -> dict[str, Fraction]:
-        totals: dict[str, Fraction] = {k: Fraction(0) for k in _RESOURCE_KEYS}
-        totals["pods"] = Fraction(0)
+        members = by_namespace(ctx).get(ns, ())
+        figures = [pod_figures(ctx, w) for w in members]
+        totals: dict[str, Fraction] = {
+            key: exact_sum((f.per_pod[pair], f.pods) for f in figures)
+            for key, pair in _RESOURCE_KEYS.items()}
+        totals["pods"] = Fraction(sum(f.pods for f in figures))
         totals["persistentvolumeclaims"] = Fraction(0)
         totals["requests.storage"] = Fraction(0)
-        for w in by_namespace(ctx).get(ns, ()):
-            figures = pod_figures(ctx, w)
-            totals["pods"] += figures.pods
-            for key, pair in _RESOURCE_KEYS.items():
-                totals[key] += figures.per_pod[pair] * figures.pods
-            self._claim_templates(w, figures.replicas, totals)
+        for w, f in zip(members, figures, strict=True):
+            self._claim_templates(w, f.replicas, totals)
         for pvc in _claims_by_namespace(ctx).get(ns, ()):
             totals["persistentvolumeclaims"] += 1
             totals["requests.storage"] += _storage(as_dict(pvc.obj.get("spec")))

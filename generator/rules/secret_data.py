@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 
 from generator.manifest_loader import Manifest
 from generator.rules.base import ERROR, Context, Finding, ObjectRule, as_dict, as_list, finding
-from generator.rules.workloads import TEMPLATE_PATHS, Workload
+from generator.rules.workloads import TEMPLATE_PATHS, Workload, workloads
 
 _REFERENCE_ONLY = re.compile(r"^\$\([A-Za-z_][A-Za-z0-9_.-]*\)$")
 
 
+# A pure function of the name, and env names repeat across every copy of an overlay.
+@lru_cache(maxsize=4096)
 def looks_secret(name: str) -> bool:
     """PASSWORD or SECRET anywhere, TOKEN as a whole word, KEY as the last word.
 
@@ -46,7 +49,9 @@ class SecretData(ObjectRule):
                                   "secret values out of the repository")
         if manifest.kind not in TEMPLATE_PATHS:
             return
-        w = Workload(manifest, TEMPLATE_PATHS[manifest.kind])
+        w = _workload_of(ctx, manifest)
+        if w is None:  # no pod spec: no containers
+            return
         for c in w.containers():
             for i, item in enumerate(as_list(c.spec.get("env"))):
                 item = as_dict(item)
@@ -56,3 +61,15 @@ class SecretData(ObjectRule):
                     yield finding(self.id, ERROR, manifest, (*c.path, "env", i, "value"),
                                   f"container {c.name!r} env {name} has a literal value; "
                                   "use valueFrom.secretKeyRef")
+
+
+def _workload_of(ctx: Context, manifest: Manifest) -> Workload | None:
+    """The run's shared Workload of a built-in workload kind (its containers are found
+    once for all rules), keyed by the manifest's identity: the Context holds every
+    manifest for the whole run, so an id is never reused meanwhile."""
+    by_id: dict[int, Workload] | None = ctx.memo.get("built_in_workloads")
+    if by_id is None:
+        by_id = ctx.memo["built_in_workloads"] = {
+            id(w.manifest): w for w in workloads(ctx)
+            if TEMPLATE_PATHS.get(w.manifest.kind) == w.template_path}
+    return by_id.get(id(manifest))
