@@ -182,3 +182,62 @@ def test_jobs_read_a_big_file_side_by_side_with_the_same_findings(tmp_path: Path
         refused = run("validate", "--manifests", str(big), "--jobs", bad)
         assert refused.returncode == 2 and "--jobs" in refused.stderr
     assert run("validate", "small", "--jobs", "2").returncode == 2
+
+
+def test_the_command_leaves_without_teardown_yet_delivers_all_output_and_exit_codes(
+        tmp_path: Path) -> None:
+    """`difygen` (generator.cli.entry) ends with os._exit, skipping the interpreter's
+    teardown: everything printed must still arrive through a pipe, and each exit code must
+    be what main() raised. The in-process main() is the reference."""
+    import contextlib
+    import io
+
+    from generator import cli
+
+    def in_process(*args: str) -> tuple[int, str, str]:
+        out, err = io.StringIO(), io.StringIO()
+        saved = sys.argv
+        sys.argv = ["difygen", *args]
+        code: object = 0
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                cli.main()
+        except SystemExit as exc:
+            code = exc.code
+        finally:
+            sys.argv = saved
+        return (code if isinstance(code, int) else 1), out.getvalue(), err.getvalue()
+
+    big = tmp_path / "many.yaml"
+    # Many findings: far more output than one pipe buffer holds (64 KiB).
+    big.write_text("---\n".join(BRIEF.read_text(encoding="utf-8") for _ in range(200)),
+                   encoding="utf-8")
+    unbuffered_off = {k: v for k, v in os.environ.items()
+                      if k not in ("PYTHONUNBUFFERED", "GITHUB_ACTIONS")}
+    for args in (["validate", "--manifests", str(big)],
+                 ["validate", "--manifests", str(big), "--format", "json"],
+                 ["--version"],  # written with sys.stdout.write: only the flush sends it
+                 ["render", "--bogus"],
+                 ["explain", "no-such-profile"]):
+        expected = in_process(*args)
+        # Block-buffered, as a pipe is by default (a developer shell may set
+        # PYTHONUNBUFFERED, which would hide a missing flush).
+        proc = subprocess.run([sys.executable, "-m", "generator", *args],
+                              capture_output=True, text=True, cwd=REPO, timeout=120,
+                              check=False, env=unbuffered_off)
+        assert proc.returncode == expected[0], args
+        assert proc.stdout == expected[1], args
+        assert proc.stdout or proc.returncode == 2, args
+        if args[0] == "validate":
+            assert len(proc.stdout) > 65536, args
+    assert cli._exit_code(None) == 0 and cli._exit_code(3) == 3
+    assert cli._exit_code(256 + 2) == 2
+
+
+def test_the_console_script_runs_the_entry_point() -> None:
+    """pyproject's `difygen` script and `python -m generator` both end in cli.entry."""
+    import tomllib
+
+    scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["difygen"] == "generator.cli:entry"
+    assert "entry()" in (REPO / "generator" / "__main__.py").read_text()
