@@ -235,3 +235,46 @@ def test_merge_keys_in_a_fleet_file_with_positions(tmp_path: Path) -> None:
         pvc = (tmp_path / f"out/kustomize/overlays/{env}/patches/"
                "persistentvolumeclaim-dify-storage.yaml").read_text()
         assert "storageClassName: fast" in pvc, env
+
+
+def _exact_depth(text: str) -> int:
+    """The deepest nesting libyaml's parser sees: the oracle for the cheap bounds."""
+    import yaml
+
+    depth = deepest = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+    return deepest
+
+
+@pytest.mark.parametrize("text", [
+    "a: " + "[" * 205 + "]" * 205 + "\n",  # flow, few openers in all
+    "a: " + "{b: " * 210 + "1" + "}" * 210 + "\n",
+    "".join(" " * i + f"k{i}:\n" for i in range(205)) + " " * 205 + "v: 1\n",  # block
+    "- " * 205 + "x\n",  # a run of dashes at the very start of the text
+    "a: b\n" + "? " * 205 + "x\n",  # complex keys, a run of `?` after a newline
+    "é: " + "[" * 205 + "]" * 205 + "\n",  # non-ASCII text
+    "c: é\n" + "".join(" " * i + f"k{i}:\n" for i in range(205)) + " " * 205 + "v: 1\n",
+    # More than MAX_DEPTH openers in all (the running balance is taken), then deep block.
+    "l: [" + "[], " * 250 + "[]]\n" + "".join(" " * i + f"k{i}:\n" for i in range(205))
+    + " " * 205 + "v: 1\n",
+])
+def test_the_cheap_nesting_bounds_never_miss_a_too_deep_document(text: str) -> None:
+    """_too_deep answers None without parsing only when the bounds prove the nesting is
+    within MAX_DEPTH; every text here is deeper, and must be caught."""
+    from generator.manifest_loader import MAX_DEPTH, _too_deep
+
+    assert _exact_depth(text) > MAX_DEPTH
+    assert _too_deep(text) is not None
+
+
+def test_the_cheap_nesting_bounds_pass_an_ordinary_big_file() -> None:
+    from generator.manifest_loader import _too_deep
+
+    text = (Path(__file__).parent / "cases" / "manifests" / "negative" /
+            "brief-example.yaml").read_text(encoding="utf-8")
+    assert _too_deep("---\n".join([text] * 50)) is None
