@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cached_property
 from math import floor
 
 from generator.manifest_loader import Manifest
@@ -78,6 +79,35 @@ def max_connections(words: list[str], env: dict[str, str]) -> tuple[str | None, 
     return bitnami, None
 
 
+class _Demand:
+    """The connections a namespace's Dify pods may open, judged against each server in
+    the namespace: the total and its wording are made once per namespace, not once per
+    server (a namespace shared by many copies has hundreds of each)."""
+
+    def __init__(self, uses: list[Use], unknown: list[str]) -> None:
+        self.uses, self.unknown = uses, unknown
+
+    @cached_property
+    def total(self) -> int:
+        return sum(u.total for u in self.uses)
+
+    @cached_property
+    def detail(self) -> str:
+        ordered = sorted(self.uses, key=str)
+        detail = ", ".join(f"{u}={u.total}" for u in ordered[:_DETAIL])
+        if len(ordered) > _DETAIL:
+            detail += f", and {len(ordered) - _DETAIL} more"
+        return detail
+
+    @cached_property
+    def unresolved(self) -> str:
+        unknown = self.unknown
+        return ("pool settings of " + ", ".join(sorted(unknown)[:_DETAIL]) +
+                (f" and {len(unknown) - _DETAIL} more" if len(unknown) > _DETAIL
+                 else "") + " cannot be resolved from the manifests; they are left out of "
+                "the budget")
+
+
 class DbConnectionBudget(Rule):
     """At maximum scale plus rollout surge, Dify's connections stay within 80% of max_connections.
 
@@ -133,13 +163,13 @@ class DbConnectionBudget(Rule):
                     use = self._use(ctx, w, c, unknown)
                     if use is not None:
                         uses.append(use)
+            demand = _Demand(uses, unknown)
             for w, c in servers:
-                yield from self._judge(ctx, w, c, uses, unknown)
+                yield from self._judge(ctx, w, c, demand)
             if not servers and declared is not None:
-                yield from self._judge_declared(declared, uses, unknown)
+                yield from self._judge_declared(declared, demand)
 
-    def _judge_declared(self, cm: Manifest, uses: list[Use],
-                        unknown: list[str]) -> Iterator[Finding]:
+    def _judge_declared(self, cm: Manifest, demand: _Demand) -> Iterator[Finding]:
         path: KeyPath = ("data", "maxConnections")
         text = as_dict(cm.obj.get("data")).get("maxConnections")
         try:
@@ -151,7 +181,7 @@ class DbConnectionBudget(Rule):
                           f"ConfigMap {DATABASE_CONFIGMAP} needs data.maxConnections, a "
                           f"positive integer; found {text!r}")
             return
-        yield from self._verdict(cm, path, limit, uses, unknown,
+        yield from self._verdict(cm, path, limit, demand,
                                  "max_connections declared for the external database")
 
     def _api_pools(self, ctx: Context) -> Iterator[Finding]:
@@ -204,8 +234,8 @@ class DbConnectionBudget(Rule):
         per = values["SQLALCHEMY_POOL_SIZE"] + values["SQLALCHEMY_MAX_OVERFLOW"]
         return Use(label, top, processes, per, extra)
 
-    def _judge(self, ctx: Context, w: Workload, c: Container, uses: list[Use],
-               unknown: list[str]) -> Iterator[Finding]:
+    def _judge(self, ctx: Context, w: Workload, c: Container,
+               demand: _Demand) -> Iterator[Finding]:
         env = container_env(ctx, w, c)
         words = command_line(c, env)
         text, index = max_connections(words, env)
@@ -224,23 +254,16 @@ class DbConnectionBudget(Rule):
                               f"max_connections {text!r} cannot be resolved from the "
                               "manifests; connection budget not checked")
                 return
-        yield from self._verdict(w.manifest, path, limit, uses, unknown, "max_connections")
+        yield from self._verdict(w.manifest, path, limit, demand, "max_connections")
 
-    def _verdict(self, where: Manifest, path: KeyPath, limit: int, uses: list[Use],
-                 unknown: list[str], what: str) -> Iterator[Finding]:
-        if unknown:
-            yield finding(self.id, WARNING, where, path,
-                          "pool settings of " + ", ".join(sorted(unknown)[:_DETAIL]) +
-                          (f" and {len(unknown) - _DETAIL} more" if len(unknown) > _DETAIL
-                           else "") + " cannot be "
-                          "resolved from the manifests; they are left out of the budget")
+    def _verdict(self, where: Manifest, path: KeyPath, limit: int, demand: _Demand,
+                 what: str) -> Iterator[Finding]:
+        if demand.unknown:
+            yield finding(self.id, WARNING, where, path, demand.unresolved)
         allowed = floor(BUDGET * limit)
-        used = sum(u.total for u in uses)
+        used = demand.total
         if used > allowed:
-            ordered = sorted(uses, key=str)
-            detail = ", ".join(f"{u}={u.total}" for u in ordered[:_DETAIL])
-            if len(ordered) > _DETAIL:
-                detail += f", and {len(ordered) - _DETAIL} more"
+            detail = demand.detail
             yield finding(self.id, ERROR, where, path,
                           f"at maximum scale plus rollout surge Dify may open {used} database "
                           f"connections (pods x processes x pool: {detail}); the budget is "
