@@ -105,6 +105,7 @@ class SandboxIsolation(Rule):
         impostors: dict[tuple[str, str], list[tuple[Workload, dict[str, str]]]] = {}
         # What one policy allows does not depend on which sandbox workload it selects.
         judged: dict[tuple[int, str], list[Finding]] = {}
+        verdicts: dict[tuple[tuple[str, tuple[tuple[str, str], ...]], str], list[Finding]] = {}
         # Pods with the same labels in one namespace are selected by the same policies.
         policies_of: dict[tuple[str, tuple[tuple[str, str], ...]], list[Manifest]] = {}
         egress_policies: dict[str, list[Manifest]] = {}
@@ -143,11 +144,17 @@ class SandboxIsolation(Rule):
                 others = impostors[(ns, via.component)] = [
                     (x, labels_of[id(x)]) for x in same_component.get((ns, via.component), [])
                     if not selects({"matchLabels": proxy_labels}, labels_of[id(x)])]
-            for policy in mine:
-                key = (id(policy), name)
-                if key not in judged:
-                    judged[key] = list(self._check_policy(policy, name, via, others))
-                yield from judged[key]
+            # Every copy of one workload in a shared namespace is selected by the same
+            # policies (hundreds of them): their findings are listed once per label set.
+            verdict = verdicts.get((selected_by, name))
+            if verdict is None:
+                verdict = verdicts[(selected_by, name)] = []
+                for policy in mine:
+                    key = (id(policy), name)
+                    if key not in judged:
+                        judged[key] = list(self._check_policy(policy, name, via, others))
+                    verdict.extend(judged[key])
+            yield from verdict
 
     def _severity(self, ctx: Context, ns: str) -> Severity:
         namespace = ctx.get("Namespace", "", ns)
