@@ -241,3 +241,24 @@ def test_the_console_script_runs_the_entry_point() -> None:
     scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts["difygen"] == "generator.cli:entry"
     assert "entry()" in (REPO / "generator" / "__main__.py").read_text()
+
+
+def test_version_imports_neither_the_cli_framework_nor_typing() -> None:
+    """`difygen --version` answers from plain constants: typer (and the pydantic it pulls
+    in) and even typing stay unimported, which is what keeps its start-up short."""
+    # entry() leaves with os._exit: the probe wraps it to list the modules loaded by then.
+    probe = ("import os, runpy, sys\n"
+             "real_exit = os._exit\n"
+             "def leave(code):\n"
+             "    sys.stderr.write(','.join(sorted(sys.modules)) + '\\n')\n"
+             "    sys.stderr.flush()\n"
+             "    real_exit(code)\n"
+             "os._exit = leave\n"
+             "sys.argv = ['difygen', '--version']\n"
+             "runpy.run_module('generator', run_name='__main__')\n")
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          cwd=REPO, timeout=60, check=False)
+    assert proc.returncode == 0 and proc.stdout.startswith("difygen ")
+    loaded = set(proc.stderr.strip().split(","))
+    assert "generator.cli" in loaded
+    assert not loaded & {"typer", "click", "pydantic", "typing", "generator.commands"}
