@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import shutil
 import sys
@@ -19,6 +21,25 @@ if TYPE_CHECKING:
 
 REPO = Path(__file__).resolve().parent.parent
 
+
+
+def cli_in_process(args: list[str]) -> tuple[int, str, str]:
+    """The real CLI entry point (generator.cli.main), in this process: exit code, stdout
+    and stderr."""
+    from generator import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    saved = sys.argv
+    sys.argv = ["difygen", *args]
+    code: object = 0
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            cli.main()
+    except SystemExit as exc:
+        code = exc.code
+    finally:
+        sys.argv = saved
+    return (code if isinstance(code, int) else 1), out.getvalue(), err.getvalue()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true", default=False,

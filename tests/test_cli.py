@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, cli_in_process
 
 BRIEF = REPO / "tests" / "cases" / "manifests" / "negative" / "brief-example.yaml"
 
@@ -189,24 +189,7 @@ def test_the_command_leaves_without_teardown_yet_delivers_all_output_and_exit_co
     """`difygen` (generator.cli.entry) ends with os._exit, skipping the interpreter's
     teardown: everything printed must still arrive through a pipe, and each exit code must
     be what main() raised. The in-process main() is the reference."""
-    import contextlib
-    import io
-
     from generator import cli
-
-    def in_process(*args: str) -> tuple[int, str, str]:
-        out, err = io.StringIO(), io.StringIO()
-        saved = sys.argv
-        sys.argv = ["difygen", *args]
-        code: object = 0
-        try:
-            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-                cli.main()
-        except SystemExit as exc:
-            code = exc.code
-        finally:
-            sys.argv = saved
-        return (code if isinstance(code, int) else 1), out.getvalue(), err.getvalue()
 
     big = tmp_path / "many.yaml"
     # Many findings: far more output than one pipe buffer holds (64 KiB).
@@ -219,7 +202,7 @@ def test_the_command_leaves_without_teardown_yet_delivers_all_output_and_exit_co
                  ["--version"],  # written with sys.stdout.write: only the flush sends it
                  ["render", "--bogus"],
                  ["explain", "no-such-profile"]):
-        expected = in_process(*args)
+        expected = cli_in_process(args)
         # Block-buffered, as a pipe is by default (a developer shell may set
         # PYTHONUNBUFFERED, which would hide a missing flush).
         proc = subprocess.run([sys.executable, "-m", "generator", *args],

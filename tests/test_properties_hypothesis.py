@@ -9,9 +9,7 @@ written to its own fresh directory: the loader caches parsed files by path and m
 from __future__ import annotations
 
 import contextlib
-import io
 import re
-import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -22,12 +20,12 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from generator import cli
 from generator.catalog import CATALOG, COMPONENTS, VECTOR_STORES
 from generator.errors import GeneratorError, SizingError
 from generator.profile_load import ProfileRef
 from generator.quantity import parse_quantity
 from generator.render import render
+from tests.conftest import cli_in_process
 
 SCALABLE = [c.name for c in CATALOG if c.scalable]
 OPTIONAL = [c.name for c in CATALOG if not c.required]
@@ -203,22 +201,6 @@ def profile_file(data: dict[str, Any]) -> Iterator[ProfileRef]:
         yield ProfileRef(name, path, False)
 
 
-def cli_in_process(args: list[str]) -> tuple[int, str]:
-    """The real CLI entry point, in this process: exit code and stderr."""
-    err = io.StringIO()
-    saved = sys.argv
-    sys.argv = ["difygen", *args]
-    code: int | str | None = 0
-    try:
-        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-            cli.main()
-    except SystemExit as exc:
-        code = exc.code
-    finally:
-        sys.argv = saved
-    return (code if isinstance(code, int) else 1), err.getvalue()
-
-
 def _workloads(objects: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     yield from (o for o in objects if o["kind"] in ("Deployment", "StatefulSet"))
 
@@ -288,7 +270,7 @@ def test_invalid_profiles_are_refused_with_a_position(case: tuple[str, dict[str,
             lines = exc.lines()
         else:
             raise AssertionError(f"{kind}: an invalid profile rendered")
-        code, err = cli_in_process(["render", ref.name, "--profiles-dir",
+        code, _, err = cli_in_process(["render", ref.name, "--profiles-dir",
                                     str(ref.path.parent), "--dry-run"])
     assert lines and all(POSITIONED.search(line) for line in lines), lines
     assert code == 2, err
