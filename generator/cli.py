@@ -14,7 +14,7 @@ import sys
 
 def version_text() -> str:
     """What `difygen --version` prints: the release and its pins, read from plain
-    constants (generator/__init__.py, generator/versions.py) without importing typer;
+    constants (generator/__init__.py, generator/versions.py) without importing click;
     generator.commands prints it too when --version comes with other arguments."""
     from generator import __version__
     from generator import versions as v
@@ -27,18 +27,18 @@ def version_text() -> str:
 
 
 def main() -> None:
-    """Typer handles usage errors itself (exit 2 with the usage line); everything the core
-    raises arrives here."""
+    """click handles usage errors itself (exit 2 with the usage line) and shell completion
+    (when _DIFYGEN_COMPLETE is set); everything the core raises arrives here."""
     if sys.argv[1:] == ["--version"]:
         sys.stdout.write(version_text())
         sys.exit(0)
-    from generator.commands import app, completion_for_named_shell, debug
+    from generator.commands import cli, debug
     from generator.errors import GeneratorError
 
     try:
-        if completion_for_named_shell(sys.argv[1:]):
-            return
-        app()
+        # The name usage lines and completion scripts show, however difygen was started
+        # (`python -m generator` included).
+        cli.main(prog_name="difygen")
     except GeneratorError as exc:
         for line in exc.lines():
             sys.stderr.write(f"error: {line}\n")

@@ -1,6 +1,12 @@
 """The commands: parse, call the core, print. With generator.cli, the only place that
 prints or exits.
 
+Built on click directly. typer (which the first releases used) builds a pydantic adapter
+for every option of every command on each run: importing it and dispatching one command
+took about a quarter of a second, 40% of `difygen render --all` (docs/validate.md,
+"Speed"). click is what typer parses with, so the help layout, the usage errors (exit 2)
+and the shell completion protocol are click's, as before.
+
 Exit codes: 0 ok; 1 validation findings; 2 bad input or usage; 3 `check` found drift.
 """
 
@@ -8,12 +14,12 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Any
 
-import typer
+import click
 
 from generator.errors import GeneratorError, UsageError
 from generator.versions import DEFAULT_KUBERNETES_VERSION as DEFAULT_KUBE
@@ -22,16 +28,29 @@ if TYPE_CHECKING:
     from generator.profile_load import ProfileRef
 
 
-app = typer.Typer(
-    name="difygen",
-    help="Sizing profiles to validated Kustomize overlays and Helm values for self-hosted "
-         "Dify on Kubernetes.\n\nExit codes: 0 ok, 1 validation findings, 2 bad input or "
-         "usage, 3 committed output is stale (check).",
-    no_args_is_help=True,
-    add_completion=True,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
+class _Group(click.Group):
+    """Commands listed in the order they are defined (click sorts them by name): the
+    order a new user reads them in, render first."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+
+class _Command(click.Command):
+    """A command whose --help also explains its arguments (click documents options
+    only): `arguments` holds (name as shown, help) pairs."""
+
+    def __init__(self, *args: Any, arguments: Sequence[tuple[str, str]] = (),
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.arguments = tuple(arguments)
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        if self.arguments:
+            with formatter.section("Arguments"):
+                formatter.write_dl(list(self.arguments))
+        super().format_options(ctx, formatter)
+
 
 _DEBUG = False
 # -1 quiet, 0 normal, 1 verbose (report.QUIET, NORMAL, VERBOSE)
@@ -42,45 +61,81 @@ def debug() -> bool:
     return _DEBUG
 
 
-ProfilesDir = Annotated[
-    Path | None,
-    typer.Option("--profiles-dir", help="Directory of custom profiles (*.yaml); they are "
-                 "listed beside the built-in edge, small and production.",
-                 file_okay=False),
-]
-OutDir = Annotated[
-    Path, typer.Option("--out", help="Output directory (the tree you commit). It may be a "
-                       "symbolic link (resolved once); links inside it are refused.",
-                       file_okay=False),
-]
+_DIR = click.Path(file_okay=False, path_type=Path)
+_FILE = click.Path(dir_okay=False, path_type=Path)
 
 
-def _version(value: bool) -> None:
-    if value:
+def _profiles_dir_option() -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option("--profiles-dir", type=_DIR, metavar="DIR",
+                        help="Directory of custom profiles (*.yaml); they are listed beside "
+                        "the built-in edge, small and production.")
+
+
+def _out_option() -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option("--out", type=_DIR, metavar="DIR", default=Path("output"),
+                        show_default=True,
+                        help="Output directory (the tree you commit). It may be a symbolic "
+                        "link (resolved once); links inside it are refused.")
+
+
+def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
         from generator.cli import version_text
 
-        typer.echo(version_text(), nl=False)
-        raise typer.Exit(0)
+        click.echo(version_text(), nl=False)
+        ctx.exit(0)
 
 
-@app.callback()
-def _root(
-    debug: Annotated[bool, typer.Option("--debug", help="Show a traceback for internal "
-                                        "errors.")] = False,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version and the pinned Dify, "
-                                          "Helm chart and Kubernetes versions, and exit."
-                                          )] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors (and "
-                                        "validate's summary line); give it before the "
-                                        "command: difygen -q render.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Print everything in "
-                                          "full: each Helm note of each profile, every "
-                                          "finding's whole explanation.")] = False,
-) -> None:
+# The shells click completes; `pwsh` is PowerShell's own command name.
+_SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
+_COMPLETE_VAR = "_DIFYGEN_COMPLETE"
+
+
+def _completion(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """--show-completion [SHELL] and --install-completion [SHELL]: the named shell, else
+    the one in $SHELL."""
+    if value is None or ctx.resilient_parsing:
+        return
+    from generator.completion import install_completion, shell_from_env, source
+
+    shell = value or shell_from_env(os.environ)
+    if shell not in _SHELLS:
+        raise click.BadParameter(f"{shell!r}: choose one of {', '.join(_SHELLS)}", ctx, param)
+    shell = "powershell" if shell == "pwsh" else shell
+    assert ctx.parent is None  # a root option: ctx.command is the whole CLI
+    script = source(ctx.command, shell, _COMPLETE_VAR)
+    if param.name == "show_completion":
+        click.echo(script, nl=False)
+    else:
+        path = install_completion(shell, script, Path.home())
+        click.echo(f"{shell} completion installed in {path}; restart the shell")
+    ctx.exit(0)
+
+
+@click.group(cls=_Group, name="difygen", no_args_is_help=True,
+             help="Sizing profiles to validated Kustomize overlays and Helm values for "
+             "self-hosted Dify on Kubernetes.\n\nExit codes: 0 ok, 1 validation findings, "
+             "2 bad input or usage, 3 committed output is stale (check).")
+@click.option("--debug", is_flag=True, help="Show a traceback for internal errors.")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True,
+              callback=_version, help="Print the version and the pinned Dify, Helm chart "
+              "and Kubernetes versions, and exit.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only errors (and validate's "
+              "summary line); give it before the command: difygen -q render.")
+@click.option("--verbose", "-v", is_flag=True, help="Print everything in full: each Helm "
+              "note of each profile, every finding's whole explanation.")
+@click.option("--install-completion", is_flag=False, flag_value="", default=None,
+              metavar="[SHELL]", expose_value=False, is_eager=True, callback=_completion,
+              help="Install completion for SHELL (bash, zsh, fish, powershell; default: "
+              "the one in $SHELL).")
+@click.option("--show-completion", is_flag=False, flag_value="", default=None,
+              metavar="[SHELL]", expose_value=False, is_eager=True, callback=_completion,
+              help="Print the completion script for SHELL (default: the one in $SHELL), "
+              "to install it yourself.")
+def cli(debug: bool, quiet: bool, verbose: bool) -> None:
     global _DEBUG, _VERBOSITY
     if quiet and verbose:
-        raise typer.BadParameter("choose --quiet or --verbose, not both")
+        raise click.UsageError("choose --quiet or --verbose, not both")
     _DEBUG = debug
     _VERBOSITY = -1 if quiet else 1 if verbose else 0
 
@@ -115,31 +170,29 @@ def _progress_line() -> Callable[[int, int], None] | None:
 
     def show(done: int, total: int) -> None:
         end = "\n" if done >= total else ""
-        typer.echo(f"\r{progress_bar(done, total)}{end}", err=True, nl=False)
+        click.echo(f"\r{progress_bar(done, total)}{end}", err=True, nl=False)
 
     return show
 
 
-@app.command()
-def render(
-    profile: Annotated[list[str] | None, typer.Argument(
-        help="Profiles to render, by name (built-in or from --profiles-dir).")] = None,
-    all_: Annotated[bool, typer.Option("--all", help="Render every built-in and custom "
-                                       "profile.")] = False,
-    out: OutDir = Path("output"),
-    profiles_dir: ProfilesDir = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show which files would be "
-                                          "added, changed or removed; write nothing.")] = False,
-    fleet: Annotated[Path | None, typer.Option(
-        "--fleet", help="Render every environment of a fleet file (see docs/fleet.md), with "
-        "its Argo CD and Flux objects; not with profile names, --all or --profiles-dir. "
-        "Overlays of environments no longer in the file are pruned.",
-        dir_okay=False)] = None,
-    prune: Annotated[bool, typer.Option(
-        "--prune", help="Also remove difygen's files from overlays and Helm values of "
-        "profiles that no longer exist (renamed or deleted; pass the same --profiles-dir). "
-        "Without it they are reported as orphaned.")] = False,
-) -> None:
+@cli.command(cls=_Command, arguments=[
+    ("PROFILE...", "Profiles to render, by name (built-in or from --profiles-dir).")])
+@click.argument("profile", nargs=-1)
+@click.option("--all", "all_", is_flag=True, help="Render every built-in and custom profile.")
+@_out_option()
+@_profiles_dir_option()
+@click.option("--dry-run", is_flag=True, help="Show which files would be added, changed or "
+              "removed; write nothing.")
+@click.option("--fleet", type=_FILE, metavar="FILE",
+              help="Render every environment of a fleet file (see docs/fleet.md), with its "
+              "Argo CD and Flux objects; not with profile names, --all or --profiles-dir. "
+              "Overlays of environments no longer in the file are pruned.")
+@click.option("--prune", is_flag=True,
+              help="Also remove difygen's files from overlays and Helm values of profiles "
+              "that no longer exist (renamed or deleted; pass the same --profiles-dir). "
+              "Without it they are reported as orphaned.")
+def render(profile: tuple[str, ...], all_: bool, out: Path, profiles_dir: Path | None,
+           dry_run: bool, fleet: Path | None, prune: bool) -> None:
     """Validate, then write Kustomize overlays and Helm values for the given profiles.
 
     Everything is computed and validated in memory first. Only difygen's own files (those
@@ -172,7 +225,7 @@ def render(
     else:
         from generator import profile_load as prof
 
-        refs = _refs(profile or [], all_, profiles_dir)
+        refs = _refs(list(profile), all_, profiles_dir)
         result = do_render(refs)
         known = {r.name for r in prof.discover(profiles_dir)}
     target = resolve_out(out)
@@ -195,13 +248,13 @@ def render(
                  for label, paths in (("add", change.added), ("change", change.changed),
                                       ("remove", change.removed)) for path in paths]
         if lines:
-            typer.echo("\n".join(lines))
+            click.echo("\n".join(lines))
     # kept and orphaned files are warnings (something to act on): --quiet still shows them
     for path in change.kept:
-        typer.echo(f"kept (not difygen's, no generated-file header): {out / path}", err=True)
+        click.echo(f"kept (not difygen's, no generated-file header): {out / path}", err=True)
     if not pruning:
         for name in orphaned:
-            typer.echo(f"orphaned: {out / 'kustomize/overlays' / name} and "
+            click.echo(f"orphaned: {out / 'kustomize/overlays' / name} and "
                        f"{out / 'helm' / name}: no profile {name!r} (renamed or deleted?); "
                        "`difygen render --prune` removes difygen's files there", err=True)
     if _VERBOSITY < 0 and not dry_run:
@@ -209,9 +262,9 @@ def render(
     names = ", ".join(p.plan.name for p in result.profiles) if fleet is None else (
         f"fleet {fleet}: {len(result.profiles)} environments")
     if change.empty:
-        typer.echo(f"{out}: up to date ({names})")
+        click.echo(f"{out}: up to date ({names})")
     elif not dry_run:
-        typer.echo(f"{out}: rendered {names}")
+        click.echo(f"{out}: rendered {names}")
     _helm_notes([(r.plan.name, r.helm_gaps) for r in result.profiles])
 
 
@@ -229,17 +282,18 @@ def _helm_notes(gaps: list[tuple[str, tuple[str, ...]]]) -> None:
         return
     if _VERBOSITY > 0:
         for note, names in where.items():
-            typer.echo(f"note: helm ({', '.join(names)}): {note}", err=True)
+            click.echo(f"note: helm ({', '.join(names)}): {note}", err=True)
         return
     names = list(dict.fromkeys(n for ns in where.values() for n in ns))
     shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-    typer.echo(f"note: the Helm values of {shown} cannot carry {len(where)} settings the "
+    click.echo(f"note: the Helm values of {shown} cannot carry {len(where)} settings the "
                "overlays have; `difygen explain PROFILE` lists them (or rerun with "
                "difygen --verbose render ...); see docs/helm.md", err=True)
 
 
-@app.command()
-def profiles(profiles_dir: ProfilesDir = None) -> None:
+@cli.command()
+@_profiles_dir_option()
+def profiles(profiles_dir: Path | None) -> None:
     """List built-in and custom profiles with their `extends` chain."""
     from generator import profile_load as prof
 
@@ -249,18 +303,17 @@ def profiles(profiles_dir: ProfilesDir = None) -> None:
         except GeneratorError as exc:
             chain = f"(invalid: {exc.lines()[0]})"
         kind = "built-in" if ref.builtin else "custom"
-        typer.echo(f"{ref.name:<20} {kind:<9} {chain}")
+        click.echo(f"{ref.name:<20} {kind:<9} {chain}")
 
 
-@app.command()
-def explain(
-    profile: Annotated[str, typer.Argument(help="Profile name.")],
-    profiles_dir: ProfilesDir = None,
-    fmt: Annotated[str, typer.Option(
-        "--format", help="text (a table) or html (a page with bar charts of the requests "
-        "at minimum and maximum scale against the quota and the node, and the connection "
-        "budget).")] = "text",
-) -> None:
+@cli.command(cls=_Command, arguments=[("PROFILE", "Profile name.")])
+@click.argument("profile")
+@_profiles_dir_option()
+@click.option("--format", "fmt", default="text", show_default=True, metavar="FORMAT",
+              help="text (a table) or html (a page with bar charts of the requests at "
+              "minimum and maximum scale against the quota and the node, and the connection "
+              "budget).")
+def explain(profile: str, profiles_dir: Path | None, fmt: str) -> None:
     """Print every component's replicas, requests, limits and storage, with totals.
 
     Also shows totals at minimum and maximum scale, the database connection budget, the
@@ -280,22 +333,22 @@ def explain(
     if fmt == "html":
         from generator.explain_html import explain_html
 
-        typer.echo(explain_html(plan), nl=False)
+        click.echo(explain_html(plan), nl=False)
         return
     from generator.explain import explain as do_explain
     from generator.targets.helm import render_values
 
-    typer.echo(do_explain(plan, render_values(plan).gaps), nl=False)
+    click.echo(do_explain(plan, render_values(plan).gaps), nl=False)
 
 
-@app.command()
-def init(
-    name: Annotated[str, typer.Argument(help="Name of the new profile (a DNS-1123 label).")],
-    extends: Annotated[str, typer.Option("--extends", help="Built-in profile to start "
-                                         "from.")] = "small",
-    profiles_dir: Annotated[Path, typer.Option("--profiles-dir", help="Where to create it.",
-                                               file_okay=False)] = Path("profiles.d"),
-) -> None:
+@cli.command(cls=_Command, arguments=[
+    ("NAME", "Name of the new profile (a DNS-1123 label).")])
+@click.argument("name")
+@click.option("--extends", default="small", show_default=True, metavar="PROFILE",
+              help="Built-in profile to start from.")
+@click.option("--profiles-dir", type=_DIR, default=Path("profiles.d"), show_default=True,
+              metavar="DIR", help="Where to create it.")
+def init(name: str, extends: str, profiles_dir: Path) -> None:
     """Scaffold a custom profile that extends a built-in one.
 
     The profile's first line names profile.schema.json, which init copies beside it, so
@@ -305,43 +358,42 @@ def init(
 
     path, schemas = scaffold(name, extends, profiles_dir)
     for foreign in schemas.foreign:
-        typer.echo(f"note: {foreign} is not difygen's schema; left as it is (editors will "
+        click.echo(f"note: {foreign} is not difygen's schema; left as it is (editors will "
                    "use it)", err=True)
-    typer.echo(f"created {path}; edit it, then run `difygen render {name} --profiles-dir "
+    click.echo(f"created {path}; edit it, then run `difygen render {name} --profiles-dir "
                f"{profiles_dir}`")
 
 
-@app.command()
-def validate(
-    targets: Annotated[list[str] | None, typer.Argument(
-        help="Profile names; with --manifests, files, directories or - for stdin.")] = None,
-    manifests: Annotated[bool, typer.Option("--manifests", help="Check Kubernetes YAML "
-                                            "(e.g. `kubectl kustomize` output) instead of "
-                                            "profiles.")] = False,
-    helm_values: Annotated[bool, typer.Option(
-        "--helm-values", help="Merge Helm values files in the order of helm's -f flags "
-        "(maps merge, lists and scalars replace) and report where a file after difygen's "
-        "drops or changes derived settings (extraEnv pool sizes, worker counts).")] = False,
-    all_: Annotated[bool, typer.Option("--all", help="Validate every built-in and custom "
-                                       "profile.")] = False,
-    fmt: Annotated[str | None, typer.Option(
-        "--format", help="text, json, junit or github (default: github when GITHUB_ACTIONS "
-        "is set, else text).")] = None,
-    kube_version: Annotated[str | None, typer.Option(
-        "--kube-version", help="Kubernetes minor version of the schemas (default: the "
-        "profile's, or 1.35 for --manifests).")] = None,
-    profiles_dir: ProfilesDir = None,
-    exceptions: Annotated[Path | None, typer.Option(
-        "--exceptions", help="With --manifests: a SecurityExceptions file declaring which "
-        "images may run as root or add which capabilities (see docs/validate.md); only "
-        "these and the catalog's exceptions are honoured, never a manifest's own "
-        "annotation.", dir_okay=False)] = None,
-    jobs: Annotated[int | None, typer.Option(
-        "--jobs", "-j", min=1, help="With --manifests: processes that read a big file or "
-        "stream (over 2 MiB), and run the rules on a big set (2,000 objects or more), "
-        "side by side; the findings are the same with any number. Default: one per CPU, "
-        "at most 4 (Linux; elsewhere 1).")] = None,
-) -> None:
+@cli.command(cls=_Command, arguments=[
+    ("TARGET...", "Profile names; with --manifests, files, directories or - for stdin.")])
+@click.argument("targets", nargs=-1, metavar="[TARGET]...")
+@click.option("--manifests", is_flag=True, help="Check Kubernetes YAML (e.g. `kubectl "
+              "kustomize` output) instead of profiles.")
+@click.option("--helm-values", is_flag=True,
+              help="Merge Helm values files in the order of helm's -f flags (maps merge, "
+              "lists and scalars replace) and report where a file after difygen's drops or "
+              "changes derived settings (extraEnv pool sizes, worker counts).")
+@click.option("--all", "all_", is_flag=True, help="Validate every built-in and custom "
+              "profile.")
+@click.option("--format", "fmt", metavar="FORMAT",
+              help="text, json, junit or github (default: github when GITHUB_ACTIONS is "
+              "set, else text).")
+@click.option("--kube-version", metavar="X.Y",
+              help="Kubernetes minor version of the schemas (default: the profile's, or "
+              "1.35 for --manifests).")
+@_profiles_dir_option()
+@click.option("--exceptions", type=_FILE, metavar="FILE",
+              help="With --manifests: a SecurityExceptions file declaring which images may "
+              "run as root or add which capabilities (see docs/validate.md); only these and "
+              "the catalog's exceptions are honoured, never a manifest's own annotation.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), metavar="N",
+              help="With --manifests: processes that read a big file or stream (over 2 MiB), "
+              "and run the rules on a big set (2,000 objects or more), side by side; the "
+              "findings are the same with any number. Default: one per CPU, at most 4 "
+              "(Linux; elsewhere 1).")
+def validate(targets: tuple[str, ...], manifests: bool, helm_values: bool, all_: bool,
+             fmt: str | None, kube_version: str | None, profiles_dir: Path | None,
+             exceptions: Path | None, jobs: int | None) -> None:
     """Check profiles and the manifests they produce, or any Kubernetes YAML.
 
     Layers: the strict Kubernetes schemas, Pod Security Standards "restricted" and other
@@ -391,7 +443,7 @@ def validate(
         from generator.render import at_profile_line, overlay_prefix
         from generator.targets.kustomize import render_overlay
 
-        refs = _refs(targets or [], all_, profiles_dir, "validate",
+        refs = _refs(list(targets), all_, profiles_dir, "validate",
                      ", or check Kubernetes YAML with --manifests PATH... (- for stdin) or "
                      "Helm values with --helm-values FILE...")
         # Each profile is its own deployment (often the same namespace name in different
@@ -406,8 +458,8 @@ def validate(
             results.append(replace(found, findings=tuple(
                 at_profile_line(f, plan, where) for f in found.findings)))
         result = combine(results)
-    typer.echo(report.render(result, chosen, _VERBOSITY), nl=False)
-    raise typer.Exit(result.exit_code)
+    click.echo(report.render(result, chosen, _VERBOSITY), nl=False)
+    sys.exit(result.exit_code)
 
 
 def _read_stdin() -> str:
@@ -419,14 +471,13 @@ def _read_stdin() -> str:
     return decode(raw, STDIN, MAX_MANIFEST_BYTES)
 
 
-@app.command()
-def check(
-    out: OutDir = Path("output"),
-    profiles_dir: ProfilesDir = None,
-    fleet: Annotated[Path | None, typer.Option(
-        "--fleet", help="Compare with a fresh render of this fleet file instead of the "
-        "profiles found in DIR.", dir_okay=False)] = None,
-) -> None:
+@cli.command()
+@_out_option()
+@_profiles_dir_option()
+@click.option("--fleet", type=_FILE, metavar="FILE",
+              help="Compare with a fresh render of this fleet file instead of the profiles "
+              "found in DIR.")
+def check(out: Path, profiles_dir: Path | None, fleet: Path | None) -> None:
     """Re-render every profile that has output in DIR and compare with what is there.
 
     Exit 0 when identical; exit 3 with a unified diff when the committed output is stale
@@ -466,37 +517,36 @@ def check(
         result = do_render([prof.find(n, profiles_dir) for n in names])
     drift = compare(result.files, target, (*result.managed, *orphan_units(orphaned)))
     if drift.stale:
-        typer.echo(drift.diff, nl=False)
+        click.echo(drift.diff, nl=False)
     for name in orphaned:
-        typer.echo(f"orphaned: {out / 'kustomize/overlays' / name}: difygen's files for "
+        click.echo(f"orphaned: {out / 'kustomize/overlays' / name}: difygen's files for "
                    f"{name!r}, which is no profile{' or environment' if fleet else ''} "
                    "(renamed or deleted?); `difygen render --prune` removes them", err=True)
     for path in drift.kept:
-        typer.echo(f"kept (not difygen's, no generated-file header): {out / path}", err=True)
+        click.echo(f"kept (not difygen's, no generated-file header): {out / path}", err=True)
     if drift.stale:
         again = (f"--fleet {fleet}" if fleet is not None
                  else " ".join([*names, "--prune" if orphaned else ""]).strip())
-        typer.echo(f"{out}: stale ({len(drift.added)} missing, {len(drift.changed)} changed, "
+        click.echo(f"{out}: stale ({len(drift.added)} missing, {len(drift.changed)} changed, "
                    f"{len(drift.removed)} unexpected); run `difygen render {again}` and "
                    "commit", err=True)
     elif _VERBOSITY >= 0:
-        typer.echo(f"{out}: up to date ({', '.join(names)})")
-    raise typer.Exit(drift.exit_code)
+        click.echo(f"{out}: up to date ({', '.join(names)})")
+    sys.exit(drift.exit_code)
 
 
-schemas_app = typer.Typer(help="The pinned Kubernetes schemas, and difygen's own input "
-                          "schemas, for other tools and editors.",
-                          no_args_is_help=True)
-app.add_typer(schemas_app, name="schemas")
+@cli.group(cls=_Group, no_args_is_help=True)
+def schemas() -> None:
+    """The pinned Kubernetes schemas, and difygen's own input schemas, for other tools and
+    editors."""
 
 
-@schemas_app.command("export")
-def schemas_export(
-    directory: Annotated[Path, typer.Argument(help="Where to write the schema files.",
-                                              file_okay=False)],
-    kube_version: Annotated[str, typer.Option("--kube-version", help="Kubernetes minor "
-                                              "version.")] = "1.35",
-) -> None:
+@schemas.command("export", cls=_Command, arguments=[
+    ("DIRECTORY", "Where to write the schema files.")])
+@click.argument("directory", type=_DIR)
+@click.option("--kube-version", default="1.35", show_default=True, metavar="X.Y",
+              help="Kubernetes minor version.")
+def schemas_export(directory: Path, kube_version: str) -> None:
     """Write the strict schemas as standalone files kubeconform accepts.
 
     \b
@@ -508,14 +558,13 @@ def schemas_export(
     from generator.schemas_export import export_schemas
 
     written = export_schemas(kube_version, directory)
-    typer.echo(f"{directory}: wrote {len(written)} schemas for Kubernetes {kube_version}")
+    click.echo(f"{directory}: wrote {len(written)} schemas for Kubernetes {kube_version}")
 
 
-@schemas_app.command("editor")
-def schemas_editor(
-    directory: Annotated[Path, typer.Argument(help="Where to write profile.schema.json and "
-                                              "fleet.schema.json.", file_okay=False)],
-) -> None:
+@schemas.command("editor", cls=_Command, arguments=[
+    ("DIRECTORY", "Where to write profile.schema.json and fleet.schema.json.")])
+@click.argument("directory", type=_DIR)
+def schemas_editor(directory: Path) -> None:
     """Write the profile and fleet schemas for YAML editors (and check-jsonschema).
 
     Start a profile or fleet file with a line naming the copy, relative to the file:
@@ -530,31 +579,9 @@ def schemas_editor(
 
     copies = write_editor_schemas(directory)
     for path in copies.written:
-        typer.echo(f"wrote {path}")
+        click.echo(f"wrote {path}")
     for path in copies.current:
-        typer.echo(f"{path}: up to date")
+        click.echo(f"{path}: up to date")
     for path in copies.foreign:
-        typer.echo(f"note: {path} is not difygen's schema; left as it is", err=True)
+        click.echo(f"note: {path} is not difygen's schema; left as it is", err=True)
 
-
-_SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
-
-
-def completion_for_named_shell(argv: list[str]) -> bool:
-    """`--show-completion SHELL` and `--install-completion SHELL`. typer's own options are
-    flags that detect the running shell, so `--show-completion zsh` printed bash's script
-    when run from bash; a bare flag still goes to typer's detection."""
-    if len(argv) != 2 or argv[0] not in ("--show-completion", "--install-completion"):
-        return False
-    shell = argv[1]
-    if shell not in _SHELLS:
-        raise UsageError(f"{argv[0]} {shell!r}: choose one of {', '.join(_SHELLS)}")
-    from typer._completion_shared import get_completion_script, install
-
-    if argv[0] == "--show-completion":
-        typer.echo(get_completion_script(prog_name="difygen",
-                                         complete_var="_DIFYGEN_COMPLETE", shell=shell))
-    else:
-        _, path = install(shell=shell, prog_name="difygen")
-        typer.echo(f"{shell} completion installed in {path}; restart the shell")
-    return True

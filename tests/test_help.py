@@ -11,9 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-import typer
 
-from generator.commands import app
+from generator.commands import cli
 
 REPO = Path(__file__).resolve().parent.parent
 DIFYGEN = str(Path(sys.executable).parent / "difygen")
@@ -29,7 +28,6 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 
 def leaf_commands() -> list[tuple[str, ...]]:
     """Every runnable command path, from the CLI itself: ('render',), ('schemas', 'export')."""
-    root = typer.main.get_command(app)
     found: list[tuple[str, ...]] = []
 
     def walk(command: object, path: tuple[str, ...]) -> None:
@@ -40,7 +38,7 @@ def leaf_commands() -> list[tuple[str, ...]]:
         elif path:
             found.append(path)
 
-    walk(root, ())
+    walk(cli, ())
     return found
 
 
@@ -102,8 +100,7 @@ def test_the_sync_check_would_notice_a_missing_option(tmp_path: Path) -> None:
 # --- help text -----------------------------------------------------------------------------
 
 def _docstring_examples(path: tuple[str, ...]) -> list[str]:
-    root = typer.main.get_command(app)
-    command: object = root
+    command: object = cli
     for name in path:
         command = command.commands[name]  # type: ignore[attr-defined]
     text = getattr(command, "help", "") or ""
@@ -159,18 +156,66 @@ def test_show_completion_zsh_prints_zshs_script() -> None:
 def test_show_completion_fish_prints_fishs_script() -> None:
     proc = run("--show-completion", "fish")
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith("complete --command difygen")
-    assert "complete_fish" in proc.stdout and "COMPREPLY" not in proc.stdout
+    assert "complete --no-files --command difygen" in proc.stdout
+    assert "fish_complete" in proc.stdout and "COMPREPLY" not in proc.stdout
+
+
+def test_show_completion_powershell_under_both_names() -> None:
+    script = run("--show-completion", "powershell")
+    assert script.returncode == 0, script.stderr
+    assert "Register-ArgumentCompleter -Native -CommandName difygen" in script.stdout
+    assert run("--show-completion", "pwsh").stdout == script.stdout
 
 
 def test_show_completion_bash_and_an_unknown_shell() -> None:
     assert "COMPREPLY" in run("--show-completion", "bash").stdout
     proc = run("--show-completion", "tcsh")
-    assert proc.returncode == 2 and "zsh" in proc.stderr
+    assert proc.returncode == 2 and "zsh" in proc.stderr and "tcsh" in proc.stderr
+
+
+def test_bare_show_completion_takes_the_shell_from_SHELL() -> None:
+    env = {"PATH": "/usr/bin:/bin", "SHELL": "/usr/bin/fish"}
+    proc = run("--show-completion", env=env)
+    assert proc.returncode == 0 and "fish_complete" in proc.stdout, proc.stderr
+    proc = run("--show-completion", env={"PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 2 and "choose one of bash" in proc.stderr
 
 
 def test_zsh_completion_answers_through_the_cli() -> None:
-    env = {"PATH": "/usr/bin:/bin", "_DIFYGEN_COMPLETE": "complete_zsh",
-           "_TYPER_COMPLETE_ARGS": "difygen ren"}
+    env = {"PATH": "/usr/bin:/bin", "_DIFYGEN_COMPLETE": "zsh_complete",
+           "COMP_WORDS": "difygen ren", "COMP_CWORD": "1"}
     proc = run(env=env)
-    assert proc.returncode == 0 and '"render"' in proc.stdout
+    assert proc.returncode == 0 and "render" in proc.stdout.splitlines(), proc.stdout
+
+
+def test_bash_completion_offers_a_commands_options() -> None:
+    env = {"PATH": "/usr/bin:/bin", "_DIFYGEN_COMPLETE": "bash_complete",
+           "COMP_WORDS": "difygen validate --ma", "COMP_CWORD": "2"}
+    proc = run(env=env)
+    assert proc.returncode == 0 and proc.stdout.split() == ["plain,--manifests"], proc.stdout
+
+
+@pytest.mark.parametrize(("shell", "script", "startup"), [
+    ("bash", ".local/share/bash-completion/completions/difygen", None),
+    ("fish", ".config/fish/completions/difygen.fish", None),
+    ("zsh", ".zfunc/_difygen", ".zshrc"),
+    ("pwsh", ".config/powershell/difygen-completion.ps1",
+     ".config/powershell/Microsoft.PowerShell_profile.ps1"),
+])
+def test_install_completion_writes_where_the_shell_loads_it(
+        tmp_path: Path, shell: str, script: str, startup: str | None) -> None:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    if startup is not None:
+        (tmp_path / startup).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / startup).write_text("# mine\n")
+    for _ in range(2):  # twice: the start-up file gets its line once
+        proc = run("--install-completion", shell, env=env)
+        assert proc.returncode == 0, proc.stderr
+    assert str(tmp_path / script) in proc.stdout
+    shown = run("--show-completion", shell).stdout
+    assert (tmp_path / script).read_text() == shown
+    written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert written == sorted({script, startup or script})
+    if startup is not None:
+        lines = (tmp_path / startup).read_text().splitlines()
+        assert lines[0] == "# mine" and len(lines) == 2, lines
