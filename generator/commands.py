@@ -61,6 +61,12 @@ def debug() -> bool:
     return _DEBUG
 
 
+# What `validate --manifests` loaded, kept alive until the process ends: generator.cli.entry
+# exits without freeing anything, and freeing a big set's objects one by one would cost a
+# tenth of a second or more for nothing.
+_LOADED: list[object] = []
+
+
 _DIR = click.Path(file_okay=False, path_type=Path)
 _FILE = click.Path(dir_okay=False, path_type=Path)
 
@@ -433,7 +439,7 @@ def validate(targets: tuple[str, ...], manifests: bool, helm_values: bool, all_:
         stdin_text = _read_stdin() if "-" in targets else None
         result = validate_manifests(targets, kube_version or DEFAULT_KUBE,
                                     stdin_text=stdin_text, exceptions_file=exceptions,
-                                    jobs=jobs or default_jobs())
+                                    jobs=jobs or default_jobs(), keep_loaded=_LOADED)
     else:
         if exceptions is not None:
             raise UsageError("--exceptions applies to --manifests; for profiles the "

@@ -118,17 +118,23 @@ def validate_manifests(paths_or_text: Sequence[str | Path] | str,
                        stdin_text: str | None = None,
                        rules: Sequence[Rule] | None = None,
                        exceptions_file: str | Path | None = None,
-                       jobs: int = 1) -> ValidationResult:
+                       jobs: int = 1,
+                       keep_loaded: list[object] | None = None) -> ValidationResult:
     """Load and validate files and directories (a sequence; `-` reads `stdin_text`) or a
     YAML text (a str). Raises InputError (exit 2) for input that is not Kubernetes YAML
     or holds no object. A directory with Kustomize roots (difygen's output tree) is
     validated one build at a time (generator.manifest_sources). `exceptions_file` adds the
     security exceptions it declares to the catalog's. `jobs`: processes that may read a
-    big file (the answer is the same with any number)."""
+    big file (the answer is the same with any number). `keep_loaded`, when given,
+    receives the loaded objects, so that the caller decides when they are freed: freeing
+    24,000 objects' data takes 0.1 to 0.3 s, which a command-line run that exits next
+    need not spend (generator.cli.entry leaves without tearing anything down)."""
     from generator.manifest_sources import collect
 
     exceptions = load_exceptions(exceptions_file) if exceptions_file is not None else ()
     sets = collect(paths_or_text, stdin_text, jobs)
+    if keep_loaded is not None:
+        keep_loaded.append(sets)
     results = [_in_build(validate_objects(s.manifests, kube_version, rules=rules,
                                           exceptions=exceptions, jobs=jobs), s.label)
                for s in sets]

@@ -173,3 +173,16 @@ def test_default_kubernetes_versions_agree() -> None:
 
     assert validate.DEFAULT_KUBERNETES_VERSION == versions.DEFAULT_KUBERNETES_VERSION
     assert commands.DEFAULT_KUBE == versions.DEFAULT_KUBERNETES_VERSION
+
+
+def test_keep_loaded_receives_the_objects_and_changes_no_finding(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text((CASES / "negative" / "brief-example.yaml").read_text())
+    kept: list[object] = []
+    result = validate_manifests([path], keep_loaded=kept)
+    assert result == validate_manifests([path])
+    (sets,) = kept
+    assert isinstance(sets, list)
+    objects = [m for s in sets for m in s.manifests]
+    assert len(objects) == result.objects > 0
+    assert all(m.file == str(path) for m in objects)
