@@ -13,6 +13,7 @@ is False and callers do the work in their own process; the answer is the same.
 from __future__ import annotations
 
 import os
+import struct
 import sys
 from collections.abc import Callable
 from typing import BinaryIO
@@ -63,9 +64,54 @@ class Forked:
     def finish(self) -> bytes | None:
         """What the child wrote, or None when it declined or did not finish."""
         try:
-            _, status = os.waitpid(self.pid, 0)
-            if os.waitstatus_to_exitcode(status) != 0:
+            if not self.wait():
                 return None
-            return os.pread(self.fd, os.fstat(self.fd).st_size, 0)
+            return self.written_since(0)
         finally:
             os.close(self.fd)
+
+    def wait(self) -> bool:
+        """Waits for the child to exit: True when its work answered."""
+        _, status = os.waitpid(self.pid, 0)
+        return os.waitstatus_to_exitcode(status) == 0
+
+    def written_since(self, offset: int) -> bytes:
+        """What the child has written past `offset` so far (it may still be writing:
+        whatever it flushed is there)."""
+        return os.pread(self.fd, max(0, os.fstat(self.fd).st_size - offset), offset)
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+_TOKEN = struct.Struct("<I")
+
+
+class Dealer:
+    """Hands out the numbers 0..count-1, each to exactly one of the processes that ask,
+    in order, as they ask: the numbers sit in a pipe whose writing end is closed, a read
+    of one token is atomic, and the end of the pipe says there is none left. Made before
+    forking, so that the children share it; a slow piece of work then holds up no other
+    (a process that is done takes the next)."""
+
+    def __init__(self, count: int) -> None:
+        # Written whole before anyone reads: it must fit in the pipe's buffer.
+        if count * _TOKEN.size > 65536:
+            raise ValueError(f"too many pieces of work to deal: {count}")
+        self._take, deal = os.pipe()
+        try:
+            os.write(deal, b"".join(_TOKEN.pack(i) for i in range(count)))
+        finally:
+            os.close(deal)
+
+    def take(self) -> int | None:
+        token = os.read(self._take, _TOKEN.size)
+        return _TOKEN.unpack(token)[0] if token else None
+
+    def drain(self) -> None:
+        """Takes every number left, so that the other processes stop asking."""
+        while os.read(self._take, 65536):
+            pass
+
+    def close(self) -> None:
+        os.close(self._take)

@@ -13,12 +13,16 @@ What makes it fast on a 35 MB file:
   judged once, not by running regexes over every document: only a document holding a
   suspicious token gets the exact checks, and only for the constructs its tokens call
   for (the structure check only on the lines that hold marks).
-- One rapidyaml tree per process, cleared and reused for each document.
+- Documents are read a piece at a time (about 128 KiB of text): a piece's new documents
+  are parsed by one rapidyaml call as one stream, written as one JSON array into a
+  buffer reused from piece to piece, and read by one orjson call.
+- One rapidyaml tree per process, cleared and reused for each piece.
 - orjson reads JSON about three times faster than the json module, and writes it back
   (for the duplicate-key count) about ten times faster.
 - A document repeated verbatim is parsed once; every copy gets data of its own.
-- A big text is read by several forked processes, each a share of the documents
-  (`read(text, jobs)`), the children handing their objects back as JSON.
+- A big text is read by several forked processes (`read(text, jobs)`), the pieces dealt
+  to whichever process asks next; the children write each piece's objects as JSON as
+  soon as it is read, and the parent loads them between pieces of its own.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from typing import Any, BinaryIO, NamedTuple
 
 import orjson
 
-from generator.forking import Forked, can_fork, cpus
+from generator.forking import Dealer, Forked, can_fork, cpus
 
 try:
     import ryml as _ryml
@@ -184,6 +188,14 @@ def document_bounds(text: str) -> list[tuple[int, int]]:
 # Below this much text a second process costs more (fork, copying its results back)
 # than it saves.
 PARALLEL_MIN_CHARS = 2 * 1024 * 1024
+# Documents are read a piece at a time, each piece about this much text: small enough
+# that the processes reading side by side finish together (each takes the next piece
+# when done with one), big enough that handing out a piece and parsing its documents in
+# one rapidyaml call cost little next to reading them.
+PIECE_CHARS = 128 * 1024
+# At most this many pieces (the dealer's pipe holds them all; a bigger text gets
+# bigger pieces).
+_MAX_PIECES = 8192
 
 
 def default_jobs() -> int:
@@ -192,45 +204,86 @@ def default_jobs() -> int:
     return max(1, min(cpus(), 4))
 
 
+class _Piece(NamedTuple):
+    """Documents lo..hi-1, and the number of lines before the first one's text."""
+
+    lo: int
+    hi: int
+    line: int
+
+
+def _pieces(text: str, bounds: list[tuple[int, int]]) -> list[_Piece]:
+    """Consecutive runs of whole documents, each about PIECE_CHARS of text (a document
+    bigger than that is a piece of its own), covering every document once, in order."""
+    if not bounds:
+        return []
+    size = max(PIECE_CHARS, (bounds[-1][1] - bounds[0][0]) // _MAX_PIECES + 1)
+    pieces: list[_Piece] = []
+    lo, line, counted_to = 0, 0, 0
+    while lo < len(bounds):
+        start = bounds[lo][0]
+        line += text.count("\n", counted_to, start)
+        counted_to = start
+        hi = lo + 1
+        while hi < len(bounds) and bounds[hi][1] - start <= size:
+            hi += 1
+        pieces.append(_Piece(lo, hi, line))
+        lo = hi
+    return pieces
+
+
 def read(text: str, jobs: int = 1) -> list[Document] | None:
     """Every object of `text`, or None when the slow path must read it. With `jobs` > 1
-    and a big text, `jobs` - 1 forked processes read shares of the documents beside this
-    one (where the platform can fork and hand data back in memory: Linux); the answer is
-    the same as with one."""
+    and a big text, `jobs` - 1 forked processes read pieces of it beside this one (where
+    the platform can fork and hand data back in memory: Linux); the answer is the same as
+    with one."""
     if _ryml is None:
         return None
     bounds = document_bounds(text)
-    if jobs <= 1 or len(text) < PARALLEL_MIN_CHARS or not can_fork() or len(bounds) < jobs:
-        return _Reader(text).read(bounds, 0, len(bounds))
-    cuts = _cuts(bounds, jobs)
+    pieces = _pieces(text, bounds)
+    if jobs <= 1 or len(text) < PARALLEL_MIN_CHARS or not can_fork() or len(pieces) < 2:
+        reader = _Reader(text)
+        documents: list[Document] = []
+        with _QuietStderr():
+            for piece in pieces:
+                found = reader.read(bounds, piece)
+                if found is None:
+                    return None
+                documents += found
+        return documents
+    return _read_together(text, bounds, pieces, jobs)
+
+
+def _read_together(text: str, bounds: list[tuple[int, int]], pieces: list[_Piece],
+                   jobs: int) -> list[Document] | None:
+    """The pieces dealt out to this process and `jobs` - 1 forked ones as each asks for
+    the next. A child writes each piece's objects as soon as it has read them; this
+    process loads them between pieces of its own, so that little is left to load when
+    the last piece is read."""
+    dealer = Dealer(len(pieces))
+    by_piece: dict[int, list[Document]] = {}
+    ok = True
     with _QuietStderr():  # before forking: the children inherit it
-        children = [_Child.start(text, bounds, lo, hi) for lo, hi in cuts[1:]]
+        children: list[_Child] = []
         try:
-            own = _Reader(text).read(bounds, *cuts[0])
+            children = [_Child.start(text, bounds, pieces, dealer) for _ in range(jobs - 1)]
+            reader = _Reader(text)
+            while ok and (index := dealer.take()) is not None:
+                found = reader.read(bounds, pieces[index])
+                if found is None:
+                    ok = False
+                    break
+                by_piece[index] = found
+                for child in children:
+                    child.load(by_piece)
         finally:
-            results = [child.finish() for child in children]
-    if own is None or any(result is None for result in results):
+            dealer.drain()  # nothing more to take: the children stop after their piece
+            for child in children:
+                ok = child.finish(by_piece) and ok
+            dealer.close()
+    if not ok or len(by_piece) != len(pieces):
         return None
-    return own + [doc for result in results if result is not None for doc in result]
-
-
-def _cuts(bounds: list[tuple[int, int]], jobs: int) -> list[tuple[int, int]]:
-    """`jobs` consecutive ranges of document indexes holding about equal text each. (This
-    process also loads the children's objects afterwards, but a child is slower per
-    document, writing them out: measured, equal shares finish first.)"""
-    start = bounds[0][0]
-    total = bounds[-1][1] - start
-    cuts: list[tuple[int, int]] = []
-    lo = 0
-    for share in range(1, jobs):
-        target = start + total * share // jobs
-        hi = lo
-        while hi < len(bounds) and bounds[hi][0] < target:
-            hi += 1
-        cuts.append((lo, hi))
-        lo = hi
-    cuts.append((lo, len(bounds)))
-    return cuts
+    return [doc for index in range(len(pieces)) for doc in by_piece[index]]
 
 
 class _Reader:
@@ -242,61 +295,162 @@ class _Reader:
         self.suspects = _Suspects()
         assert _ryml is not None
         self.tree = _ryml.Tree()
+        self.out = bytearray(1 << 22)
         # Documents repeated verbatim (the same object copied into many builds) are
         # parsed and checked once: the first copy's data, by its text's hash (keeping
         # every text as a key would hold a second copy of the file).
         self.seen: dict[int, list[_Seen]] = {}
 
-    def read(self, bounds: list[tuple[int, int]], lo: int, hi: int) -> list[Document] | None:
-        """The objects of documents lo..hi-1, or None when the slow path must read."""
+    def read(self, bounds: list[tuple[int, int]], piece: _Piece) -> list[Document] | None:
+        """The objects of a piece's documents, or None when the slow path must read."""
         text = self.text
         documents: list[Document] = []
-        prev = bounds[lo][0] if lo < hi else 0
-        line = text.count("\n", 0, prev)
-        with _QuietStderr():
-            for start, end in bounds[lo:hi]:
-                chunk = text[start:end]
-                line += text.count("\n", prev, start)
-                prev = start
-                first = _FIRST_LINE.search(chunk)
-                if first is None:
-                    continue
-                key = hash(chunk)
-                known = next((seen for seen in self.seen.get(key, ())
-                              if text[seen.start:seen.end] == chunk), None)
-                if known is not None:
-                    # Same text, same data and checks; the copy is data of its own
-                    # (objects are never shared between manifests), read by orjson from
-                    # the first copy's JSON: a third of the time a copy in Python takes.
-                    # The copy points at the first one's text (the same characters): a
-                    # finding reads and places it once for every copy.
-                    start, end = known.start, known.end
-                    data = orjson.loads(known.json())
-                else:
-                    parsed = _parse(chunk, self.suspects.of(chunk), self.tree)
-                    if parsed is None:
-                        return None
-                    data = parsed
-                    self.seen.setdefault(key, []).append(_Seen(start, end, data))
-                kind = data.get("kind")
-                if not isinstance(kind, str) or not kind or kind.endswith("List") or \
-                        not isinstance(data.get("apiVersion"), str) or \
-                        not data["apiVersion"]:
-                    return None  # the slow path expands Lists and words the problem
-                at = line + chunk.count("\n", 0, first.start())
-                col = first.end() - chunk.rfind("\n", 0, first.start()) - 1
-                documents.append(Document(data, at + 1, col, start, end, line))
+        batch = _Batch()
+        new: list[_Seen] = []
+        line = piece.line
+        prev = bounds[piece.lo][0] if piece.lo < piece.hi else 0
+        for start, end in bounds[piece.lo:piece.hi]:
+            chunk = text[start:end]
+            line += text.count("\n", prev, start)
+            prev = start
+            first = _FIRST_LINE.search(chunk)
+            if first is None:
+                continue
+            at = line + chunk.count("\n", 0, first.start())
+            col = first.end() - chunk.rfind("\n", 0, first.start()) - 1
+            key = hash(chunk)
+            # (A first copy in this piece is not parsed yet: its repeats are parsed too.)
+            known = next((seen for seen in self.seen.get(key, ())
+                          if seen.data is not None and text[seen.start:seen.end] == chunk),
+                         None)
+            if known is not None:
+                # Same text, same data and checks; the copy is data of its own (objects
+                # are never shared between manifests), read by orjson from the first
+                # copy's JSON: a third of the time a copy in Python takes. The copy
+                # points at the first one's text (the same characters): a finding reads
+                # and places it once for every copy.
+                documents.append(Document(orjson.loads(known.json()), at + 1, col,
+                                          known.start, known.end, line))
+                continue
+            checks = self.suspects.of(chunk)
+            # The structure check is line by line (nothing it looks for spans lines), so
+            # only the lines with marks are searched.
+            if any(_RISKY_YAML.search(mark) for mark in checks.structure):
+                return None
+            batch.add(len(documents), chunk, checks)
+            first_copy = _Seen(start, end, len(documents))
+            self.seen.setdefault(key, []).append(first_copy)
+            new.append(first_copy)
+            documents.append(Document({}, at + 1, col, start, end, line))
+        parsed = batch.parse(self.tree, self.out)
+        if parsed is None:
+            return None
+        for index, data in parsed:
+            kind = data.get("kind")
+            if not isinstance(kind, str) or not kind or kind.endswith("List") or \
+                    not isinstance(data.get("apiVersion"), str) or not data["apiVersion"]:
+                return None  # the slow path expands Lists and words the problem
+            documents[index] = documents[index]._replace(data=data)
+        for first_copy in new:
+            first_copy.data = documents[first_copy.index].data
         return documents
 
 
+class _Batch:
+    """The new documents of a piece, parsed by one rapidyaml call as one stream (its
+    parser and emitter run once, not once per document) and read by one orjson call."""
+
+    def __init__(self) -> None:
+        self.where: list[int] = []
+        self.chunks: list[str] = []
+        self.checks: list[_Verdict] = []
+
+    def add(self, where: int, chunk: str, checks: _Verdict) -> None:
+        self.where.append(where)
+        self.chunks.append(chunk if chunk.endswith("\n") else chunk + "\n")
+        self.checks.append(checks)
+
+    def parse(self, tree: Any, out: bytearray) -> list[tuple[int, dict[str, Any]]] | None:
+        """(index in the piece, data) of every document, or None for the slow path."""
+        if not self.chunks:
+            return []
+        # A document-end marker (`...`) would let one text hold two documents and
+        # another none, and the stream would still hold as many as were joined.
+        if any(chunk.startswith("...") or "\n..." in chunk for chunk in self.chunks):
+            return None
+        assert _ryml is not None
+        try:
+            tree.clear()
+            tree.clear_arena()
+            _ryml.parse_in_arena("---\n".join(self.chunks).encode(), tree)
+            nodes = _documents_of(tree)
+            if len(nodes) != len(self.chunks):
+                return None
+            dumped, spans = _emit_array(tree, nodes, out)
+        except _ryml.ExceptionBasic:
+            return None
+        try:
+            loaded = orjson.loads(dumped)
+        except orjson.JSONDecodeError:
+            return None
+        if not all(isinstance(data, dict) for data in loaded) or _lost_keys(dumped, loaded):
+            return None
+        for (a, b), chunk, checks in zip(spans, self.chunks, self.checks, strict=True):
+            if (checks.typed or checks.exponent) and \
+                    _risky_scalars(bytes(dumped[a:b]).decode(), chunk, checks):
+                return None
+        return list(zip(self.where, loaded, strict=True))
+
+
+def _documents_of(tree: Any) -> list[int]:
+    """The document nodes of a parsed stream (the root itself for a single document)."""
+    assert _ryml is not None
+    root = tree.root_id()
+    if not tree.is_stream(root):
+        return [root]
+    nodes = []
+    node = tree.first_child(root)
+    while node != _ryml.NONE:
+        nodes.append(node)
+        node = tree.next_sibling(node)
+    return nodes
+
+
+def _emit_array(tree: Any, nodes: list[int], out: bytearray
+                ) -> tuple[memoryview, list[tuple[int, int]]]:
+    """The documents as one JSON array written into `out` (grown when too small), and
+    where each document's JSON is in it."""
+    assert _ryml is not None
+    while True:
+        view = memoryview(out)
+        spans: list[tuple[int, int]] = []
+        at = 1
+        for node in nodes:
+            failed, size = _ryml.emit_json_to_substr(tree, node, view[at:-1])
+            if failed:
+                break
+            spans.append((at, at + size))
+            at += size
+            view[at:at + 1] = b","
+            at += 1
+        else:
+            view[0:1] = b"["
+            view[at - 1:at] = b"]"
+            return view[:at], spans
+        view.release()
+        out.extend(bytes(len(out)))  # twice the room, and again
+
+
 class _Seen:
-    """A document read once: where its text is, its data, and (made at its first repeat,
-    kept for the next ones) that data as JSON. Only documents that repeat pay for it."""
+    """A document read once: where its text is, its place in its piece, its data (once
+    its piece is parsed), and (made at its first repeat, kept for the next ones) that
+    data as JSON. Only documents that repeat pay for the JSON."""
 
-    __slots__ = ("_json", "data", "end", "start")
+    __slots__ = ("_json", "data", "end", "index", "start")
 
-    def __init__(self, start: int, end: int, data: dict[str, Any]) -> None:
-        self.start, self.end, self.data = start, end, data
+    def __init__(self, start: int, end: int, index: int) -> None:
+        self.start, self.end, self.index = start, end, index
+        self.data: dict[str, Any] | None = None
         self._json: bytes | None = None
 
     def json(self) -> bytes:
@@ -305,77 +459,81 @@ class _Seen:
         return self._json
 
 
-# JSON length, the document text's start and end, line, column, lines before its text
+# A piece: its number and the length of what follows. A document: its JSON's length,
+# the document text's start and end, line, column, lines before its text.
+_PIECE = struct.Struct("<II")
 _HEADER = struct.Struct("<IIIIII")
 
 
 class _Child:
-    """A forked process reading a share of the documents. It writes each object as
-    orjson's JSON with its position; the parent reads that back (orjson reads JSON
-    faster than pickle reads its own format)."""
+    """A forked process reading the pieces dealt to it. It writes each piece's objects
+    (orjson's JSON with their positions) as soon as they are read; the parent reads them
+    back (orjson reads JSON faster than pickle reads its own format) while it reads
+    pieces itself."""
 
     def __init__(self, forked: Forked) -> None:
         self.forked = forked
+        self.offset = 0
 
     @classmethod
-    def start(cls, text: str, bounds: list[tuple[int, int]], lo: int, hi: int) -> _Child:
+    def start(cls, text: str, bounds: list[tuple[int, int]], pieces: list[_Piece],
+              dealer: Dealer) -> _Child:
         def work(out: BinaryIO) -> bool:
-            documents = _Reader(text).read(bounds, lo, hi)
-            if documents is None:
-                return False
-            for d in documents:
-                blob = orjson.dumps(d.data)
-                out.write(_HEADER.pack(len(blob), d.start, d.end, d.line, d.col,
-                                       d.line_offset))
-                out.write(blob)
+            reader = _Reader(text)
+            while (index := dealer.take()) is not None:
+                documents = reader.read(bounds, pieces[index])
+                if documents is None:
+                    dealer.drain()  # the slow path reads the whole text: stop everyone
+                    return False
+                blobs = []
+                for d in documents:
+                    blob = orjson.dumps(d.data)
+                    blobs.append(_HEADER.pack(len(blob), d.start, d.end, d.line, d.col,
+                                              d.line_offset))
+                    blobs.append(blob)
+                payload = b"".join(blobs)
+                out.write(_PIECE.pack(index, len(payload)))
+                out.write(payload)
+                out.flush()  # the parent may read it now
             return True
 
         return cls(Forked.start(work))
 
-    def finish(self) -> list[Document] | None:
-        """The child's objects, in order; None when it found a document for the slow
-        path (or did not finish: the slow path then reads, and words any problem)."""
-        blob = self.forked.finish()
-        return None if blob is None else list(self._documents(memoryview(blob)))
-
-    @staticmethod
-    def _documents(blob: memoryview) -> Iterator[Document]:
+    def load(self, by_piece: dict[int, list[Document]]) -> None:
+        """Reads the pieces the child has written whole since the last call."""
+        blob = memoryview(self.forked.written_since(self.offset))
         at = 0
-        size = _HEADER.size
-        while at < len(blob):
-            length, start, end, line, col, offset = _HEADER.unpack_from(blob, at)
-            at += size
-            data = orjson.loads(blob[at:at + length])
+        while at + _PIECE.size <= len(blob):
+            index, length = _PIECE.unpack_from(blob, at)
+            if at + _PIECE.size + length > len(blob):
+                break
+            at += _PIECE.size
+            by_piece[index] = list(_documents(blob[at:at + length]))
             at += length
-            yield Document(data, line, col, start, end, offset)
+        self.offset += at
+
+    def finish(self, by_piece: dict[int, list[Document]]) -> bool:
+        """Waits for the child and reads the rest of its pieces; False when it found a
+        document for the slow path (or did not finish: the slow path then reads, and
+        words any problem)."""
+        try:
+            if not self.forked.wait():
+                return False
+            self.load(by_piece)
+            return True
+        finally:
+            self.forked.close()
 
 
-def _parse(chunk: str, checks: _Verdict, tree: Any) -> dict[str, Any] | None:
-    """The data of one document (a mapping), or None for the slow path. `tree` is a
-    rapidyaml tree reused from document to document (cleared first: parsing into a tree
-    appends): its node and text buffers are allocated once, not per document."""
-    # The structure check is line by line (nothing it looks for spans lines), so only
-    # the lines with marks are searched.
-    if any(_RISKY_YAML.search(line) for line in checks.structure):
-        return None
-    assert _ryml is not None
-    try:
-        tree.clear()
-        tree.clear_arena()
-        _ryml.parse_in_arena(chunk.encode(), tree)
-        dumped = _ryml.emit_json_malloc(tree, tree.root_id())
-    except _ryml.ExceptionBasic:
-        return None
-    if dumped is None:
-        return None
-    try:
-        data = orjson.loads(dumped)
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(data, dict) or _risky_scalars(dumped, chunk, checks) or \
-            _lost_keys(dumped, data):
-        return None
-    return data
+def _documents(blob: memoryview) -> Iterator[Document]:
+    at = 0
+    size = _HEADER.size
+    while at < len(blob):
+        length, start, end, line, col, offset = _HEADER.unpack_from(blob, at)
+        at += size
+        data = orjson.loads(blob[at:at + length])
+        at += length
+        yield Document(data, line, col, start, end, offset)
 
 
 def _risky_scalars(dumped: str, chunk: str, checks: _Verdict) -> bool:
@@ -392,14 +550,15 @@ def _risky_scalars(dumped: str, chunk: str, checks: _Verdict) -> bool:
     return False
 
 
-def _lost_keys(dumped: str, data: Any) -> bool:
+def _lost_keys(dumped: memoryview, data: Any) -> bool:
     """A JSON reader keeps the last of two equal keys; the slow path refuses them. Every
     key in rapidyaml's JSON and in orjson's indented JSON is followed by `": `; strings
     hold the sequence the same number of times in both (a quote inside is escaped the
     same way). Without a lost key both texts hold the same keys and strings, so the
-    counts are equal; a lost key (and its value) is missing only from orjson's."""
+    counts are equal; a lost key (and its value) is missing only from orjson's. (Summed
+    over a piece's documents: a lost key in any of them makes the sums differ.)"""
     again = orjson.dumps(data, option=orjson.OPT_INDENT_2)
-    return dumped.count('": ') != again.count(b'": ')
+    return bytes(dumped).count(b'": ') != again.count(b'": ')
 
 
 class _QuietStderr:

@@ -12,18 +12,15 @@ findings keep their order, so the answer is the same with any number of processe
 from __future__ import annotations
 
 import io
-import os
 import pickle
-import struct
 from collections.abc import Sequence
 from typing import BinaryIO
 
-from generator.forking import Forked, can_fork
+from generator.forking import Dealer, Forked, can_fork
 from generator.rules import Context, Finding, Rule
 
 # Below this many objects a second process costs more than it saves.
 PARALLEL_MIN_OBJECTS = 2000
-_TOKEN = struct.Struct("<H")
 
 
 def run_rules(rules: Sequence[Rule], ctx: Context, jobs: int = 1) -> list[Finding]:
@@ -31,21 +28,10 @@ def run_rules(rules: Sequence[Rule], ctx: Context, jobs: int = 1) -> list[Findin
     if jobs <= 1 or len(rules) < 2 or len(ctx.manifests) < PARALLEL_MIN_OBJECTS or \
             not can_fork():
         return [f for rule in rules for f in rule.check(ctx)]
-    # Every rule's number in a pipe whose writing end is closed: a read of one token is
-    # atomic, so each rule goes to exactly one process, and the end of the pipe says
-    # there is none left.
-    take_fd, deal_fd = os.pipe()
-    try:
-        os.write(deal_fd, b"".join(_TOKEN.pack(i) for i in range(len(rules))))
-    finally:
-        os.close(deal_fd)
-
-    def take() -> int | None:
-        token = os.read(take_fd, _TOKEN.size)
-        return _TOKEN.unpack(token)[0] if token else None
+    dealer = Dealer(len(rules))  # each rule to exactly one process
 
     def work(out: BinaryIO) -> bool:
-        while (index := take()) is not None:
+        while (index := dealer.take()) is not None:
             pickle.dump((index, list(rules[index].check(ctx))), out)
         return True
 
@@ -53,13 +39,13 @@ def run_rules(rules: Sequence[Rule], ctx: Context, jobs: int = 1) -> list[Findin
     children: list[Forked] = []
     try:
         children = [Forked.start(work) for _ in range(jobs - 1)]
-        while (index := take()) is not None:
+        while (index := dealer.take()) is not None:
             by_rule[index] = list(rules[index].check(ctx))
     finally:
         # Reaped whatever happened here (a rule failing in this process included).
         for child in children:
             by_rule.update(_answers(child.finish()))
-        os.close(take_fd)
+        dealer.close()
     # A child that failed (a bug in a rule): its rules run here, and fail here, visibly.
     return [f for index, rule in enumerate(rules)
             for f in (by_rule[index] if index in by_rule else rule.check(ctx))]

@@ -11,6 +11,7 @@ import yaml
 
 import generator.manifest_fast as fast_reader
 import generator.manifest_loader as manifests
+from generator.forking import Dealer
 from generator.positions import Lines, locate_lines
 from generator.yamlio import iter_paths
 from tests.conftest import REPO
@@ -109,19 +110,19 @@ def test_reading_in_several_processes_answers_what_one_does(
         monkeypatch: pytest.MonkeyPatch) -> None:
     text = _big_text(40)
     assert len(text) > fast_reader.PARALLEL_MIN_CHARS
-    started: list[tuple[int, int]] = []
+    started: list[int] = []
     real_start = fast_reader._Child.start
 
-    def counted(text: str, bounds: list[tuple[int, int]], lo: int, hi: int
-                ) -> fast_reader._Child:
-        started.append((lo, hi))
-        return real_start(text, bounds, lo, hi)
+    def counted(text: str, bounds: list[tuple[int, int]],
+                pieces: list[fast_reader._Piece], dealer: Dealer) -> fast_reader._Child:
+        started.append(len(pieces))
+        return real_start(text, bounds, pieces, dealer)
 
     monkeypatch.setattr(fast_reader._Child, "start", staticmethod(counted))
     alone = fast_reader.read(text, 1)
     assert not started
     together = fast_reader.read(text, 3)
-    assert len(started) == 2  # two children beside this process, each with a share
+    assert len(started) == 2  # two children beside this process
     assert alone is not None and together is not None and len(alone) > 1000
     # The same data, positions and document texts, in order (a verbatim copy may point
     # at another copy's text: the same characters).
@@ -133,6 +134,35 @@ def test_reading_in_several_processes_answers_what_one_does(
     assert loaded is not None
     assert [(m.obj, m.line, m.col) for m in loaded] == \
         [(d.data, d.line, d.col) for d in alone]
+
+
+def test_every_process_reads_pieces_and_the_parent_loads_them_as_they_come(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pieces are dealt as the processes ask: with small pieces the child reads many,
+    and the parent loads some of them before the last piece is read (not all at the
+    end), and the answer is still the one process's."""
+    text = _big_text(40)
+    monkeypatch.setattr(fast_reader, "PIECE_CHARS", 16 * 1024)
+    loads: list[int] = []
+    real_load = fast_reader._Child.load
+
+    def load(self: fast_reader._Child, by_piece: dict[int, list[fast_reader.Document]]
+             ) -> None:
+        before = len(by_piece)
+        real_load(self, by_piece)
+        loads.append(len(by_piece) - before)
+
+    monkeypatch.setattr(fast_reader._Child, "load", load)
+    alone = fast_reader.read(text, 1)
+    together = fast_reader.read(text, 2)
+    assert alone is not None and together is not None
+    # (a verbatim copy points at the first copy its own process read: the same text)
+    assert [(d.data, d.line, d.col, text[d.start:d.end]) for d in together] == \
+        [(d.data, d.line, d.col, text[d.start:d.end]) for d in alone]
+    pieces = len(fast_reader._pieces(text, fast_reader.document_bounds(text)))
+    from_child = sum(loads)
+    assert 0 < from_child < pieces
+    assert sum(loads[:-1]) > 0  # some before the final load after the child exited
 
 
 def test_a_document_for_the_slow_path_in_a_childs_share_sends_the_file_there() -> None:
@@ -192,6 +222,18 @@ def test_duplicate_keys_are_still_refused(tmp_path: Path) -> None:
     assert info.value.problems[0].location.line == 5
 
 
+def test_a_duplicate_key_among_many_documents_of_one_piece_is_found() -> None:
+    """A piece's documents are checked for lost keys together (one count over the
+    piece): one duplicate among many still sends the text to the slow path."""
+    docs = [f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{i}\n" for i in range(50)]
+    docs[25] += "data:\n  a: '1'\n  a: '2'\n"
+    text = "---\n".join(docs)
+    assert len(fast_reader._pieces(text, fast_reader.document_bounds(text))) == 1
+    assert fast_reader.read(text) is None
+    docs[25] = docs[25].replace("  a: '2'", "  b: '2'")
+    assert fast_reader.read("---\n".join(docs)) is not None
+
+
 def test_repeated_documents_keep_their_own_positions() -> None:
     """A document repeated verbatim is parsed once and its positions are shared by text:
     every copy must still be placed at its own lines, exactly as the composer places it,
@@ -216,15 +258,33 @@ def test_repeated_documents_keep_their_own_positions() -> None:
     assert len({m.locate(path) for m in copies}) == 3
 
 
-@pytest.mark.parametrize("jobs", [1, 2, 3, 4, 7])
-def test_shares_cover_every_document_once_in_order(jobs: int) -> None:
-    bounds = fast_reader.document_bounds(_big_text(3))
-    cuts = fast_reader._cuts(bounds, jobs)
-    assert len(cuts) == jobs
-    assert cuts[0][0] == 0 and cuts[-1][1] == len(bounds)
-    assert all(a[1] == b[0] for a, b in pairwise(cuts))
-    sizes = [bounds[hi - 1][1] - bounds[lo][0] for lo, hi in cuts]
-    assert max(sizes) - min(sizes) <= 2 * max(end - start for start, end in bounds)
+@pytest.mark.parametrize("piece_chars", [1, 4096, 128 * 1024, 10 ** 9])
+def test_pieces_cover_every_document_once_in_order(monkeypatch: pytest.MonkeyPatch,
+                                                   piece_chars: int) -> None:
+    monkeypatch.setattr(fast_reader, "PIECE_CHARS", piece_chars)
+    text = _big_text(3)
+    bounds = fast_reader.document_bounds(text)
+    pieces = fast_reader._pieces(text, bounds)
+    assert pieces[0].lo == 0 and pieces[-1].hi == len(bounds)
+    assert all(a.hi == b.lo and a.lo < a.hi for a, b in pairwise(pieces))
+    for piece in pieces:
+        assert piece.line == text.count("\n", 0, bounds[piece.lo][0])
+        size = bounds[piece.hi - 1][1] - bounds[piece.lo][0]
+        assert size <= piece_chars or piece.hi == piece.lo + 1
+    if piece_chars == 1:
+        assert len(pieces) == len(bounds)
+    if piece_chars == 10 ** 9:
+        assert len(pieces) == 1
+
+
+def test_a_piece_with_a_document_end_marker_goes_to_the_slow_path() -> None:
+    """`...` ends a document: joined into one stream, one text could hold two documents
+    and another none while the count still matched, so the fast path declines."""
+    doc = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n"
+    text = f"{doc}...\n---\n{doc}"
+    assert fast_reader.read(text) is None
+    problems: list[manifests.Problem] = []
+    assert len(manifests._load(text, "x.yaml", problems)) == 2 and not problems
 
 
 @pytest.mark.parametrize("prefix, text_kept", [("", False), ("\ufeff", False),
