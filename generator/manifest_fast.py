@@ -31,7 +31,7 @@ import os
 import re
 import struct
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO, NamedTuple
 
@@ -232,16 +232,21 @@ def _pieces(text: str, bounds: list[tuple[int, int]]) -> list[_Piece]:
     return pieces
 
 
-def read(text: str, jobs: int = 1) -> list[Document] | None:
+def read(text: str, jobs: int = 1, precheck: Callable[[], bool] | None = None
+         ) -> list[Document] | None:
     """Every object of `text`, or None when the slow path must read it. With `jobs` > 1
     and a big text, `jobs` - 1 forked processes read pieces of it beside this one (where
     the platform can fork and hand data back in memory: Linux); the answer is the same as
-    with one."""
+    with one. `precheck`, a check of the whole text that must pass before its objects
+    count, runs in this process while the children read (else first); when it answers
+    False, the answer is None."""
     if _ryml is None:
         return None
     bounds = document_bounds(text)
     pieces = _pieces(text, bounds)
     if jobs <= 1 or len(text) < PARALLEL_MIN_CHARS or not can_fork() or len(pieces) < 2:
+        if precheck is not None and not precheck():
+            return None
         reader = _Reader(text)
         documents: list[Document] = []
         with _QuietStderr():
@@ -251,11 +256,12 @@ def read(text: str, jobs: int = 1) -> list[Document] | None:
                     return None
                 documents += found
         return documents
-    return _read_together(text, bounds, pieces, jobs)
+    return _read_together(text, bounds, pieces, jobs, precheck)
 
 
 def _read_together(text: str, bounds: list[tuple[int, int]], pieces: list[_Piece],
-                   jobs: int) -> list[Document] | None:
+                   jobs: int, precheck: Callable[[], bool] | None
+                   ) -> list[Document] | None:
     """The pieces dealt out to this process and `jobs` - 1 forked ones as each asks for
     the next. A child writes each piece's objects as soon as it has read them; this
     process loads them between pieces of its own, so that little is left to load when
@@ -267,6 +273,9 @@ def _read_together(text: str, bounds: list[tuple[int, int]], pieces: list[_Piece
         children: list[_Child] = []
         try:
             children = [_Child.start(text, bounds, pieces, dealer) for _ in range(jobs - 1)]
+            # Meanwhile the children take pieces: the dealing evens out the time this
+            # takes here.
+            ok = precheck is None or precheck()
             reader = _Reader(text)
             while ok and (index := dealer.take()) is not None:
                 found = reader.read(bounds, pieces[index])

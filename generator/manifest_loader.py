@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import accumulate
@@ -366,14 +366,16 @@ def _load(text: str, source: str, problems: list[Problem], jobs: int = 1,
                                                   f"the limit is {MAX_MANIFEST_BYTES} bytes"))
         return []
     text = text.removeprefix("\ufeff")
+    # The nesting check runs while the fast path's other processes read; its objects
+    # count only when it passes. A text it fails is checked again, here, for the place.
+    fast = _load_fast(text, source, jobs, disk, lambda: _too_deep(text) is None)
+    if fast is not None:
+        return fast
     deep = _too_deep(text)
     if deep is not None:
         problems.append(Problem(Location(source, deep[0], deep[1]),
                                 f"nesting is deeper than {MAX_DEPTH} levels"))
         return []
-    fast = _load_fast(text, source, jobs, disk)
-    if fast is not None:
-        return fast
     return _load_slow(text, source, problems)
 
 
@@ -409,8 +411,8 @@ def _load_slow(text: str, source: str, problems: list[Problem]) -> list[Manifest
     return manifests
 
 
-def _load_fast(text: str, source: str, jobs: int = 1, disk: FileText | None = None
-               ) -> list[Manifest] | None:
+def _load_fast(text: str, source: str, jobs: int = 1, disk: FileText | None = None,
+               precheck: Callable[[], bool] | None = None) -> list[Manifest] | None:
     """Every object of `text` read by generator.manifest_fast, or None to take the slow
     path (a document where the two readings could differ, a List, a syntax error: the
     slow path words the error). The data is frozen out of the collector's sight."""
@@ -419,7 +421,7 @@ def _load_fast(text: str, source: str, jobs: int = 1, disk: FileText | None = No
     # collector walking them as they are made doubles the load time.
     gc.disable()
     try:
-        documents = manifest_fast.read(text, jobs)
+        documents = manifest_fast.read(text, jobs, precheck)
         if documents is None:
             return None
         whole: str | FileText = text if disk is None else disk

@@ -327,3 +327,20 @@ def test_a_file_changed_after_reading_places_findings_at_the_object(tmp_path: Pa
     target.write_text("# now something else entirely\n" * 3, encoding="utf-8")
     assert first.locate(("data", "x")) == (6, 3)
     assert second.locate(("data", "x")) == (second.line, second.col) == (8, 1)
+
+
+@pytest.mark.parametrize("depth", [manifests.MAX_DEPTH + 5, 100_000])
+def test_a_too_deep_document_in_a_big_text_read_by_several_processes(depth: int) -> None:
+    """The nesting check runs while the other processes read (they may parse the deep
+    document, even crash on it): the answer is still the nesting problem, at its place,
+    and no object."""
+    head = _big_text(20)
+    deep = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d}\ndata: " + \
+        "[" * depth + "]" * depth + "\n"
+    text = f"{head}---\n{deep}---\n{head}"
+    assert len(text) > fast_reader.PARALLEL_MIN_CHARS
+    problems: list[manifests.Problem] = []
+    assert manifests._load(text, "x.yaml", problems, jobs=2) == []
+    (problem,) = problems
+    assert "nesting is deeper" in problem.message
+    assert problem.location.line == head.count("\n") + 5
