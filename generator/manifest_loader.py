@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -213,16 +214,33 @@ _Answer = tuple[tuple[int, int], int] | None
 
 def _locate_in_text(text: str, path: KeyPath) -> _Answer:
     """locate_lines on a document's own text (lines counted from its start). Positions
-    depend on nothing but the text, so documents repeated verbatim (a namespace copied
-    many times) share one answer per path."""
-    lines, answers = _positions_of(text)
+    depend on nothing but the text's structure, so documents repeated verbatim, or with
+    other plain values only (the same overlay rendered into many namespaces), share one
+    answer per path."""
+    lines, answers = _positions_of(_structure(text))
     if path not in answers:
         answers[path] = locate_lines(lines, path, 0)
     return answers[path]
 
 
-# One entry per distinct document text with findings: its lines and the answers found
-# so far (the text is held once, however many of its paths are asked for).
+# A plain word ending a line, after a key's `: ` or a dash (`namespace: dify-007`,
+# `- NET_BIND_SERVICE`). Every decision locate_lines makes about a line is the same
+# whatever the word is: it reads the line's indentation, whether it starts with a dash,
+# its key (the text before the first `: `, which the word, with no colon in it, is
+# after), and of the rest only whether it is empty, and whether it starts with a
+# comment, quote, flow, block or node mark, or holds a `: `, none of which such a word
+# can change. So the word becomes `x`, and documents that differ only in such words have
+# one structure (a literal replacement: no template to expand per match).
+_PLAIN_WORD = re.compile(r"(?<=[:-] )[A-Za-z0-9_][A-Za-z0-9_./-]*$", re.MULTILINE)
+
+
+@lru_cache(maxsize=4096)
+def _structure(text: str) -> str:
+    return _PLAIN_WORD.sub("x", text)
+
+
+# One entry per distinct document structure with findings: its lines and the answers
+# found so far (the text is held once, however many of its paths are asked for).
 @lru_cache(maxsize=4096)
 def _positions_of(text: str) -> tuple[Lines, dict[KeyPath, _Answer]]:
     return Lines(text), {}

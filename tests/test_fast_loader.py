@@ -344,3 +344,34 @@ def test_a_too_deep_document_in_a_big_text_read_by_several_processes(depth: int)
     (problem,) = problems
     assert "nesting is deeper" in problem.message
     assert problem.location.line == head.count("\n") + 5
+
+
+STRUCTURE_CASES = [
+    "a:\n  b: word\n  c: 'q: word'\n  d: x - word\n  e:\n  - - word\n  - word\n",
+    "a: |\n  k: word\n  - word\nb:\n  c: one two word\n  # k: word\n  d: v\n    word\n",
+    "a:\n- k: word\n  l: word\n- word\n-   word\n- 'k': word\nb: {c: word}\n",
+]
+
+
+@pytest.mark.parametrize("text", STRUCTURE_CASES +
+                         [p.read_text(encoding="utf-8") for p in CORPUS[:40]])
+def test_plain_words_do_not_move_any_position(text: str) -> None:
+    """Positions are read from a document's structure, its plain words replaced: every
+    path (and every missing one) is placed where the text itself places it."""
+    for start, end in fast_reader.document_bounds(text):
+        doc = text[start:end]
+        structure = manifests._structure(doc)
+        assert structure.count("\n") == doc.count("\n")
+        obj = yaml.safe_load(doc)
+        paths = [p for p, _ in iter_paths(obj)] if isinstance(obj, dict) else []
+        for path in [(), *paths, *((*p, "missing") for p in paths),
+                     *((*p, 0) for p in paths)]:
+            assert locate_lines(Lines(structure), path, 0) == \
+                locate_lines(Lines(doc), path, 0), path
+
+
+def test_copies_in_other_namespaces_share_one_structure() -> None:
+    doc = (REPO / "output" / "kustomize" / "base" / "api.yaml").read_text(encoding="utf-8")
+    copies = {manifests._structure(doc.replace("name: dify-api", f"name: dify-api-{i}"))
+              for i in range(5)}
+    assert len(copies) == 1
