@@ -489,11 +489,15 @@ def _check_component(name: str, spec: dict[str, Any], merged: dict[str, Any],
                          "down; set targetCPUUtilizationPercentage instead")
     _check_tolerations(base, spec, origin, chain, problems)
     res = spec.get("resources", {})
-    for kind in ("requests", "limits"):
-        for key in ("cpu", "memory"):
-            _q(merged, (*base, "resources", kind, key), origin, chain, problems)
+    # A quantity refused on its own (not a quantity, not above zero) is not compared with
+    # the other one as well: the second error would only repeat the first.
+    refused = {key for kind in ("requests", "limits") for key in ("cpu", "memory")
+               if _q(merged, (*base, "resources", kind, key), origin, chain, problems) is None
+               and isinstance(res.get(kind), dict) and key in res[kind]}
     req_cpu, req_mem, lim_cpu, lim_mem = _effective_resources(comp, res)
-    for key, req, lim in (("cpu", req_cpu, lim_cpu), ("memory", req_mem, lim_mem)):
+    compared = [(key, req, lim) for key, req, lim in
+                (("cpu", req_cpu, lim_cpu), ("memory", req_mem, lim_mem)) if key not in refused]
+    for key, req, lim in compared:
         if req is not None and lim is not None and lim < req:
             problems.add(
                 _loc(origin, chain, (*base, "resources", "limits", key)),
@@ -502,7 +506,7 @@ def _check_component(name: str, spec: dict[str, Any], merged: dict[str, Any],
     if name in catalog.GUARANTEED_QOS:
         # Strict on purpose: a stateful component whose request is below its limit is
         # the first pod evicted or starved under node pressure, and with it all of Dify.
-        for key, req, lim in (("cpu", req_cpu, lim_cpu), ("memory", req_mem, lim_mem)):
+        for key, req, lim in compared:
             if req is not None and lim is not None and req != lim:
                 problems.add(
                     _loc(origin, chain, (*base, "resources", "requests", key)),

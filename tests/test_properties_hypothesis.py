@@ -293,3 +293,20 @@ def test_any_text_gets_an_answer(text: str) -> None:
             event(type(exc).__name__)
         except UnicodeEncodeError:
             pass  # lone surrogates cannot even be written as UTF-8
+
+
+def test_a_refused_quantity_is_not_compared_with_its_pair_as_well() -> None:
+    """The case the property above once found: a negative CPU limit on postgres (which
+    runs Guaranteed QoS) is one error at the user's line, not three (below the request,
+    differing from the request in the parent profile's file)."""
+    data = {"extends": "production", "components": {
+        "postgres": {"resources": {"limits": {"cpu": "-1Gi"}}}}}
+    with profile_file(data) as ref:
+        try:
+            render([ref])
+        except GeneratorError as exc:
+            lines = exc.lines()
+        else:
+            raise AssertionError("rendered")
+    assert len(lines) == 1, lines
+    assert POSITIONED.search(lines[0]) and "must be greater than zero" in lines[0]
