@@ -130,17 +130,27 @@ class _Suspects:
         self.suspect_lines: dict[str, _Verdict] = {}
         self.verdicts: dict[str, _Verdict] = {}
 
+    def innocent(self, text: str) -> bool:
+        """Whether every line of `text` (several documents, separators included) is
+        innocent: then so is each document's verdict."""
+        lines = text.split("\n")
+        if self.innocent_lines.issuperset(lines):  # the common case: one C call
+            return True
+        return all(self._verdict(line) == _INNOCENT
+                   for line in set(lines) - self.innocent_lines)
+
     def of(self, chunk: str) -> _Verdict:
         lines = chunk.split("\n")
-        if self.innocent_lines.issuperset(lines):  # the common case: one C call
+        if self.innocent_lines.issuperset(lines):
             return _INNOCENT
         found = _INNOCENT
         for line in set(lines) - self.innocent_lines:
-            verdict = self.suspect_lines.get(line)
-            if verdict is None:
-                verdict = self._judge_line(line)
-            found |= verdict
+            found |= self._verdict(line)
         return found
+
+    def _verdict(self, line: str) -> _Verdict:
+        verdict = self.suspect_lines.get(line)
+        return self._judge_line(line) if verdict is None else verdict
 
     def _judge_line(self, line: str) -> _Verdict:
         found = _INNOCENT
@@ -318,6 +328,10 @@ class _Reader:
         new: list[_Seen] = []
         line = piece.line
         prev = bounds[piece.lo][0] if piece.lo < piece.hi else 0
+        # The common case, a piece whose every line is known innocent, is found by one
+        # split of the piece: then no document needs the per-document look.
+        innocent = self.suspects.innocent(text[prev:bounds[piece.hi - 1][1]]) \
+            if piece.lo < piece.hi else True
         for start, end in bounds[piece.lo:piece.hi]:
             chunk = text[start:end]
             line += text.count("\n", prev, start)
@@ -341,7 +355,7 @@ class _Reader:
                 documents.append(Document(orjson.loads(known.json()), at + 1, col,
                                           known.start, known.end, line))
                 continue
-            checks = self.suspects.of(chunk)
+            checks = _INNOCENT if innocent else self.suspects.of(chunk)
             # The structure check is line by line (nothing it looks for spans lines), so
             # only the lines with marks are searched.
             if any(_RISKY_YAML.search(mark) for mark in checks.structure):
@@ -561,13 +575,12 @@ def _risky_scalars(dumped: str, chunk: str, checks: _Verdict) -> bool:
 
 def _lost_keys(dumped: memoryview, data: Any) -> bool:
     """A JSON reader keeps the last of two equal keys; the slow path refuses them. Every
-    key in rapidyaml's JSON and in orjson's indented JSON is followed by `": `; strings
-    hold the sequence the same number of times in both (a quote inside is escaped the
-    same way). Without a lost key both texts hold the same keys and strings, so the
-    counts are equal; a lost key (and its value) is missing only from orjson's. (Summed
-    over a piece's documents: a lost key in any of them makes the sums differ.)"""
-    again = orjson.dumps(data, option=orjson.OPT_INDENT_2)
-    return bytes(dumped).count(b'": ') != again.count(b'": ')
+    key in rapidyaml's JSON and in orjson's is followed by `":`; strings hold the
+    sequence the same number of times in both (a quote inside is escaped as `\\"` by
+    both). Without a lost key both texts hold the same keys and strings, so the counts
+    are equal; a lost key (and its value) is missing only from orjson's. (Summed over a
+    piece's documents: a lost key in any of them makes the sums differ.)"""
+    return bytes(dumped).count(b'":') != orjson.dumps(data).count(b'":')
 
 
 class _QuietStderr:

@@ -234,6 +234,16 @@ def test_a_duplicate_key_among_many_documents_of_one_piece_is_found() -> None:
     assert fast_reader.read("---\n".join(docs)) is not None
 
 
+def test_quotes_and_colons_inside_strings_are_not_taken_for_keys() -> None:
+    """The duplicate-key count reads `":` in both JSON texts: a string holding a quote
+    before a colon counts the same in both, so it neither hides nor fakes a lost key."""
+    doc = ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: q\ndata:\n"
+           "  a: 'x\": y'\n  b: '\": \":'\n")
+    read = fast_reader.read(doc)
+    assert read is not None and read[0].data["data"] == {"a": 'x": y', "b": '": ":'}
+    assert fast_reader.read(doc + "  a: 'z'\n") is None
+
+
 def test_repeated_documents_keep_their_own_positions() -> None:
     """A document repeated verbatim is parsed once and its positions are shared by text:
     every copy must still be placed at its own lines, exactly as the composer places it,
