@@ -33,7 +33,7 @@ import struct
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, BinaryIO, NamedTuple, TypeVar
 
 import orjson
 
@@ -195,6 +195,8 @@ def document_bounds(text: str) -> list[tuple[int, int]]:
     return [(start, max(start, end)) for start, end in zip(starts, ends, strict=True)]
 
 
+T = TypeVar("T")
+
 # Below this much text a second process costs more (fork, copying its results back)
 # than it saves.
 PARALLEL_MIN_CHARS = 2 * 1024 * 1024
@@ -250,6 +252,18 @@ def read(text: str, jobs: int = 1, precheck: Callable[[], bool] | None = None
     with one. `precheck`, a check of the whole text that must pass before its objects
     count, runs in this process while the children read (else first); when it answers
     False, the answer is None."""
+    return read_built(text, _same, jobs, precheck)
+
+
+def _same(document: Document) -> Document:
+    return document
+
+
+def read_built(text: str, build: Callable[[Document], T], jobs: int = 1,
+               precheck: Callable[[], bool] | None = None) -> list[T] | None:
+    """As `read`, each object turned into what `build` makes of it as soon as its piece
+    is read (or, for a piece a child read, loaded): this process does that while the
+    children still read, not all at the end."""
     if _ryml is None:
         return None
     bounds = document_bounds(text)
@@ -258,26 +272,26 @@ def read(text: str, jobs: int = 1, precheck: Callable[[], bool] | None = None
         if precheck is not None and not precheck():
             return None
         reader = _Reader(text)
-        documents: list[Document] = []
+        built: list[T] = []
         with _QuietStderr():
             for piece in pieces:
                 found = reader.read(bounds, piece)
                 if found is None:
                     return None
-                documents += found
-        return documents
-    return _read_together(text, bounds, pieces, jobs, precheck)
+                built += map(build, found)
+        return built
+    return _read_together(text, bounds, pieces, jobs, precheck, build)
 
 
 def _read_together(text: str, bounds: list[tuple[int, int]], pieces: list[_Piece],
-                   jobs: int, precheck: Callable[[], bool] | None
-                   ) -> list[Document] | None:
+                   jobs: int, precheck: Callable[[], bool] | None,
+                   build: Callable[[Document], T]) -> list[T] | None:
     """The pieces dealt out to this process and `jobs` - 1 forked ones as each asks for
     the next. A child writes each piece's objects as soon as it has read them; this
     process loads them between pieces of its own, so that little is left to load when
     the last piece is read."""
     dealer = Dealer(len(pieces))
-    by_piece: dict[int, list[Document]] = {}
+    by_piece: dict[int, list[T]] = {}
     ok = True
     with _QuietStderr():  # before forking: the children inherit it
         children: list[_Child] = []
@@ -292,17 +306,17 @@ def _read_together(text: str, bounds: list[tuple[int, int]], pieces: list[_Piece
                 if found is None:
                     ok = False
                     break
-                by_piece[index] = found
+                by_piece[index] = list(map(build, found))
                 for child in children:
-                    child.load(by_piece)
+                    child.load(by_piece, build)
         finally:
             dealer.drain()  # nothing more to take: the children stop after their piece
             for child in children:
-                ok = child.finish(by_piece) and ok
+                ok = child.finish(by_piece, build) and ok
             dealer.close()
     if not ok or len(by_piece) != len(pieces):
         return None
-    return [doc for index in range(len(pieces)) for doc in by_piece[index]]
+    return [item for index in range(len(pieces)) for item in by_piece[index]]
 
 
 class _Reader:
@@ -522,7 +536,7 @@ class _Child:
 
         return cls(Forked.start(work))
 
-    def load(self, by_piece: dict[int, list[Document]]) -> None:
+    def load(self, by_piece: dict[int, list[T]], build: Callable[[Document], T]) -> None:
         """Reads the pieces the child has written whole since the last call."""
         blob = memoryview(self.forked.written_since(self.offset))
         at = 0
@@ -531,18 +545,18 @@ class _Child:
             if at + _PIECE.size + length > len(blob):
                 break
             at += _PIECE.size
-            by_piece[index] = list(_documents(blob[at:at + length]))
+            by_piece[index] = list(map(build, _documents(blob[at:at + length])))
             at += length
         self.offset += at
 
-    def finish(self, by_piece: dict[int, list[Document]]) -> bool:
+    def finish(self, by_piece: dict[int, list[T]], build: Callable[[Document], T]) -> bool:
         """Waits for the child and reads the rest of its pieces; False when it found a
         document for the slow path (or did not finish: the slow path then reads, and
         words any problem)."""
         try:
             if not self.forked.wait():
                 return False
-            self.load(by_piece)
+            self.load(by_piece, build)
             return True
         finally:
             self.forked.close()

@@ -3,6 +3,7 @@ slow path (libyaml composer + builder) answers: the same data, the same position
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import pairwise
 from pathlib import Path
 
@@ -146,10 +147,10 @@ def test_every_process_reads_pieces_and_the_parent_loads_them_as_they_come(
     loads: list[int] = []
     real_load = fast_reader._Child.load
 
-    def load(self: fast_reader._Child, by_piece: dict[int, list[fast_reader.Document]]
-             ) -> None:
+    def load(self: fast_reader._Child, by_piece: dict[int, list[object]],
+             build: Callable[[fast_reader.Document], object]) -> None:
         before = len(by_piece)
-        real_load(self, by_piece)
+        real_load(self, by_piece, build)
         loads.append(len(by_piece) - before)
 
     monkeypatch.setattr(fast_reader._Child, "load", load)
