@@ -33,7 +33,7 @@ import struct
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, BinaryIO, NamedTuple, TypeVar
 
 import orjson
 
@@ -130,17 +130,27 @@ class _Suspects:
         self.suspect_lines: dict[str, _Verdict] = {}
         self.verdicts: dict[str, _Verdict] = {}
 
+    def innocent(self, text: str) -> bool:
+        """Whether every line of `text` (several documents, separators included) is
+        innocent: then so is each document's verdict."""
+        lines = text.split("\n")
+        if self.innocent_lines.issuperset(lines):  # the common case: one C call
+            return True
+        return all(self._verdict(line) == _INNOCENT
+                   for line in set(lines) - self.innocent_lines)
+
     def of(self, chunk: str) -> _Verdict:
         lines = chunk.split("\n")
-        if self.innocent_lines.issuperset(lines):  # the common case: one C call
+        if self.innocent_lines.issuperset(lines):
             return _INNOCENT
         found = _INNOCENT
         for line in set(lines) - self.innocent_lines:
-            verdict = self.suspect_lines.get(line)
-            if verdict is None:
-                verdict = self._judge_line(line)
-            found |= verdict
+            found |= self._verdict(line)
         return found
+
+    def _verdict(self, line: str) -> _Verdict:
+        verdict = self.suspect_lines.get(line)
+        return self._judge_line(line) if verdict is None else verdict
 
     def _judge_line(self, line: str) -> _Verdict:
         found = _INNOCENT
@@ -184,6 +194,8 @@ def document_bounds(text: str) -> list[tuple[int, int]]:
     ends.append(len(text))
     return [(start, max(start, end)) for start, end in zip(starts, ends, strict=True)]
 
+
+T = TypeVar("T")
 
 # Below this much text a second process costs more (fork, copying its results back)
 # than it saves.
@@ -240,6 +252,18 @@ def read(text: str, jobs: int = 1, precheck: Callable[[], bool] | None = None
     with one. `precheck`, a check of the whole text that must pass before its objects
     count, runs in this process while the children read (else first); when it answers
     False, the answer is None."""
+    return read_built(text, _same, jobs, precheck)
+
+
+def _same(document: Document) -> Document:
+    return document
+
+
+def read_built(text: str, build: Callable[[Document], T], jobs: int = 1,
+               precheck: Callable[[], bool] | None = None) -> list[T] | None:
+    """As `read`, each object turned into what `build` makes of it as soon as its piece
+    is read (or, for a piece a child read, loaded): this process does that while the
+    children still read, not all at the end."""
     if _ryml is None:
         return None
     bounds = document_bounds(text)
@@ -248,26 +272,26 @@ def read(text: str, jobs: int = 1, precheck: Callable[[], bool] | None = None
         if precheck is not None and not precheck():
             return None
         reader = _Reader(text)
-        documents: list[Document] = []
+        built: list[T] = []
         with _QuietStderr():
             for piece in pieces:
                 found = reader.read(bounds, piece)
                 if found is None:
                     return None
-                documents += found
-        return documents
-    return _read_together(text, bounds, pieces, jobs, precheck)
+                built += map(build, found)
+        return built
+    return _read_together(text, bounds, pieces, jobs, precheck, build)
 
 
 def _read_together(text: str, bounds: list[tuple[int, int]], pieces: list[_Piece],
-                   jobs: int, precheck: Callable[[], bool] | None
-                   ) -> list[Document] | None:
+                   jobs: int, precheck: Callable[[], bool] | None,
+                   build: Callable[[Document], T]) -> list[T] | None:
     """The pieces dealt out to this process and `jobs` - 1 forked ones as each asks for
     the next. A child writes each piece's objects as soon as it has read them; this
     process loads them between pieces of its own, so that little is left to load when
     the last piece is read."""
     dealer = Dealer(len(pieces))
-    by_piece: dict[int, list[Document]] = {}
+    by_piece: dict[int, list[T]] = {}
     ok = True
     with _QuietStderr():  # before forking: the children inherit it
         children: list[_Child] = []
@@ -282,17 +306,17 @@ def _read_together(text: str, bounds: list[tuple[int, int]], pieces: list[_Piece
                 if found is None:
                     ok = False
                     break
-                by_piece[index] = found
+                by_piece[index] = list(map(build, found))
                 for child in children:
-                    child.load(by_piece)
+                    child.load(by_piece, build)
         finally:
             dealer.drain()  # nothing more to take: the children stop after their piece
             for child in children:
-                ok = child.finish(by_piece) and ok
+                ok = child.finish(by_piece, build) and ok
             dealer.close()
     if not ok or len(by_piece) != len(pieces):
         return None
-    return [doc for index in range(len(pieces)) for doc in by_piece[index]]
+    return [item for index in range(len(pieces)) for item in by_piece[index]]
 
 
 class _Reader:
@@ -318,6 +342,10 @@ class _Reader:
         new: list[_Seen] = []
         line = piece.line
         prev = bounds[piece.lo][0] if piece.lo < piece.hi else 0
+        # The common case, a piece whose every line is known innocent, is found by one
+        # split of the piece: then no document needs the per-document look.
+        innocent = self.suspects.innocent(text[prev:bounds[piece.hi - 1][1]]) \
+            if piece.lo < piece.hi else True
         for start, end in bounds[piece.lo:piece.hi]:
             chunk = text[start:end]
             line += text.count("\n", prev, start)
@@ -341,7 +369,7 @@ class _Reader:
                 documents.append(Document(orjson.loads(known.json()), at + 1, col,
                                           known.start, known.end, line))
                 continue
-            checks = self.suspects.of(chunk)
+            checks = _INNOCENT if innocent else self.suspects.of(chunk)
             # The structure check is line by line (nothing it looks for spans lines), so
             # only the lines with marks are searched.
             if any(_RISKY_YAML.search(mark) for mark in checks.structure):
@@ -508,7 +536,7 @@ class _Child:
 
         return cls(Forked.start(work))
 
-    def load(self, by_piece: dict[int, list[Document]]) -> None:
+    def load(self, by_piece: dict[int, list[T]], build: Callable[[Document], T]) -> None:
         """Reads the pieces the child has written whole since the last call."""
         blob = memoryview(self.forked.written_since(self.offset))
         at = 0
@@ -517,18 +545,18 @@ class _Child:
             if at + _PIECE.size + length > len(blob):
                 break
             at += _PIECE.size
-            by_piece[index] = list(_documents(blob[at:at + length]))
+            by_piece[index] = list(map(build, _documents(blob[at:at + length])))
             at += length
         self.offset += at
 
-    def finish(self, by_piece: dict[int, list[Document]]) -> bool:
+    def finish(self, by_piece: dict[int, list[T]], build: Callable[[Document], T]) -> bool:
         """Waits for the child and reads the rest of its pieces; False when it found a
         document for the slow path (or did not finish: the slow path then reads, and
         words any problem)."""
         try:
             if not self.forked.wait():
                 return False
-            self.load(by_piece)
+            self.load(by_piece, build)
             return True
         finally:
             self.forked.close()
@@ -561,13 +589,12 @@ def _risky_scalars(dumped: str, chunk: str, checks: _Verdict) -> bool:
 
 def _lost_keys(dumped: memoryview, data: Any) -> bool:
     """A JSON reader keeps the last of two equal keys; the slow path refuses them. Every
-    key in rapidyaml's JSON and in orjson's indented JSON is followed by `": `; strings
-    hold the sequence the same number of times in both (a quote inside is escaped the
-    same way). Without a lost key both texts hold the same keys and strings, so the
-    counts are equal; a lost key (and its value) is missing only from orjson's. (Summed
-    over a piece's documents: a lost key in any of them makes the sums differ.)"""
-    again = orjson.dumps(data, option=orjson.OPT_INDENT_2)
-    return bytes(dumped).count(b'": ') != again.count(b'": ')
+    key in rapidyaml's JSON and in orjson's is followed by `":`; strings hold the
+    sequence the same number of times in both (a quote inside is escaped as `\\"` by
+    both). Without a lost key both texts hold the same keys and strings, so the counts
+    are equal; a lost key (and its value) is missing only from orjson's. (Summed over a
+    piece's documents: a lost key in any of them makes the sums differ.)"""
+    return bytes(dumped).count(b'":') != orjson.dumps(data).count(b'":')
 
 
 class _QuietStderr:

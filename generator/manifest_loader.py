@@ -439,13 +439,13 @@ def _load_fast(text: str, source: str, jobs: int = 1, disk: FileText | None = No
     # collector walking them as they are made doubles the load time.
     gc.disable()
     try:
-        documents = manifest_fast.read(text, jobs, precheck)
-        if documents is None:
-            return None
         whole: str | FileText = text if disk is None else disk
-        return [Manifest(d.data, source, d.line, d.col, None, (whole, d.start, d.end),
-                         d.line_offset)
-                for d in documents]
+
+        def build(d: manifest_fast.Document) -> Manifest:
+            return Manifest(d.data, source, d.line, d.col, None, (whole, d.start, d.end),
+                            d.line_offset)
+
+        return manifest_fast.read_built(text, build, jobs, precheck)
     finally:
         if gc_was_on:
             gc.enable()

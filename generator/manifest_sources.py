@@ -42,7 +42,6 @@ from generator.manifest_loader import (
     load_stdin,
     load_text,
 )
-from generator.writer import HEADER, is_owned
 from generator.yamlio import copy_data
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -147,6 +146,10 @@ def _kustomization_file(root: Path) -> Path:
 
 
 def _is_own(path: Path) -> bool:
+    # Only a directory is looked at this way: the writer (hashlib, tempfile) stays out of
+    # a plain file's validation.
+    from generator.writer import HEADER, is_owned
+
     try:
         with path.open("rb") as fh:
             return is_owned(fh.read(len(HEADER.encode("utf-8"))))

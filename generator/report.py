@@ -18,7 +18,6 @@ JSON shape (stable; `version` changes only when a field changes meaning):
 from __future__ import annotations
 
 import json
-import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import replace
 
@@ -127,6 +126,8 @@ def format_junit(result: ValidationResult) -> str:
     checked, not rules times objects. An object with errors fails, its errors listed in
     the failure; warnings go to the testcase's system-out. The rules that ran are listed
     once, as a property of each suite."""
+    import xml.etree.ElementTree as ET  # only this format needs it
+
     root = ET.Element("testsuites", name="difygen validate")
     by_object: dict[tuple[str, str], list[Finding]] = {}
     for f in result.findings:

@@ -15,21 +15,18 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.events import (
-    AliasEvent,
-    CollectionEndEvent,
-    CollectionStartEvent,
-    MappingStartEvent,
-    ScalarEvent,
-)
 
 from generator.errors import InputError, Location, Problem
+
+# ruamel is imported where it reads (a profile the fast path leaves to it, an error to
+# word): the manifest gate and a render of valid profiles never need it (about 20 ms of
+# start-up).
+if TYPE_CHECKING:
+    from ruamel.yaml.comments import CommentedMap
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 # The largest built-in profile is about 4 KiB. ruamel parses some 400 KiB a second, so this
 # bound keeps every answer, even a refusal, well under a second.
@@ -132,6 +129,9 @@ def parse_document(text: str, source: str, max_nodes: int = MAX_NODES) -> Docume
     if fast is not None:
         return fast
     _prescan(text, source, max_nodes)
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
     loader = YAML(typ="rt")
     loader.allow_duplicate_keys = False
     try:
@@ -315,6 +315,16 @@ def _prescan(text: str, source: str, max_nodes: int = MAX_NODES) -> None:
     - Syntax errors, duplicate keys and overlong numbers are reported with the key path
       the parser was in, which the loader alone does not know.
     """
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    from ruamel.yaml.events import (
+        AliasEvent,
+        CollectionEndEvent,
+        CollectionStartEvent,
+        MappingStartEvent,
+        ScalarEvent,
+    )
+
     frames: list[_Frame] = []
     nodes = 0
     try:
@@ -357,6 +367,8 @@ class _Frame:
     keys: dict[tuple[str, bool, str | None], int] = field(default_factory=dict)
 
     def child(self, event: Any, source: str, frames: list[_Frame]) -> None:
+        from ruamel.yaml.events import ScalarEvent
+
         if not self.mapping:
             self.part = self.children
         elif self.children % 2 == 0:  # a key
@@ -473,6 +485,8 @@ def _plain(node: Any, path: KeyPath, doc: Document, budget: list[int], depth: in
     if depth > MAX_DEPTH:
         raise InputError("too deep", [Problem(
             doc.location(path), f"nesting is deeper than {MAX_DEPTH} levels")])
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
     if isinstance(node, CommentedMap):
         out: dict[str, Any] = {}
         for key in node:
@@ -498,6 +512,8 @@ def _key_position(node: CommentedMap, key: Any) -> tuple[int, int, int, int] | N
     """Where a key and its value are (0-based); a key a merge (`<<: *anchor`) brought in
     is where the merged mapping sets it. None when ruamel kept no position (a flow mapping
     written inline after `<<:`)."""
+    from ruamel.yaml.comments import CommentedMap
+
     data = getattr(node.lc, "data", None) or {}
     if key in data:
         line_col: tuple[int, int, int, int] = tuple(data[key])
