@@ -130,18 +130,9 @@ class _Suspects:
         self.suspect_lines: dict[str, _Verdict] = {}
         self.verdicts: dict[str, _Verdict] = {}
 
-    def innocent(self, text: str) -> bool:
-        """Whether every line of `text` (several documents, separators included) is
-        innocent: then so is each document's verdict."""
-        lines = text.split("\n")
-        if self.innocent_lines.issuperset(lines):  # the common case: one C call
-            return True
-        return all(self._verdict(line) == _INNOCENT
-                   for line in set(lines) - self.innocent_lines)
-
     def of(self, chunk: str) -> _Verdict:
         lines = chunk.split("\n")
-        if self.innocent_lines.issuperset(lines):
+        if self.innocent_lines.issuperset(lines):  # the common case: one C call
             return _INNOCENT
         found = _INNOCENT
         for line in set(lines) - self.innocent_lines:
@@ -342,10 +333,18 @@ class _Reader:
         new: list[_Seen] = []
         line = piece.line
         prev = bounds[piece.lo][0] if piece.lo < piece.hi else 0
-        # The common case, a piece whose every line is known innocent, is found by one
-        # split of the piece: then no document needs the per-document look.
-        innocent = self.suspects.innocent(text[prev:bounds[piece.hi - 1][1]]) \
-            if piece.lo < piece.hi else True
+        # One verdict for the whole piece (its separators are innocent lines): the common
+        # case, every line known innocent, costs one split and one set operation. The
+        # checks it calls for are a superset of each document's own, so running them on
+        # every new document of the piece can only send more to the slow path, never
+        # fewer; and the structure check, which sends the whole text there, is the same
+        # whether a risky line is looked for in its document or in its piece.
+        checks = self.suspects.of(text[prev:bounds[piece.hi - 1][1]]) \
+            if piece.lo < piece.hi else _INNOCENT
+        # The structure check is line by line (nothing it looks for spans lines), so only
+        # the lines with marks are searched.
+        if any(_RISKY_YAML.search(mark) for mark in checks.structure):
+            return None
         for start, end in bounds[piece.lo:piece.hi]:
             chunk = text[start:end]
             line += text.count("\n", prev, start)
@@ -369,17 +368,12 @@ class _Reader:
                 documents.append(Document(orjson.loads(known.json()), at + 1, col,
                                           known.start, known.end, line))
                 continue
-            checks = _INNOCENT if innocent else self.suspects.of(chunk)
-            # The structure check is line by line (nothing it looks for spans lines), so
-            # only the lines with marks are searched.
-            if any(_RISKY_YAML.search(mark) for mark in checks.structure):
-                return None
-            batch.add(len(documents), chunk, checks)
+            batch.add(len(documents), chunk)
             first_copy = _Seen(start, end, len(documents))
             self.seen.setdefault(key, []).append(first_copy)
             new.append(first_copy)
             documents.append(Document({}, at + 1, col, start, end, line))
-        parsed = batch.parse(self.tree, self.out)
+        parsed = batch.parse(self.tree, self.out, checks)
         if parsed is None:
             return None
         for index, data in parsed:
@@ -400,15 +394,15 @@ class _Batch:
     def __init__(self) -> None:
         self.where: list[int] = []
         self.chunks: list[str] = []
-        self.checks: list[_Verdict] = []
 
-    def add(self, where: int, chunk: str, checks: _Verdict) -> None:
+    def add(self, where: int, chunk: str) -> None:
         self.where.append(where)
         self.chunks.append(chunk if chunk.endswith("\n") else chunk + "\n")
-        self.checks.append(checks)
 
-    def parse(self, tree: Any, out: bytearray) -> list[tuple[int, dict[str, Any]]] | None:
-        """(index in the piece, data) of every document, or None for the slow path."""
+    def parse(self, tree: Any, out: bytearray, checks: _Verdict
+              ) -> list[tuple[int, dict[str, Any]]] | None:
+        """(index in the piece, data) of every document, or None for the slow path.
+        `checks`: the scalar checks to run on each document."""
         if not self.chunks:
             return []
         # A document-end marker (`...`) would let one text hold two documents and
@@ -432,10 +426,10 @@ class _Batch:
             return None
         if not all(isinstance(data, dict) for data in loaded) or _lost_keys(dumped, loaded):
             return None
-        for (a, b), chunk, checks in zip(spans, self.chunks, self.checks, strict=True):
-            if (checks.typed or checks.exponent) and \
-                    _risky_scalars(bytes(dumped[a:b]).decode(), chunk, checks):
-                return None
+        if checks.typed or checks.exponent:
+            for (a, b), chunk in zip(spans, self.chunks, strict=True):
+                if _risky_scalars(bytes(dumped[a:b]).decode(), chunk, checks):
+                    return None
         return list(zip(self.where, loaded, strict=True))
 
 
