@@ -31,6 +31,7 @@ import os
 import re
 import struct
 import sys
+from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO, NamedTuple, TypeVar
@@ -221,15 +222,16 @@ def _pieces(text: str, bounds: list[tuple[int, int]]) -> list[_Piece]:
     if not bounds:
         return []
     size = max(PIECE_CHARS, (bounds[-1][1] - bounds[0][0]) // _MAX_PIECES + 1)
+    ends = [end for _, end in bounds]  # never decreasing
     pieces: list[_Piece] = []
     lo, line, counted_to = 0, 0, 0
     while lo < len(bounds):
         start = bounds[lo][0]
         line += text.count("\n", counted_to, start)
         counted_to = start
-        hi = lo + 1
-        while hi < len(bounds) and bounds[hi][1] - start <= size:
-            hi += 1
+        # The documents that end within `size` of the start (at least one): a search,
+        # not a step per document.
+        hi = max(lo + 1, bisect_right(ends, start + size, lo))
         pieces.append(_Piece(lo, hi, line))
         lo = hi
     return pieces
