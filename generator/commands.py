@@ -439,7 +439,8 @@ def validate(targets: tuple[str, ...], manifests: bool, helm_values: bool, all_:
         stdin_text = _read_stdin() if "-" in targets else None
         result = validate_manifests(targets, kube_version or DEFAULT_KUBE,
                                     stdin_text=stdin_text, exceptions_file=exceptions,
-                                    jobs=jobs or default_jobs(), keep_loaded=_LOADED)
+                                    jobs=jobs or default_jobs(), keep_loaded=_LOADED,
+                                    list_checked=chosen == "junit")
     else:
         if exceptions is not None:
             raise UsageError("--exceptions applies to --manifests; for profiles the "

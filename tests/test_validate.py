@@ -186,3 +186,11 @@ def test_keep_loaded_receives_the_objects_and_changes_no_finding(tmp_path: Path)
     objects = [m for s in sets for m in s.manifests]
     assert len(objects) == result.objects > 0
     assert all(m.file == str(path) for m in objects)
+
+
+def test_checked_objects_are_listed_only_when_asked() -> None:
+    path = CASES / "negative" / "brief-example.yaml"
+    full = validate_manifests([path])
+    bare = validate_manifests([path], list_checked=False)
+    assert bare.checked == () and len(full.checked) == full.objects > 0
+    assert bare.findings == full.findings and bare.objects == full.objects
