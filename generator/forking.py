@@ -84,7 +84,10 @@ class Forked:
         os.close(self.fd)
 
 
-_TOKEN = struct.Struct("<I")
+_TOKEN = struct.Struct("<H")
+# What a new pipe is sure to hold: one page (Linux gives a user past its pipe quota
+# one-page pipes), so writing the tokens before anyone reads never blocks.
+_PIPE_MIN = 4096
 
 
 class Dealer:
@@ -94,10 +97,12 @@ class Dealer:
     forking, so that the children share it; a slow piece of work then holds up no other
     (a process that is done takes the next)."""
 
+    LIMIT = _PIPE_MIN // _TOKEN.size
+
     def __init__(self, count: int) -> None:
         # Written whole before anyone reads: it must fit in the pipe's buffer.
-        if count * _TOKEN.size > 65536:
-            raise ValueError(f"too many pieces of work to deal: {count}")
+        if count > self.LIMIT:
+            raise ValueError(f"{count} pieces of work; at most {self.LIMIT} can be dealt")
         self._take, deal = os.pipe()
         try:
             os.write(deal, b"".join(_TOKEN.pack(i) for i in range(count)))

@@ -197,9 +197,10 @@ PARALLEL_MIN_CHARS = 2 * 1024 * 1024
 # when done with one), big enough that handing out a piece and parsing its documents in
 # one rapidyaml call cost little next to reading them.
 PIECE_CHARS = 128 * 1024
-# At most this many pieces (the dealer's pipe holds them all; a bigger text gets
-# bigger pieces).
-_MAX_PIECES = 8192
+# A text gets bigger pieces past this many times PIECE_CHARS. Two pieces in a row always
+# hold more than a piece's size, so there are fewer than twice this many pieces plus
+# two: within what the dealer can deal (forking.Dealer.LIMIT).
+_MAX_PIECES = 1000
 
 
 def default_jobs() -> int:

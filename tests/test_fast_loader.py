@@ -281,11 +281,26 @@ def test_pieces_cover_every_document_once_in_order(monkeypatch: pytest.MonkeyPat
     for piece in pieces:
         assert piece.line == text.count("\n", 0, bounds[piece.lo][0])
         size = bounds[piece.hi - 1][1] - bounds[piece.lo][0]
-        assert size <= piece_chars or piece.hi == piece.lo + 1
+        assert size <= max(piece_chars, len(text) // fast_reader._MAX_PIECES + 1) or \
+            piece.hi == piece.lo + 1
+    # However small the pieces asked for, the dealer can deal them all.
+    assert len(pieces) <= Dealer.LIMIT
     if piece_chars == 1:
-        assert len(pieces) == len(bounds)
+        assert len(pieces) > len(bounds) // 3
     if piece_chars == 10 ** 9:
         assert len(pieces) == 1
+
+
+def test_the_dealer_refuses_more_than_a_pipe_surely_holds() -> None:
+    """Every number is written before anyone reads: past one page of tokens the write
+    could block for good (a user past the pipe quota gets one-page pipes)."""
+    dealer = Dealer(Dealer.LIMIT)
+    assert [dealer.take() for _ in range(3)] == [0, 1, 2]
+    dealer.drain()
+    assert dealer.take() is None
+    dealer.close()
+    with pytest.raises(ValueError):
+        Dealer(Dealer.LIMIT + 1)
 
 
 def test_a_piece_with_a_document_end_marker_goes_to_the_slow_path() -> None:
