@@ -1,11 +1,11 @@
 """The commands: parse, call the core, print. With generator.cli, the only place that
 prints or exits.
 
-Built on click directly. typer (which the first releases used) builds a pydantic adapter
+Built on click directly. typer (which the first releases used) built a pydantic adapter
 for every option of every command on each run: importing it and dispatching one command
 took about a quarter of a second, 40% of `difygen render --all` (docs/validate.md,
-"Speed"). click is what typer parses with, so the help layout, the usage errors (exit 2)
-and the shell completion protocol are click's, as before.
+"Speed"). click is what typer parsed with, so the help layout and the usage errors
+(exit 2) are as before; shell completion is click's own protocol (generator.completion).
 
 Exit codes: 0 ok; 1 validation findings; 2 bad input or usage; 3 `check` found drift.
 """
