@@ -19,7 +19,6 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,11 +46,10 @@ _MERGE = "tag:yaml.org,2002:merge"
 # Kubernetes keeps these as the text written: a timestamp is a string to the API server.
 _AS_TEXT = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary"}
 _CONSTRUCTOR = SafeConstructor()
-# Bytes, for the nesting bounds: a 35 MB text is cut down to its brackets (or its
-# indentation marks turned into spaces) by bytes.translate in C, where a regex scan of
+# Bytes, for the nesting bounds: a 35 MB text is split into documents and its
+# indentation marks turned into spaces in C (bytes.translate), where a regex scan of
 # every character took a tenth of the whole run.
-_BRACKET_DELTA = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
-_NOT_BRACKETS = bytes(c for c in range(256) if c not in _BRACKET_DELTA)
+_DOC_SEPARATOR = re.compile(rb"\n---[ \t]*(?=\n|\Z)")
 _MARKS_TO_SPACES = bytes.maketrans(b"?:-", b"   ")
 
 
@@ -530,19 +528,22 @@ def _too_deep(text: str) -> tuple[int, int] | None:
     # Only ASCII characters matter below, and dropping the others can only join runs,
     # never split one: a bound from these bytes is never lower than from the text.
     ascii_only = text.encode("ascii", "ignore")
-    brackets = ascii_only.translate(None, _NOT_BRACKETS)
-    # Flow nesting is at most the number of openers, and else their running balance.
-    if brackets.count(b"[") + brackets.count(b"{") <= MAX_DEPTH:
-        flow = 0
-    else:
-        flow = max(accumulate(map(_BRACKET_DELTA.__getitem__, brackets)), default=0)
+    # A document's flow nesting is at most the number of `[` and `{` in it (those in
+    # strings and comments only make the bound larger). Counted per document, split at
+    # the lines `---`, where a document always starts (no scalar may hold such a line;
+    # documents started otherwise are counted together, which only raises the bound).
+    # Not a running balance of brackets, which a string full of `]` lowers below the
+    # true depth: that let a deep document past this check and crash the composer.
+    flow = max(doc.count(b"[") + doc.count(b"{") for doc in _DOC_SEPARATOR.split(ascii_only))
     # Block nesting is at most the longest run of indentation and indicators that starts
     # a line: with the indicators turned into spaces, one search for a newline and more
-    # spaces than the budget left (a literal: the fast substring search, no regex).
-    run = b" " * (MAX_DEPTH - flow + 1)
-    marks = ascii_only.translate(_MARKS_TO_SPACES)
-    if flow <= MAX_DEPTH and not marks.startswith(run) and b"\n" + run not in marks:
-        return None
+    # spaces than the budget left (a literal: the fast substring search, no regex). Flow
+    # nests inside block, never the other way, so the two bounds add up.
+    if flow <= MAX_DEPTH:
+        run = b" " * (MAX_DEPTH - flow + 1)
+        marks = ascii_only.translate(_MARKS_TO_SPACES)
+        if not marks.startswith(run) and b"\n" + run not in marks:
+            return None
     depth = 0
     try:
         for event in yaml.parse(text, Loader=_SAFE_LOADER):

@@ -262,6 +262,15 @@ def _exact_depth(text: str) -> int:
     # More than MAX_DEPTH openers in all (the running balance is taken), then deep block.
     "l: [" + "[], " * 250 + "[]]\n" + "".join(" " * i + f"k{i}:\n" for i in range(205))
     + " " * 205 + "v: 1\n",
+    # Closers in a string before the deep flow: a running balance of brackets would sit
+    # below zero and miss it.
+    "x: '" + "]" * 300 + "'\ny: " + "[" * 250 + "]" * 250 + "\n",
+    # Flow inside a block deep enough that neither alone passes MAX_DEPTH.
+    "".join(" " * i + f"k{i}:\n" for i in range(150)) + " " * 150 + "v: " + "[" * 60
+    + "]" * 60 + "\n",
+    # The same two in a later document of a file with many.
+    "a: 1\n---\n" * 3 + "x: '" + "}" * 300 + "'\ny: " + "{a: " * 250 + "1" + "}" * 250
+    + "\n",
 ])
 def test_the_cheap_nesting_bounds_never_miss_a_too_deep_document(text: str) -> None:
     """_too_deep answers None without parsing only when the bounds prove the nesting is
@@ -270,6 +279,21 @@ def test_the_cheap_nesting_bounds_never_miss_a_too_deep_document(text: str) -> N
 
     assert _exact_depth(text) > MAX_DEPTH
     assert _too_deep(text) is not None
+
+
+def test_closers_in_a_string_do_not_let_a_deep_document_crash_validate(tmp_path: Path
+                                                                        ) -> None:
+    """100,000 levels behind 100,300 closers in a string: once past the pre-check, the
+    parsers recursed until the process died (exit 139, no message)."""
+    path = tmp_path / "deep.yaml"
+    path.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n"
+                    "  x: \"" + "]" * 100_300 + "\"\n  y: " + "[" * 100_000 + "]" * 100_000
+                    + "\n")
+    proc = subprocess.run([sys.executable, "-m", "generator", "validate", "--manifests",
+                           str(path)], capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert proc.returncode == 2, proc.stderr[-500:]
+    assert f"{path}:6:" in proc.stderr and "nesting is deeper than" in proc.stderr
 
 
 def test_the_cheap_nesting_bounds_pass_an_ordinary_big_file() -> None:
