@@ -46,10 +46,9 @@ _MERGE = "tag:yaml.org,2002:merge"
 # Kubernetes keeps these as the text written: a timestamp is a string to the API server.
 _AS_TEXT = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary"}
 _CONSTRUCTOR = SafeConstructor()
-# Bytes, for the nesting bounds: a 35 MB text is split into documents and its
-# indentation marks turned into spaces in C (bytes.translate), where a regex scan of
-# every character took a tenth of the whole run.
-_DOC_SEPARATOR = re.compile(rb"\n---[ \t]*(?=\n|\Z)")
+# Bytes, for the nesting bounds: a 35 MB text's indentation marks are turned into
+# spaces in C (bytes.translate), where a regex scan of every character took a tenth of
+# the whole run.
 _MARKS_TO_SPACES = bytes.maketrans(b"?:-", b"   ")
 
 
@@ -524,26 +523,44 @@ def _char_at(text: str, line: int, column: int) -> str:
 
 def _too_deep(text: str) -> tuple[int, int] | None:
     """Where nesting first passes MAX_DEPTH, or None. Cheap upper bounds first: the exact
-    count walks every parser event, which costs as much as loading."""
-    # Only ASCII characters matter below, and dropping the others can only join runs,
-    # never split one: a bound from these bytes is never lower than from the text.
-    ascii_only = text.encode("ascii", "ignore")
-    # A document's flow nesting is at most the number of `[` and `{` in it (those in
-    # strings and comments only make the bound larger). Counted per document, split at
-    # the lines `---`, where a document always starts (no scalar may hold such a line;
-    # documents started otherwise are counted together, which only raises the bound).
-    # Not a running balance of brackets, which a string full of `]` lowers below the
-    # true depth: that let a deep document past this check and crash the composer.
-    flow = max(doc.count(b"[") + doc.count(b"{") for doc in _DOC_SEPARATOR.split(ascii_only))
+    count walks every parser event, which costs as much as loading; it walks only the
+    documents the bounds cannot clear."""
     # Block nesting is at most the longest run of indentation and indicators that starts
     # a line: with the indicators turned into spaces, one search for a newline and more
-    # spaces than the budget left (a literal: the fast substring search, no regex). Flow
-    # nests inside block, never the other way, so the two bounds add up.
-    if flow <= MAX_DEPTH:
-        run = b" " * (MAX_DEPTH - flow + 1)
-        marks = ascii_only.translate(_MARKS_TO_SPACES)
-        if not marks.startswith(run) and b"\n" + run not in marks:
-            return None
+    # spaces than the budget left (a literal: the fast substring search, no regex). Only
+    # ASCII characters matter, and dropping the others can only join runs, never split
+    # one: a bound from these bytes is never lower than from the text.
+    marks = text.encode("ascii", "ignore").translate(_MARKS_TO_SPACES)
+
+    def block_over(limit: int) -> bool:
+        run = b" " * (limit + 1)
+        return marks.startswith(run) or b"\n" + run in marks
+
+    # A document's flow nesting is at most the number of `[` and `{` in it (those in
+    # strings, comments and block scalars only make the bound larger), and flow nests
+    # inside block, never the other way: its depth is at most the two bounds added. Not
+    # a running balance of brackets, which a string full of `]` lowers below the true
+    # depth: that let a deep document past this check and crash the parsers.
+    bounds = manifest_fast.document_bounds(text)
+    openers = [text.count("[", a, b) + text.count("{", a, b) for a, b in bounds]
+    if max(openers, default=0) <= MAX_DEPTH and not block_over(MAX_DEPTH - max(openers)):
+        return None
+    # A document with many brackets (a JSON dashboard in a ConfigMap) is walked alone,
+    # as long as no line is indented past half the limit; else the whole text is.
+    half = MAX_DEPTH // 2
+    if block_over(MAX_DEPTH - half):
+        return _deepest(text, 0)
+    for (a, b), count in zip(bounds, openers, strict=True):
+        if count > half:
+            found = _deepest(text[a:b], text.count("\n", 0, a))
+            if found is not None:
+                return found
+    return None
+
+
+def _deepest(text: str, line_offset: int) -> tuple[int, int] | None:
+    """Line and column of the first collection deeper than MAX_DEPTH in `text` (whose
+    first line is line `line_offset` + 1 of its file), by the parser's events."""
     depth = 0
     try:
         for event in yaml.parse(text, Loader=_SAFE_LOADER):
@@ -551,7 +568,8 @@ def _too_deep(text: str) -> tuple[int, int] | None:
                 depth += 1
                 if depth > MAX_DEPTH:
                     mark = event.start_mark
-                    return (mark.line + 1, mark.column + 1) if mark else (1, 1)
+                    return (line_offset + mark.line + 1, mark.column + 1) if mark else \
+                        (line_offset + 1, 1)
             elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 depth -= 1
     except yaml.YAMLError:

@@ -302,3 +302,30 @@ def test_the_cheap_nesting_bounds_pass_an_ordinary_big_file() -> None:
     text = (Path(__file__).parent / "cases" / "manifests" / "negative" /
             "brief-example.yaml").read_text(encoding="utf-8")
     assert _too_deep("---\n".join([text] * 50)) is None
+
+
+def test_only_documents_with_many_brackets_are_walked(monkeypatch: pytest.MonkeyPatch
+                                                      ) -> None:
+    """A ConfigMap holding a JSON dashboard has hundreds of braces: its document alone is
+    walked event by event, not the whole file; a deep document is found at its line."""
+    import generator.manifest_loader as loader
+
+    walked: list[str] = []
+    real = loader._deepest
+
+    def deepest(text: str, line_offset: int) -> tuple[int, int] | None:
+        walked.append(text)
+        return real(text, line_offset)
+
+    monkeypatch.setattr(loader, "_deepest", deepest)
+    plain = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"
+    dashboard = plain + "data:\n  d.json: |\n    " + '{"a": [1], ' * 300 + "}" * 300 + "\n"
+    text = "---\n".join([plain] * 20 + [dashboard] + [plain] * 20)
+    assert loader._too_deep(text) is None
+    assert walked == [dashboard]
+    deep = plain + "data: {x: " + "[" * 250 + "]" * 250 + "}\n"
+    walked.clear()
+    text = "---\n".join([plain] * 3 + [deep])
+    at = loader._too_deep(text)
+    assert len(walked) == 1 and at is not None and at[0] == 3 * 4 + 4
+    assert at == real(text, 0)  # the place a walk of the whole text finds
