@@ -238,14 +238,19 @@ def _pieces(text: str, bounds: list[tuple[int, int]]) -> list[_Piece]:
     return pieces
 
 
-def read(text: str, jobs: int = 1, precheck: Callable[[], bool] | None = None
+# A check of the whole text, given its documents' bounds (see `read`).
+Precheck = Callable[[list[tuple[int, int]]], bool]
+
+
+def read(text: str, jobs: int = 1, precheck: Precheck | None = None
          ) -> list[Document] | None:
     """Every object of `text`, or None when the slow path must read it. With `jobs` > 1
     and a big text, `jobs` - 1 forked processes read pieces of it beside this one (where
     the platform can fork and hand data back in memory: Linux); the answer is the same as
     with one. `precheck`, a check of the whole text that must pass before its objects
-    count, runs in this process while the children read (else first); when it answers
-    False, the answer is None."""
+    count, runs in this process while the children read (else first), given the
+    documents' bounds (found once, for both); when it answers False, the answer is
+    None."""
     return read_built(text, _same, jobs, precheck)
 
 
@@ -254,7 +259,7 @@ def _same(document: Document) -> Document:
 
 
 def read_built(text: str, build: Callable[[Document], T], jobs: int = 1,
-               precheck: Callable[[], bool] | None = None) -> list[T] | None:
+               precheck: Precheck | None = None) -> list[T] | None:
     """As `read`, each object turned into what `build` makes of it as soon as its piece
     is read (or, for a piece a child read, loaded): this process does that while the
     children still read, not all at the end."""
@@ -263,7 +268,7 @@ def read_built(text: str, build: Callable[[Document], T], jobs: int = 1,
     bounds = document_bounds(text)
     pieces = _pieces(text, bounds)
     if jobs <= 1 or len(text) < PARALLEL_MIN_CHARS or not can_fork() or len(pieces) < 2:
-        if precheck is not None and not precheck():
+        if precheck is not None and not precheck(bounds):
             return None
         reader = _Reader(text)
         built: list[T] = []
@@ -278,7 +283,7 @@ def read_built(text: str, build: Callable[[Document], T], jobs: int = 1,
 
 
 def _read_together(text: str, bounds: list[tuple[int, int]], pieces: list[_Piece],
-                   jobs: int, precheck: Callable[[], bool] | None,
+                   jobs: int, precheck: Precheck | None,
                    build: Callable[[Document], T]) -> list[T] | None:
     """The pieces dealt out to this process and `jobs` - 1 forked ones as each asks for
     the next. A child writes each piece's objects as soon as it has read them; this
@@ -293,7 +298,7 @@ def _read_together(text: str, bounds: list[tuple[int, int]], pieces: list[_Piece
             children = [_Child.start(text, bounds, pieces, dealer) for _ in range(jobs - 1)]
             # Meanwhile the children take pieces: the dealing evens out the time this
             # takes here.
-            ok = precheck is None or precheck()
+            ok = precheck is None or precheck(bounds)
             reader = _Reader(text)
             while ok and (index := dealer.take()) is not None:
                 found = reader.read(bounds, pieces[index])

@@ -16,7 +16,7 @@ from __future__ import annotations
 import gc
 import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -383,7 +383,8 @@ def _load(text: str, source: str, problems: list[Problem], jobs: int = 1,
     text = text.removeprefix("\ufeff")
     # The nesting check runs while the fast path's other processes read; its objects
     # count only when it passes. A text it fails is checked again, here, for the place.
-    fast = _load_fast(text, source, jobs, disk, lambda: _too_deep(text) is None)
+    fast = _load_fast(text, source, jobs, disk,
+                      lambda bounds: _too_deep(text, bounds) is None)
     if fast is not None:
         return fast
     deep = _too_deep(text)
@@ -427,7 +428,7 @@ def _load_slow(text: str, source: str, problems: list[Problem]) -> list[Manifest
 
 
 def _load_fast(text: str, source: str, jobs: int = 1, disk: FileText | None = None,
-               precheck: Callable[[], bool] | None = None) -> list[Manifest] | None:
+               precheck: manifest_fast.Precheck | None = None) -> list[Manifest] | None:
     """Every object of `text` read by generator.manifest_fast, or None to take the slow
     path (a document where the two readings could differ, a List, a syntax error: the
     slow path words the error). The data is frozen out of the collector's sight."""
@@ -521,10 +522,12 @@ def _char_at(text: str, line: int, column: int) -> str:
     return lines[line][column:column + 1] if line < len(lines) else ""
 
 
-def _too_deep(text: str) -> tuple[int, int] | None:
+def _too_deep(text: str, bounds: list[tuple[int, int]] | None = None
+              ) -> tuple[int, int] | None:
     """Where nesting first passes MAX_DEPTH, or None. Cheap upper bounds first: the exact
     count walks every parser event, which costs as much as loading; it walks only the
-    documents the bounds cannot clear."""
+    documents the bounds cannot clear. `bounds`: the documents' bounds
+    (manifest_fast.document_bounds), when the caller has them already."""
     # Block nesting is at most the longest run of indentation and indicators that starts
     # a line: with the indicators turned into spaces, one search for a newline and more
     # spaces than the budget left (a literal: the fast substring search, no regex). Only
@@ -541,7 +544,8 @@ def _too_deep(text: str) -> tuple[int, int] | None:
     # inside block, never the other way: its depth is at most the two bounds added. Not
     # a running balance of brackets, which a string full of `]` lowers below the true
     # depth: that let a deep document past this check and crash the parsers.
-    bounds = manifest_fast.document_bounds(text)
+    if bounds is None:
+        bounds = manifest_fast.document_bounds(text)
     openers = [text.count("[", a, b) + text.count("{", a, b) for a, b in bounds]
     if max(openers, default=0) <= MAX_DEPTH and not block_over(MAX_DEPTH - max(openers)):
         return None
