@@ -68,6 +68,9 @@ _YAML11_TYPED = re.compile(
 _EXPONENT_PIECE = re.compile(r"[-+]?\.?[0-9][0-9_.]*[eE][-+]?[0-9_]*")
 _EXPONENT = re.compile(r"[0-9][eE][-+]?[0-9]")
 _JSON_EXPONENT = re.compile(r"[\s:,\[][-+]?[0-9.]+[eE]")
+# The same, on JSON's bytes (a number in JSON follows one of those marks or ASCII
+# whitespace; `\s` of bytes is ASCII whitespace).
+_JSON_EXPONENT_BYTES = re.compile(_JSON_EXPONENT.pattern.encode())
 
 # The token prefilter. Every construct above sits in one whitespace-separated token; a
 # token is split further at flow indicators, comment marks and colons into pieces (more
@@ -238,7 +241,7 @@ def _pieces(text: str, bounds: list[tuple[int, int]]) -> list[_Piece]:
     return pieces
 
 
-# A check of the whole text, given its documents' bounds (see `read`).
+# A check of a run of the text's documents, given their bounds (see `read`).
 Precheck = Callable[[list[tuple[int, int]]], bool]
 
 
@@ -247,10 +250,10 @@ def read(text: str, jobs: int = 1, precheck: Precheck | None = None
     """Every object of `text`, or None when the slow path must read it. With `jobs` > 1
     and a big text, `jobs` - 1 forked processes read pieces of it beside this one (where
     the platform can fork and hand data back in memory: Linux); the answer is the same as
-    with one. `precheck`, a check of the whole text that must pass before its objects
-    count, runs in this process while the children read (else first), given the
-    documents' bounds (found once, for both); when it answers False, the answer is
-    None."""
+    with one. `precheck`, a check that must pass before documents are parsed, is given
+    the bounds of each piece's documents before that piece is parsed, in whichever
+    process reads it (a check of the whole text first would hold the others up); when
+    it answers False for any piece, the answer is None."""
     return read_built(text, _same, jobs, precheck)
 
 
@@ -268,9 +271,7 @@ def read_built(text: str, build: Callable[[Document], T], jobs: int = 1,
     bounds = document_bounds(text)
     pieces = _pieces(text, bounds)
     if jobs <= 1 or len(text) < PARALLEL_MIN_CHARS or not can_fork() or len(pieces) < 2:
-        if precheck is not None and not precheck(bounds):
-            return None
-        reader = _Reader(text)
+        reader = _Reader(text, precheck)
         built: list[T] = []
         with _QuietStderr():
             for piece in pieces:
@@ -295,12 +296,10 @@ def _read_together(text: str, bounds: list[tuple[int, int]], pieces: list[_Piece
     with _QuietStderr():  # before forking: the children inherit it
         children: list[_Child] = []
         try:
-            children = [_Child.start(text, bounds, pieces, dealer) for _ in range(jobs - 1)]
-            # Meanwhile the children take pieces: the dealing evens out the time this
-            # takes here.
-            ok = precheck is None or precheck(bounds)
-            reader = _Reader(text)
-            while ok and (index := dealer.take()) is not None:
+            children = [_Child.start(text, bounds, pieces, dealer, precheck)
+                        for _ in range(jobs - 1)]
+            reader = _Reader(text, precheck)
+            while (index := dealer.take()) is not None:
                 found = reader.read(bounds, pieces[index])
                 if found is None:
                     ok = False
@@ -322,8 +321,9 @@ class _Reader:
     """Reads documents of one text; remembers, within one process, the tokens judged and
     the documents repeated verbatim."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, precheck: Precheck | None = None) -> None:
         self.text = text
+        self.precheck = precheck
         self.suspects = _Suspects()
         assert _ryml is not None
         self.tree = _ryml.Tree()
@@ -336,6 +336,8 @@ class _Reader:
     def read(self, bounds: list[tuple[int, int]], piece: _Piece) -> list[Document] | None:
         """The objects of a piece's documents, or None when the slow path must read."""
         text = self.text
+        if self.precheck is not None and not self.precheck(bounds[piece.lo:piece.hi]):
+            return None
         documents: list[Document] = []
         batch = _Batch()
         new: list[_Seen] = []
@@ -432,11 +434,18 @@ class _Batch:
             loaded = orjson.loads(dumped)
         except orjson.JSONDecodeError:
             return None
-        if not all(isinstance(data, dict) for data in loaded) or _lost_keys(dumped, loaded):
+        whole = bytes(dumped)
+        if not all(isinstance(data, dict) for data in loaded) or _lost_keys(whole, loaded):
             return None
+        # The piece's verdict comes from every token of the piece, prose in comments
+        # included (a `no` or `on` in a sentence): most of what it calls for is in no
+        # document's JSON as a string at all. Looked for once in the piece's JSON, the
+        # checks left are run on each document (a document's JSON is a part of the
+        # piece's, so what is not in the piece's is in none).
+        checks = _in_json(whole, checks)
         if checks.typed or checks.exponent:
             for (a, b), chunk in zip(spans, self.chunks, strict=True):
-                if _risky_scalars(bytes(dumped[a:b]).decode(), chunk, checks):
+                if _risky_scalars(whole[a:b].decode(), chunk, checks):
                     return None
         return list(zip(self.where, loaded, strict=True))
 
@@ -516,9 +525,9 @@ class _Child:
 
     @classmethod
     def start(cls, text: str, bounds: list[tuple[int, int]], pieces: list[_Piece],
-              dealer: Dealer) -> _Child:
+              dealer: Dealer, precheck: Precheck | None) -> _Child:
         def work(out: BinaryIO) -> bool:
-            reader = _Reader(text)
+            reader = _Reader(text, precheck)
             while (index := dealer.take()) is not None:
                 documents = reader.read(bounds, pieces[index])
                 if documents is None:
@@ -589,14 +598,25 @@ def _risky_scalars(dumped: str, chunk: str, checks: _Verdict) -> bool:
     return False
 
 
-def _lost_keys(dumped: memoryview, data: Any) -> bool:
+def _in_json(dumped: bytes, checks: _Verdict) -> _Verdict:
+    """`checks` narrowed to what `_risky_scalars` could find in `dumped`: the scalars
+    that are a JSON string in it (they are plain ASCII, written alike in every JSON), and
+    the exponent check when a number with an exponent may be in it."""
+    if not checks.typed and not checks.exponent:
+        return checks
+    typed = frozenset(s for s in checks.typed if b'"%s"' % s.encode() in dumped)
+    exponent = checks.exponent and _JSON_EXPONENT_BYTES.search(dumped) is not None
+    return _Verdict((), typed, exponent)
+
+
+def _lost_keys(dumped: bytes, data: Any) -> bool:
     """A JSON reader keeps the last of two equal keys; the slow path refuses them. Every
     key in rapidyaml's JSON and in orjson's is followed by `":`; strings hold the
     sequence the same number of times in both (a quote inside is escaped as `\\"` by
     both). Without a lost key both texts hold the same keys and strings, so the counts
     are equal; a lost key (and its value) is missing only from orjson's. (Summed over a
     piece's documents: a lost key in any of them makes the sums differ.)"""
-    return bytes(dumped).count(b'":') != orjson.dumps(data).count(b'":')
+    return dumped.count(b'":') != orjson.dumps(data).count(b'":')
 
 
 class _QuietStderr:

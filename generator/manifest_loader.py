@@ -381,8 +381,9 @@ def _load(text: str, source: str, problems: list[Problem], jobs: int = 1,
                                                   f"the limit is {MAX_MANIFEST_BYTES} bytes"))
         return []
     text = text.removeprefix("\ufeff")
-    # The nesting check runs while the fast path's other processes read; its objects
-    # count only when it passes. A text it fails is checked again, here, for the place.
+    # The nesting check runs on each piece of documents before the fast path parses it,
+    # in whichever process reads that piece. A text it fails anywhere is checked again,
+    # here, for the place.
     fast = _load_fast(text, source, jobs, disk,
                       lambda bounds: _too_deep(text, bounds) is None)
     if fast is not None:
@@ -526,14 +527,22 @@ def _too_deep(text: str, bounds: list[tuple[int, int]] | None = None
               ) -> tuple[int, int] | None:
     """Where nesting first passes MAX_DEPTH, or None. Cheap upper bounds first: the exact
     count walks every parser event, which costs as much as loading; it walks only the
-    documents the bounds cannot clear. `bounds`: the documents' bounds
-    (manifest_fast.document_bounds), when the caller has them already."""
+    documents the bounds cannot clear. `bounds`: the documents to check, consecutive
+    (manifest_fast.document_bounds of the whole text, or a run of them: the fast reader
+    checks each piece before it parses it); the whole text when None."""
+    if bounds is None:
+        bounds = manifest_fast.document_bounds(text)
+    if not bounds:
+        return None
+    # The documents' span: it starts where a line starts (a document's first line).
+    first, last = bounds[0][0], bounds[-1][1]
+    span = text if (first, last) == (0, len(text)) else text[first:last]
     # Block nesting is at most the longest run of indentation and indicators that starts
     # a line: with the indicators turned into spaces, one search for a newline and more
     # spaces than the budget left (a literal: the fast substring search, no regex). Only
     # ASCII characters matter, and dropping the others can only join runs, never split
     # one: a bound from these bytes is never lower than from the text.
-    marks = text.encode("ascii", "ignore").translate(_MARKS_TO_SPACES)
+    marks = span.encode("ascii", "ignore").translate(_MARKS_TO_SPACES)
 
     def block_over(limit: int) -> bool:
         run = b" " * (limit + 1)
@@ -543,17 +552,20 @@ def _too_deep(text: str, bounds: list[tuple[int, int]] | None = None
     # strings, comments and block scalars only make the bound larger), and flow nests
     # inside block, never the other way: its depth is at most the two bounds added. Not
     # a running balance of brackets, which a string full of `]` lowers below the true
-    # depth: that let a deep document past this check and crash the parsers.
-    if bounds is None:
-        bounds = manifest_fast.document_bounds(text)
+    # depth: that let a deep document past this check and crash the parsers. The count
+    # over all the documents bounds each one's; counted one by one only when that
+    # bound is not enough.
+    total = span.count("[") + span.count("{")
+    if total <= MAX_DEPTH and not block_over(MAX_DEPTH - total):
+        return None
     openers = [text.count("[", a, b) + text.count("{", a, b) for a, b in bounds]
-    if max(openers, default=0) <= MAX_DEPTH and not block_over(MAX_DEPTH - max(openers)):
+    if max(openers) <= MAX_DEPTH and not block_over(MAX_DEPTH - max(openers)):
         return None
     # A document with many brackets (a JSON dashboard in a ConfigMap) is walked alone,
-    # as long as no line is indented past half the limit; else the whole text is.
+    # as long as no line is indented past half the limit; else all of them are.
     half = MAX_DEPTH // 2
     if block_over(MAX_DEPTH - half):
-        return _deepest(text, 0)
+        return _deepest(span, text.count("\n", 0, first))
     for (a, b), count in zip(bounds, openers, strict=True):
         if count > half:
             found = _deepest(text[a:b], text.count("\n", 0, a))

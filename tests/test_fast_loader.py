@@ -3,6 +3,7 @@ slow path (libyaml composer + builder) answers: the same data, the same position
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from itertools import pairwise
 from pathlib import Path
@@ -86,6 +87,65 @@ def test_risky_scalars_take_the_slow_path() -> None:
             assert manifests._load_fast(text, "x.yaml") is None, text
 
 
+@pytest.mark.parametrize("plain", ["enabled: no", "mode: on", "mode: 0755", "big: 1e3"])
+def test_a_typed_scalar_next_to_prose_in_its_piece_still_takes_the_slow_path(
+        plain: str) -> None:
+    """The piece's verdict (from every token, comments included) is narrowed to what its
+    JSON holds: prose saying `no` and `on` narrows nothing away from a document that
+    holds the scalar plain, however far from the prose it is in the piece."""
+    prose = "# say no more, on 0755 and 1e3 words\n"
+    quoted = plain.replace(": ", ": '") + "'"
+    doc = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: n{i}\ndata:\n  {line}\n"
+    innocent = "---\n".join(doc.format(i=i, line="k: v") for i in range(40))
+    fine = prose + innocent + "---\n" + doc.format(i=99, line=quoted)
+    assert manifests._load_fast(fine, "x.yaml") is not None
+    risky = f"{prose}{innocent}---\n{doc.format(i=99, line=plain)}---\n{innocent}"
+    assert manifests._load_fast(risky, "x.yaml") is None, plain
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_the_precheck_sees_every_piece_before_it_is_parsed(jobs: int) -> None:
+    """The nesting check runs on each piece, in the process that reads it, before it is
+    parsed: every document's bounds are checked once, and a piece it fails sends the
+    whole text to the slow path (which words the problem)."""
+    text = _big_text(40)
+    bounds = fast_reader.document_bounds(text)
+    pieces = fast_reader._pieces(text, bounds)
+    assert len(pieces) > 4
+    seen = os.memfd_create("seen") if jobs > 1 else None
+
+    def record(run: list[tuple[int, int]]) -> bool:
+        if seen is not None:  # a child's record is written where the parent reads it
+            os.write(seen, b"%d,%d;" % (bounds.index(run[0]), len(run)))
+        else:
+            checked.append((bounds.index(run[0]), len(run)))
+        return True
+
+    checked: list[tuple[int, int]] = []
+    assert fast_reader.read(text, jobs, record) is not None
+    if seen is not None:
+        os.lseek(seen, 0, os.SEEK_SET)
+        written = os.read(seen, 1 << 20).decode()
+        checked = [(int(a), int(b)) for a, b in
+                   (item.split(",") for item in written.split(";") if item)]
+    assert sorted(checked) == [(p.lo, p.hi - p.lo) for p in pieces]
+    failing = pieces[len(pieces) // 2].lo
+    assert fast_reader.read(text, jobs, lambda run: run[0] != bounds[failing]) is None
+
+
+def test_the_nesting_check_of_a_run_of_documents_places_what_it_finds() -> None:
+    """Given a run of a text's documents, the nesting check looks at those alone and
+    places a deep one at its line in the whole text."""
+    plain = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"
+    deep = plain + "data: {x: " + "[" * 250 + "]" * 250 + "}\n"
+    text = "---\n".join([plain] * 10 + [deep] + [plain] * 10)
+    bounds = fast_reader.document_bounds(text)
+    assert manifests._too_deep(text, bounds[:10]) is None
+    assert manifests._too_deep(text, bounds[11:]) is None
+    assert manifests._too_deep(text, bounds[8:12]) == manifests._too_deep(text) == \
+        (10 * 4 + 4, manifests._too_deep(text)[1])
+
+
 @pytest.mark.parametrize("text", HIDDEN)
 def test_hidden_yaml11_constructs_take_the_slow_path(text: str) -> None:
     """Each of these reads differently in YAML 1.1, or uses a construct only the slow
@@ -115,9 +175,10 @@ def test_reading_in_several_processes_answers_what_one_does(
     real_start = fast_reader._Child.start
 
     def counted(text: str, bounds: list[tuple[int, int]],
-                pieces: list[fast_reader._Piece], dealer: Dealer) -> fast_reader._Child:
+                pieces: list[fast_reader._Piece], dealer: Dealer,
+                precheck: fast_reader.Precheck | None) -> fast_reader._Child:
         started.append(len(pieces))
-        return real_start(text, bounds, pieces, dealer)
+        return real_start(text, bounds, pieces, dealer, precheck)
 
     monkeypatch.setattr(fast_reader._Child, "start", staticmethod(counted))
     alone = fast_reader.read(text, 1)
