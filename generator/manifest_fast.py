@@ -32,7 +32,7 @@ import re
 import struct
 import sys
 from bisect import bisect_right
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, BinaryIO, NamedTuple, TypeVar
 
@@ -366,9 +366,11 @@ class _Reader:
             col = first.end() - chunk.rfind("\n", 0, first.start()) - 1
             key = hash(chunk)
             # (A first copy in this piece is not parsed yet: its repeats are parsed too.)
-            known = next((seen for seen in self.seen.get(key, ())
-                          if seen.data is not None and text[seen.start:seen.end] == chunk),
-                         None)
+            known = None
+            for seen in self.seen.get(key, ()):
+                if seen.data is not None and text[seen.start:seen.end] == chunk:
+                    known = seen
+                    break
             if known is not None:
                 # Same text, same data and checks; the copy is data of its own (objects
                 # are never shared between manifests), read by orjson from the first
@@ -379,21 +381,21 @@ class _Reader:
                                           known.start, known.end, line))
                 continue
             batch.add(len(documents), chunk)
-            first_copy = _Seen(start, end, len(documents))
+            first_copy = _Seen(start, end)
             self.seen.setdefault(key, []).append(first_copy)
             new.append(first_copy)
             documents.append(Document({}, at + 1, col, start, end, line))
         parsed = batch.parse(self.tree, self.out, checks)
         if parsed is None:
             return None
-        for index, data in parsed:
+        for (index, data), first_copy in zip(parsed, new, strict=True):
             kind = data.get("kind")
             if not isinstance(kind, str) or not kind or kind.endswith("List") or \
                     not isinstance(data.get("apiVersion"), str) or not data["apiVersion"]:
                 return None  # the slow path expands Lists and words the problem
-            documents[index] = documents[index]._replace(data=data)
-        for first_copy in new:
-            first_copy.data = documents[first_copy.index].data
+            _, at, col, start, end, line = documents[index]
+            documents[index] = Document(data, at, col, start, end, line)
+            first_copy.data = data
         return documents
 
 
@@ -416,36 +418,46 @@ class _Batch:
         if not self.chunks:
             return []
         # A document-end marker (`...`) would let one text hold two documents and
-        # another none, and the stream would still hold as many as were joined.
-        if any(chunk.startswith("...") or "\n..." in chunk for chunk in self.chunks):
+        # another none, and the stream would still hold as many as were joined. (After
+        # a separator a document starts on a new line: one search finds it anywhere.)
+        stream = "---\n".join(self.chunks)
+        if stream.startswith("...") or "\n..." in stream:
             return None
         assert _ryml is not None
         try:
             tree.clear()
             tree.clear_arena()
-            _ryml.parse_in_arena("---\n".join(self.chunks).encode(), tree)
-            nodes = _documents_of(tree)
-            if len(nodes) != len(self.chunks):
+            _ryml.parse_in_arena(stream.encode(), tree)
+            root = tree.root_id()
+            several = tree.is_stream(root)
+            if (tree.num_children(root) if several else 1) != len(self.chunks):
                 return None
-            dumped, spans = _emit_array(tree, nodes, out)
+            # A stream is written as one JSON array of its documents, in one call.
+            whole = _emit_json(tree, root, out)
         except _ryml.ExceptionBasic:
             return None
+        if not several:
+            whole = b"[" + whole + b"]"
         try:
-            loaded = orjson.loads(dumped)
+            loaded = orjson.loads(whole)
         except orjson.JSONDecodeError:
             return None
-        whole = bytes(dumped)
         if not all(isinstance(data, dict) for data in loaded) or _lost_keys(whole, loaded):
             return None
         # The piece's verdict comes from every token of the piece, prose in comments
         # included (a `no` or `on` in a sentence): most of what it calls for is in no
         # document's JSON as a string at all. Looked for once in the piece's JSON, the
-        # checks left are run on each document (a document's JSON is a part of the
-        # piece's, so what is not in the piece's is in none).
+        # checks left are run on each document, on its own JSON (written again, one
+        # document at a time: rare).
         checks = _in_json(whole, checks)
         if checks.typed or checks.exponent:
-            for (a, b), chunk in zip(spans, self.chunks, strict=True):
-                if _risky_scalars(whole[a:b].decode(), chunk, checks):
+            try:
+                documents = _documents_of(tree)
+                jsons = [_emit_json(tree, node, out) for node in documents]
+            except _ryml.ExceptionBasic:
+                return None
+            for dumped, chunk in zip(jsons, self.chunks, strict=True):
+                if _risky_scalars(dumped.decode(), chunk, checks):
                     return None
         return list(zip(self.where, loaded, strict=True))
 
@@ -464,40 +476,26 @@ def _documents_of(tree: Any) -> list[int]:
     return nodes
 
 
-def _emit_array(tree: Any, nodes: list[int], out: bytearray
-                ) -> tuple[memoryview, list[tuple[int, int]]]:
-    """The documents as one JSON array written into `out` (grown when too small), and
-    where each document's JSON is in it."""
+def _emit_json(tree: Any, node: int, out: bytearray) -> bytes:
+    """The node as JSON, written by rapidyaml into `out` (grown when too small)."""
     assert _ryml is not None
     while True:
-        view = memoryview(out)
-        spans: list[tuple[int, int]] = []
-        at = 1
-        for node in nodes:
-            failed, size = _ryml.emit_json_to_substr(tree, node, view[at:-1])
-            if failed:
-                break
-            spans.append((at, at + size))
-            at += size
-            view[at:at + 1] = b","
-            at += 1
-        else:
-            view[0:1] = b"["
-            view[at - 1:at] = b"]"
-            return view[:at], spans
-        view.release()
-        out.extend(bytes(len(out)))  # twice the room, and again
+        with memoryview(out) as view:
+            failed, size = _ryml.emit_json_to_substr(tree, node, view)
+            if not failed:
+                return bytes(view[:size])
+        out.extend(bytes(max(size, len(out))))
 
 
 class _Seen:
-    """A document read once: where its text is, its place in its piece, its data (once
-    its piece is parsed), and (made at its first repeat, kept for the next ones) that
-    data as JSON. Only documents that repeat pay for the JSON."""
+    """A document read once: where its text is, its data (once its piece is parsed),
+    and (made at its first repeat, kept for the next ones) that data as JSON. Only
+    documents that repeat pay for the JSON."""
 
-    __slots__ = ("_json", "data", "end", "index", "start")
+    __slots__ = ("_json", "data", "end", "start")
 
-    def __init__(self, start: int, end: int, index: int) -> None:
-        self.start, self.end, self.index = start, end, index
+    def __init__(self, start: int, end: int) -> None:
+        self.start, self.end = start, end
         self.data: dict[str, Any] | None = None
         self._json: bytes | None = None
 
@@ -507,10 +505,11 @@ class _Seen:
         return self._json
 
 
-# A piece: its number and the length of what follows. A document: its JSON's length,
-# the document text's start and end, line, column, lines before its text.
-_PIECE = struct.Struct("<II")
-_HEADER = struct.Struct("<IIIIII")
+# A piece: its number, the length of its documents' headers and of their data (one JSON
+# array: one orjson call reads a piece). A document's header: its text's start and end,
+# line, column, lines before its text.
+_PIECE = struct.Struct("<III")
+_HEADER = struct.Struct("<IIIII")
 
 
 class _Child:
@@ -533,15 +532,12 @@ class _Child:
                 if documents is None:
                     dealer.drain()  # the slow path reads the whole text: stop everyone
                     return False
-                blobs = []
-                for d in documents:
-                    blob = orjson.dumps(d.data)
-                    blobs.append(_HEADER.pack(len(blob), d.start, d.end, d.line, d.col,
-                                              d.line_offset))
-                    blobs.append(blob)
-                payload = b"".join(blobs)
-                out.write(_PIECE.pack(index, len(payload)))
-                out.write(payload)
+                heads = b"".join(_HEADER.pack(d.start, d.end, d.line, d.col, d.line_offset)
+                                 for d in documents)
+                data = orjson.dumps([d.data for d in documents])
+                out.write(_PIECE.pack(index, len(heads), len(data)))
+                out.write(heads)
+                out.write(data)
                 out.flush()  # the parent may read it now
             return True
 
@@ -552,12 +548,16 @@ class _Child:
         blob = memoryview(self.forked.written_since(self.offset))
         at = 0
         while at + _PIECE.size <= len(blob):
-            index, length = _PIECE.unpack_from(blob, at)
-            if at + _PIECE.size + length > len(blob):
+            index, heads, length = _PIECE.unpack_from(blob, at)
+            if at + _PIECE.size + heads + length > len(blob):
                 break
             at += _PIECE.size
-            by_piece[index] = list(map(build, _documents(blob[at:at + length])))
-            at += length
+            data = orjson.loads(blob[at + heads:at + heads + length])
+            by_piece[index] = [build(Document(d, line, col, start, end, offset))
+                               for d, (start, end, line, col, offset) in zip(
+                                   data, _HEADER.iter_unpack(blob[at:at + heads]),
+                                   strict=True)]
+            at += heads + length
         self.offset += at
 
     def finish(self, by_piece: dict[int, list[T]], build: Callable[[Document], T]) -> bool:
@@ -571,17 +571,6 @@ class _Child:
             return True
         finally:
             self.forked.close()
-
-
-def _documents(blob: memoryview) -> Iterator[Document]:
-    at = 0
-    size = _HEADER.size
-    while at < len(blob):
-        length, start, end, line, col, offset = _HEADER.unpack_from(blob, at)
-        at += size
-        data = orjson.loads(blob[at:at + length])
-        at += length
-        yield Document(data, line, col, start, end, offset)
 
 
 def _risky_scalars(dumped: str, chunk: str, checks: _Verdict) -> bool:
