@@ -34,9 +34,15 @@ class K8sLabels(ObjectRule):
             places += [(*template, "spec", "nodeSelector")]
             if template:
                 places.append((*template, "metadata", "labels"))
+        good = _good_pairs(ctx)
         for path in places:
-            labels = _get(manifest.obj, path)
-            for key, value in as_dict(labels).items():
+            labels = as_dict(_get(manifest.obj, path))
+            try:
+                if good.issuperset(labels.items()):
+                    continue
+            except TypeError:  # an unhashable value: judged below
+                pass
+            for key, value in labels.items():
                 problem = qualified_name_problem(str(key))
                 if problem:
                     yield finding(self.id, ERROR, manifest, (*path, key),
@@ -49,6 +55,16 @@ class K8sLabels(ObjectRule):
                 if problem:
                     yield finding(self.id, ERROR, manifest, (*path, key),
                                   f"label {key!r} value {value!r}: {problem}")
+                elif isinstance(key, str) and not qualified_name_problem(key):
+                    good.add((key, value))
+
+
+def _good_pairs(ctx: Context) -> set[tuple[str, str]]:
+    """Label pairs found valid in this run. A GitOps repository repeats the same few
+    hundred labels on every object: a dict of known pairs is judged by one set
+    operation."""
+    good: set[tuple[str, str]] = ctx.memo.setdefault("good_label_pairs", set())
+    return good
 
 
 def _get(data: Any, path: KeyPath) -> Any:

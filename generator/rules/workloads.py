@@ -238,7 +238,19 @@ def expand(text: str, env: dict[str, str]) -> str:
 
 def container_env(ctx: Context, w: Workload, c: Container) -> dict[str, str]:
     """The env a container sees, as far as the manifest set tells: envFrom ConfigMaps,
-    literal values (expanded) and configMapKeyRef values. Secret values are unknowable."""
+    literal values (expanded) and configMapKeyRef values. Secret values are unknowable.
+    Worked out once per container per run (several rules read it): read-only."""
+    memo: dict[int, tuple[Container, dict[str, str]]] = ctx.memo.setdefault(
+        "container_env", {})
+    known = memo.get(id(c))
+    if known is not None and known[0] is c:
+        return known[1]
+    env = _container_env(ctx, w, c)
+    memo[id(c)] = (c, env)  # the container kept with it: its id is never reused
+    return env
+
+
+def _container_env(ctx: Context, w: Workload, c: Container) -> dict[str, str]:
     ns = w.manifest.namespace
     env: dict[str, str] = {}
     for source in as_list(c.spec.get("envFrom")):
