@@ -389,9 +389,17 @@ def image_name(image: str) -> str:
 
 
 def container_exception(ctx: Context, w: Workload, c: Container) -> SecurityException | None:
-    """The declared exception (catalog or --exceptions file) for this container's image."""
+    """The declared exception (catalog or --exceptions file) for this container's image.
+    Looked up once per image and namespace per run (several rules ask, for every
+    container of every workload)."""
     image = c.spec.get("image")
-    return next((e for e in ctx.exceptions if e.applies(image, w.manifest.namespace)), None)
+    key = (image if isinstance(image, str) else None, w.manifest.namespace)
+    memo: dict[tuple[str | None, str], SecurityException | None] = ctx.memo.setdefault(
+        "container_exception", {})
+    if key in memo:
+        return memo[key]
+    found = memo[key] = next((e for e in ctx.exceptions if e.applies(*key)), None)
+    return found
 
 
 def pod_root_exception(ctx: Context, w: Workload) -> SecurityException | None:
