@@ -31,7 +31,6 @@ import os
 import re
 import struct
 import sys
-from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, BinaryIO, NamedTuple, TypeVar
@@ -178,17 +177,30 @@ class Document(NamedTuple):
     line_offset: int
 
 
-def document_bounds(text: str) -> list[tuple[int, int]]:
-    """(start, end) of every document's text, separators excluded."""
-    first = _TEXT_START.match(text)
-    starts = [first.end() if first else 0]
+def document_bounds(text: str, start: int | None = None, end: int | None = None
+                    ) -> list[tuple[int, int]]:
+    """(start, end) of every document's text, separators excluded; with `start` and
+    `end`, of the documents from the one that starts at `start` to the one that ends at
+    `end` (a piece of the text, see `_pieces`): the same bounds the whole text's list
+    holds for them."""
+    if start is None:
+        first = _TEXT_START.match(text)
+        start = first.end() if first else 0
+        scan_from = 0
+    else:
+        # A document starts after a newline (or at the text's start): a separator right
+        # at `start` begins at that newline, as it does in the whole text.
+        scan_from = max(start - 1, 0)
+    end = len(text) if end is None else end
+    starts = [start]
     ends: list[int] = []
-    for match in _DOC_START.finditer(text):
+    # (A separator's search never reads past `end`: it ends in a newline or at the end
+    # of the text, and a piece's text ends in the newline before its next separator.)
+    for match in _DOC_START.finditer(text, scan_from, end):
         ends.append(match.start() + 1)
         starts.append(match.end() + 1)
-    ends.append(len(text))
-    return [(start, max(start, end)) for start, end in zip(starts, ends, strict=True)]
-
+    ends.append(end)
+    return [(a, max(a, b)) for a, b in zip(starts, ends, strict=True)]
 
 T = TypeVar("T")
 
@@ -200,9 +212,9 @@ PARALLEL_MIN_CHARS = 2 * 1024 * 1024
 # when done with one), big enough that handing out a piece and parsing its documents in
 # one rapidyaml call cost little next to reading them.
 PIECE_CHARS = 128 * 1024
-# A text gets bigger pieces past this many times PIECE_CHARS. Two pieces in a row always
-# hold more than a piece's size, so there are fewer than twice this many pieces plus
-# two: within what the dealer can deal (forking.Dealer.LIMIT).
+# A text gets bigger pieces past this many times PIECE_CHARS. Every piece but the last
+# holds at least a piece's size, so there are at most this many pieces plus one: within
+# what the dealer can deal (forking.Dealer.LIMIT).
 _MAX_PIECES = 1000
 
 
@@ -213,32 +225,32 @@ def default_jobs() -> int:
 
 
 class _Piece(NamedTuple):
-    """Documents lo..hi-1, and the number of lines before the first one's text."""
+    """Consecutive whole documents: the text from the first one's start to the last
+    one's end, and the number of lines before it."""
 
-    lo: int
-    hi: int
+    start: int
+    end: int
     line: int
 
 
-def _pieces(text: str, bounds: list[tuple[int, int]]) -> list[_Piece]:
+def _pieces(text: str) -> list[_Piece]:
     """Consecutive runs of whole documents, each about PIECE_CHARS of text (a document
-    bigger than that is a piece of its own), covering every document once, in order."""
-    if not bounds:
-        return []
-    size = max(PIECE_CHARS, (bounds[-1][1] - bounds[0][0]) // _MAX_PIECES + 1)
-    ends = [end for _, end in bounds]  # never decreasing
+    bigger than that is a piece of its own), covering every document once, in order.
+    Cut at the first separator past each piece's size: one search per piece, not a
+    step per document (each process finds its piece's documents, side by side)."""
+    first = _TEXT_START.match(text)
+    start = first.end() if first else 0
+    size = max(PIECE_CHARS, (len(text) - start) // _MAX_PIECES + 1)
     pieces: list[_Piece] = []
-    lo, line, counted_to = 0, 0, 0
-    while lo < len(bounds):
-        start = bounds[lo][0]
-        line += text.count("\n", counted_to, start)
-        counted_to = start
-        # The documents that end within `size` of the start (at least one): a search,
-        # not a step per document.
-        hi = max(lo + 1, bisect_right(ends, start + size, lo))
-        pieces.append(_Piece(lo, hi, line))
-        lo = hi
-    return pieces
+    line = text.count("\n", 0, start)
+    while True:
+        cut = _DOC_START.search(text, start + size) if start + size < len(text) else None
+        end = len(text) if cut is None else cut.start() + 1
+        pieces.append(_Piece(start, end, line))
+        if cut is None:
+            return pieces
+        line += text.count("\n", start, cut.end() + 1)
+        start = cut.end() + 1
 
 
 # A check of a run of the text's documents, given their bounds (see `read`).
@@ -268,23 +280,21 @@ def read_built(text: str, build: Callable[[Document], T], jobs: int = 1,
     children still read, not all at the end."""
     if _ryml is None:
         return None
-    bounds = document_bounds(text)
-    pieces = _pieces(text, bounds)
+    pieces = _pieces(text)
     if jobs <= 1 or len(text) < PARALLEL_MIN_CHARS or not can_fork() or len(pieces) < 2:
         reader = _Reader(text, precheck)
         built: list[T] = []
         with _QuietStderr():
             for piece in pieces:
-                found = reader.read(bounds, piece)
+                found = reader.read(piece)
                 if found is None:
                     return None
                 built += map(build, found)
         return built
-    return _read_together(text, bounds, pieces, jobs, precheck, build)
+    return _read_together(text, pieces, jobs, precheck, build)
 
 
-def _read_together(text: str, bounds: list[tuple[int, int]], pieces: list[_Piece],
-                   jobs: int, precheck: Precheck | None,
+def _read_together(text: str, pieces: list[_Piece], jobs: int, precheck: Precheck | None,
                    build: Callable[[Document], T]) -> list[T] | None:
     """The pieces dealt out to this process and `jobs` - 1 forked ones as each asks for
     the next. A child writes each piece's objects as soon as it has read them; this
@@ -296,11 +306,11 @@ def _read_together(text: str, bounds: list[tuple[int, int]], pieces: list[_Piece
     with _QuietStderr():  # before forking: the children inherit it
         children: list[_Child] = []
         try:
-            children = [_Child.start(text, bounds, pieces, dealer, precheck)
+            children = [_Child.start(text, pieces, dealer, precheck)
                         for _ in range(jobs - 1)]
             reader = _Reader(text, precheck)
             while (index := dealer.take()) is not None:
-                found = reader.read(bounds, pieces[index])
+                found = reader.read(pieces[index])
                 if found is None:
                     ok = False
                     break
@@ -333,29 +343,29 @@ class _Reader:
         # every text as a key would hold a second copy of the file).
         self.seen: dict[int, list[_Seen]] = {}
 
-    def read(self, bounds: list[tuple[int, int]], piece: _Piece) -> list[Document] | None:
+    def read(self, piece: _Piece) -> list[Document] | None:
         """The objects of a piece's documents, or None when the slow path must read."""
         text = self.text
-        if self.precheck is not None and not self.precheck(bounds[piece.lo:piece.hi]):
+        bounds = document_bounds(text, piece.start, piece.end)
+        if self.precheck is not None and not self.precheck(bounds):
             return None
         documents: list[Document] = []
         batch = _Batch()
         new: list[_Seen] = []
         line = piece.line
-        prev = bounds[piece.lo][0] if piece.lo < piece.hi else 0
+        prev = piece.start
         # One verdict for the whole piece (its separators are innocent lines): the common
         # case, every line known innocent, costs one split and one set operation. The
         # checks it calls for are a superset of each document's own, so running them on
         # every new document of the piece can only send more to the slow path, never
         # fewer; and the structure check, which sends the whole text there, is the same
         # whether a risky line is looked for in its document or in its piece.
-        checks = self.suspects.of(text[prev:bounds[piece.hi - 1][1]]) \
-            if piece.lo < piece.hi else _INNOCENT
+        checks = self.suspects.of(text[piece.start:piece.end])
         # The structure check is line by line (nothing it looks for spans lines), so only
         # the lines with marks are searched.
         if any(_RISKY_YAML.search(mark) for mark in checks.structure):
             return None
-        for start, end in bounds[piece.lo:piece.hi]:
+        for start, end in bounds:
             chunk = text[start:end]
             line += text.count("\n", prev, start)
             prev = start
@@ -523,12 +533,12 @@ class _Child:
         self.offset = 0
 
     @classmethod
-    def start(cls, text: str, bounds: list[tuple[int, int]], pieces: list[_Piece],
-              dealer: Dealer, precheck: Precheck | None) -> _Child:
+    def start(cls, text: str, pieces: list[_Piece], dealer: Dealer,
+              precheck: Precheck | None) -> _Child:
         def work(out: BinaryIO) -> bool:
             reader = _Reader(text, precheck)
             while (index := dealer.take()) is not None:
-                documents = reader.read(bounds, pieces[index])
+                documents = reader.read(pieces[index])
                 if documents is None:
                     dealer.drain()  # the slow path reads the whole text: stop everyone
                     return False

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -104,18 +103,21 @@ def test_a_typed_scalar_next_to_prose_in_its_piece_still_takes_the_slow_path(
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
-def test_the_precheck_sees_every_piece_before_it_is_parsed(jobs: int) -> None:
+def test_the_precheck_sees_every_piece_before_it_is_parsed(jobs: int, tmp_path: Path
+                                                           ) -> None:
     """The nesting check runs on each piece, in the process that reads it, before it is
     parsed: every document's bounds are checked once, and a piece it fails sends the
     whole text to the slow path (which words the problem)."""
     text = _big_text(40)
     bounds = fast_reader.document_bounds(text)
-    pieces = fast_reader._pieces(text, bounds)
+    pieces = fast_reader._pieces(text)
     assert len(pieces) > 4
-    seen = os.memfd_create("seen") if jobs > 1 else None
+    # A child's record is written where the parent reads it (appended: both write).
+    seen = os.open(tmp_path / "seen", os.O_WRONLY | os.O_CREAT | os.O_APPEND) \
+        if jobs > 1 else None
 
     def record(run: list[tuple[int, int]]) -> bool:
-        if seen is not None:  # a child's record is written where the parent reads it
+        if seen is not None:
             os.write(seen, b"%d,%d;" % (bounds.index(run[0]), len(run)))
         else:
             checked.append((bounds.index(run[0]), len(run)))
@@ -124,12 +126,17 @@ def test_the_precheck_sees_every_piece_before_it_is_parsed(jobs: int) -> None:
     checked: list[tuple[int, int]] = []
     assert fast_reader.read(text, jobs, record) is not None
     if seen is not None:
-        os.lseek(seen, 0, os.SEEK_SET)
-        written = os.read(seen, 1 << 20).decode()
+        os.close(seen)
+        written = (tmp_path / "seen").read_text()
         checked = [(int(a), int(b)) for a, b in
                    (item.split(",") for item in written.split(";") if item)]
-    assert sorted(checked) == [(p.lo, p.hi - p.lo) for p in pieces]
-    failing = pieces[len(pieces) // 2].lo
+    checked.sort()
+    # One run per piece, and the runs cover every document once, in order.
+    assert len(checked) == len(pieces)
+    assert [first for first, _ in checked] == \
+        [sum(count for _, count in checked[:i]) for i in range(len(checked))]
+    assert sum(count for _, count in checked) == len(bounds)
+    failing = checked[len(checked) // 2][0]
     assert fast_reader.read(text, jobs, lambda run: run[0] != bounds[failing]) is None
 
 
@@ -174,11 +181,10 @@ def test_reading_in_several_processes_answers_what_one_does(
     started: list[int] = []
     real_start = fast_reader._Child.start
 
-    def counted(text: str, bounds: list[tuple[int, int]],
-                pieces: list[fast_reader._Piece], dealer: Dealer,
+    def counted(text: str, pieces: list[fast_reader._Piece], dealer: Dealer,
                 precheck: fast_reader.Precheck | None) -> fast_reader._Child:
         started.append(len(pieces))
-        return real_start(text, bounds, pieces, dealer, precheck)
+        return real_start(text, pieces, dealer, precheck)
 
     monkeypatch.setattr(fast_reader._Child, "start", staticmethod(counted))
     alone = fast_reader.read(text, 1)
@@ -221,7 +227,7 @@ def test_every_process_reads_pieces_and_the_parent_loads_them_as_they_come(
     # (a verbatim copy points at the first copy its own process read: the same text)
     assert [(d.data, d.line, d.col, text[d.start:d.end]) for d in together] == \
         [(d.data, d.line, d.col, text[d.start:d.end]) for d in alone]
-    pieces = len(fast_reader._pieces(text, fast_reader.document_bounds(text)))
+    pieces = len(fast_reader._pieces(text))
     from_child = sum(loads)
     assert 0 < from_child < pieces
     assert sum(loads[:-1]) > 0  # some before the final load after the child exited
@@ -290,7 +296,7 @@ def test_a_duplicate_key_among_many_documents_of_one_piece_is_found() -> None:
     docs = [f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{i}\n" for i in range(50)]
     docs[25] += "data:\n  a: '1'\n  a: '2'\n"
     text = "---\n".join(docs)
-    assert len(fast_reader._pieces(text, fast_reader.document_bounds(text))) == 1
+    assert len(fast_reader._pieces(text)) == 1
     assert fast_reader.read(text) is None
     docs[25] = docs[25].replace("  a: '2'", "  b: '2'")
     assert fast_reader.read("---\n".join(docs)) is not None
@@ -330,26 +336,35 @@ def test_repeated_documents_keep_their_own_positions() -> None:
     assert len({m.locate(path) for m in copies}) == 3
 
 
-@pytest.mark.parametrize("piece_chars", [1, 4096, 128 * 1024, 10 ** 9])
+EDGE_TEXTS = [
+    "", "---\n", "---", "a: 1\n---", "---\n---\n---\na: 1\n", "a: 1\n---\n---  \n\tb: 2\n",
+    "---\na: 1\n---\n", "a: '\n---x'\n---\nb: 1\n---\t\n\n", "a: 1\n...\n---\nb: 2",
+]
+
+
+@pytest.mark.parametrize("piece_chars", [1, 2, 5, 4096, 128 * 1024, 10 ** 9])
 def test_pieces_cover_every_document_once_in_order(monkeypatch: pytest.MonkeyPatch,
                                                    piece_chars: int) -> None:
+    """A piece's own document bounds are the whole text's for those documents, with
+    their line counts; each piece is about PIECE_CHARS long; the dealer can deal them."""
     monkeypatch.setattr(fast_reader, "PIECE_CHARS", piece_chars)
-    text = _big_text(3)
-    bounds = fast_reader.document_bounds(text)
-    pieces = fast_reader._pieces(text, bounds)
-    assert pieces[0].lo == 0 and pieces[-1].hi == len(bounds)
-    assert all(a.hi == b.lo and a.lo < a.hi for a, b in pairwise(pieces))
-    for piece in pieces:
-        assert piece.line == text.count("\n", 0, bounds[piece.lo][0])
-        size = bounds[piece.hi - 1][1] - bounds[piece.lo][0]
-        assert size <= max(piece_chars, len(text) // fast_reader._MAX_PIECES + 1) or \
-            piece.hi == piece.lo + 1
-    # However small the pieces asked for, the dealer can deal them all.
-    assert len(pieces) <= Dealer.LIMIT
-    if piece_chars == 1:
-        assert len(pieces) > len(bounds) // 3
-    if piece_chars == 10 ** 9:
-        assert len(pieces) == 1
+    for text in [_big_text(3), *EDGE_TEXTS]:
+        bounds = fast_reader.document_bounds(text)
+        pieces = fast_reader._pieces(text)
+        runs = [fast_reader.document_bounds(text, p.start, p.end) for p in pieces]
+        assert [b for run in runs for b in run] == bounds, text[:50]
+        size = max(piece_chars, len(text) // fast_reader._MAX_PIECES + 1)
+        for piece, run in zip(pieces, runs, strict=True):
+            assert piece.line == text.count("\n", 0, piece.start)
+            # Past the size only by its last document; short only as the last piece.
+            assert len(run) == 1 or run[-2][1] - 1 < piece.start + size
+            assert piece.end - piece.start > size or piece is pieces[-1]
+        # However small the pieces asked for, the dealer can deal them all.
+        assert len(pieces) <= Dealer.LIMIT
+        if piece_chars == 1 and len(text) > 10 ** 5:
+            assert len(pieces) > len(bounds) // 3
+        if piece_chars == 10 ** 9:
+            assert len(pieces) == 1
 
 
 def test_the_dealer_refuses_more_than_a_pipe_surely_holds() -> None:
