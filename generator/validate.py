@@ -87,7 +87,8 @@ def validate_objects(objects: Sequence[Manifest],
                      kube_version: str = DEFAULT_KUBERNETES_VERSION, *,
                      rules: Sequence[Rule] | None = None,
                      exceptions: Sequence[SecurityException] = (),
-                     jobs: int = 1, list_checked: bool = True) -> ValidationResult:
+                     jobs: int = 1, list_checked: bool = True,
+                     keep: list[object] | None = None) -> ValidationResult:
     """Validate objects already in memory (rendered, or loaded by generator.manifest_loader).
 
     For objects that never were YAML text build each with `manifests.in_memory(obj, file,
@@ -95,6 +96,8 @@ def validate_objects(objects: Sequence[Manifest],
     field positions. `jobs` > 1 runs the rules of a big set in that many processes; the
     findings are the same. `list_checked=False` leaves `checked` empty: only a report
     that lists passes (JUnit) reads it, and labelling 24,000 objects costs 25 ms.
+    `keep`, when given, receives what the rules built (their views of the set), so that
+    the caller decides when it is freed (as `keep_loaded` of validate_manifests).
     """
     from generator.k8s_schemas import version_dir
 
@@ -102,6 +105,8 @@ def validate_objects(objects: Sequence[Manifest],
     ctx = Context(objects, kube_version, exceptions)
     chosen = tuple(RULES if rules is None else rules)
     found = run_rules(chosen, ctx, jobs)
+    if keep is not None:
+        keep.append(ctx)
     found.sort(key=Finding.sort_key)
     files = len({m.file for m in objects})
     checked = tuple(dict.fromkeys((m.file, object_label(m)) for m in objects)) \
@@ -129,9 +134,10 @@ def validate_manifests(paths_or_text: Sequence[str | Path] | str,
     validated one build at a time (generator.manifest_sources). `exceptions_file` adds the
     security exceptions it declares to the catalog's. `jobs`: processes that may read a
     big file (the answer is the same with any number). `keep_loaded`, when given,
-    receives the loaded objects, so that the caller decides when they are freed: freeing
-    24,000 objects' data takes 0.1 to 0.3 s, which a command-line run that exits next
-    need not spend (generator.cli.entry leaves without tearing anything down).
+    receives the loaded objects (and the rules' views of them), so that the caller
+    decides when they are freed: freeing 24,000 objects' data takes 0.1 to 0.3 s, which
+    a command-line run that exits next need not spend (generator.cli.entry leaves
+    without tearing anything down).
     `list_checked`: as for validate_objects."""
     from generator.manifest_sources import collect
 
@@ -141,7 +147,8 @@ def validate_manifests(paths_or_text: Sequence[str | Path] | str,
         keep_loaded.append(sets)
     results = [_in_build(validate_objects(s.manifests, kube_version, rules=rules,
                                           exceptions=exceptions, jobs=jobs,
-                                          list_checked=list_checked), s.label)
+                                          list_checked=list_checked, keep=keep_loaded),
+                           s.label)
                for s in sets]
     return results[0] if len(results) == 1 else combine(results)
 

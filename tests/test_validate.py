@@ -11,7 +11,7 @@ import pytest
 
 from generator.errors import InputError, UsageError
 from generator.manifest_loader import MAX_DEPTH, in_memory, load_paths, load_text
-from generator.rules import Finding
+from generator.rules import Context, Finding
 from generator.validate import (
     ValidationResult,
     select_rules,
@@ -181,11 +181,13 @@ def test_keep_loaded_receives_the_objects_and_changes_no_finding(tmp_path: Path)
     kept: list[object] = []
     result = validate_manifests([path], keep_loaded=kept)
     assert result == validate_manifests([path])
-    (sets,) = kept
+    sets, ctx = kept
     assert isinstance(sets, list)
     objects = [m for s in sets for m in s.manifests]
     assert len(objects) == result.objects > 0
     assert all(m.file == str(path) for m in objects)
+    # The rules' views of the set are kept too (freed when the caller lets go).
+    assert isinstance(ctx, Context) and list(ctx.manifests) == objects and ctx.memo
 
 
 def test_checked_objects_are_listed_only_when_asked() -> None:
