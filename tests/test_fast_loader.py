@@ -215,9 +215,9 @@ def test_every_process_reads_pieces_and_the_parent_loads_them_as_they_come(
     real_load = fast_reader._Child.load
 
     def load(self: fast_reader._Child, by_piece: dict[int, list[object]],
-             build: Callable[[fast_reader.Document], object]) -> None:
+             build: Callable[[fast_reader.Document], object], lines: list[int]) -> None:
         before = len(by_piece)
-        real_load(self, by_piece, build)
+        real_load(self, by_piece, build, lines)
         loads.append(len(by_piece) - before)
 
     monkeypatch.setattr(fast_reader._Child, "load", load)
@@ -354,8 +354,9 @@ def test_pieces_cover_every_document_once_in_order(monkeypatch: pytest.MonkeyPat
         runs = [fast_reader.document_bounds(text, p.start, p.end) for p in pieces]
         assert [b for run in runs for b in run] == bounds, text[:50]
         size = max(piece_chars, len(text) // fast_reader._MAX_PIECES + 1)
-        for piece, run in zip(pieces, runs, strict=True):
-            assert piece.line == text.count("\n", 0, piece.start)
+        lines = fast_reader._lines_before(text, pieces)
+        for piece, run, line in zip(pieces, runs, lines, strict=True):
+            assert line == text.count("\n", 0, piece.start)
             # Past the size only by its last document; short only as the last piece.
             assert len(run) == 1 or run[-2][1] - 1 < piece.start + size
             assert piece.end - piece.start > size or piece is pieces[-1]
