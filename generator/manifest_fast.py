@@ -52,8 +52,10 @@ _TEXT_START = re.compile(r"---[ \t]*(?:\n|\Z)")
 _FIRST_LINE = re.compile(r"^[ \t]*[^\s#]", re.MULTILINE)
 
 # The exact per-document checks, run only on documents holding a suspicious token.
+# `@` and a backquote are reserved: YAML (libyaml, and Kubernetes' go-yaml) refuses a
+# plain scalar that starts with one, rapidyaml reads it as text; the slow path words it.
 _RISKY_YAML = re.compile(
-    r"(?:^[ \t]*|[:-][ \t]+|[\[{,][ \t]*)[&*!]"  # anchors, aliases, tags
+    r"(?:^[ \t]*|[:-][ \t]+|[\[{,][ \t]*)[&*!@`]"  # anchors, aliases, tags, reserved
     r"|^%|^[ \t]*\?(?:[ \t]|$)|<<[ \t]*:",  # directives, complex keys, merge keys
     re.MULTILINE)
 # The scalars YAML 1.1 (PyYAML's resolver, which the slow path uses) reads as a boolean,
@@ -100,7 +102,7 @@ _INNOCENT = _Verdict()
 def _judge(token: str) -> _Verdict:
     """A token's verdict; `structure` holds the token itself when it has a mark (the
     line it is on is looked up by the line's verdict)."""
-    structure = token[0] in "&*!%?" or "<<" in token
+    structure = token[0] in "&*!%?@`" or "<<" in token
     typed: set[str] = set()
     exponent = False
     for piece in _FLOW.split(token):
@@ -108,7 +110,7 @@ def _judge(token: str) -> _Verdict:
         for part in (piece, *piece.split(":")) if ":" in piece else (piece,):
             if not part:
                 continue
-            if part[0] in "&*!":
+            if part[0] in "&*!@`":
                 structure = True
             if _YAML11_TYPED.fullmatch(part):
                 typed.add(part)

@@ -385,7 +385,7 @@ def _load(text: str, source: str, problems: list[Problem], jobs: int = 1,
     # in whichever process reads that piece. A text it fails anywhere is checked again,
     # here, for the place.
     fast = _load_fast(text, source, jobs, disk,
-                      lambda bounds: _too_deep(text, bounds) is None)
+                      lambda bounds: _too_deep(text, bounds, strict=True) is None)
     if fast is not None:
         return fast
     deep = _too_deep(text)
@@ -523,13 +523,16 @@ def _char_at(text: str, line: int, column: int) -> str:
     return lines[line][column:column + 1] if line < len(lines) else ""
 
 
-def _too_deep(text: str, bounds: list[tuple[int, int]] | None = None
-              ) -> tuple[int, int] | None:
+def _too_deep(text: str, bounds: list[tuple[int, int]] | None = None,
+              strict: bool = False) -> tuple[int, int] | None:
     """Where nesting first passes MAX_DEPTH, or None. Cheap upper bounds first: the exact
     count walks every parser event, which costs as much as loading; it walks only the
     documents the bounds cannot clear. `bounds`: the documents to check, consecutive
     (manifest_fast.document_bounds of the whole text, or a run of them: the fast reader
-    checks each piece before it parses it); the whole text when None."""
+    checks each piece before it parses it); the whole text when None. `strict`: a walk
+    stopped by a syntax error answers the error's place too, since nothing after it was
+    walked (the fast reader's check, which must prove the nesting before rapidyaml,
+    which may accept what libyaml refuses, parses; the slow path words the error)."""
     if bounds is None:
         bounds = manifest_fast.document_bounds(text)
     if not bounds:
@@ -565,18 +568,19 @@ def _too_deep(text: str, bounds: list[tuple[int, int]] | None = None
     # as long as no line is indented past half the limit; else all of them are.
     half = MAX_DEPTH // 2
     if block_over(MAX_DEPTH - half):
-        return _deepest(span, text.count("\n", 0, first))
+        return _deepest(span, text.count("\n", 0, first), strict)
     for (a, b), count in zip(bounds, openers, strict=True):
         if count > half:
-            found = _deepest(text[a:b], text.count("\n", 0, a))
+            found = _deepest(text[a:b], text.count("\n", 0, a), strict)
             if found is not None:
                 return found
     return None
 
 
-def _deepest(text: str, line_offset: int) -> tuple[int, int] | None:
+def _deepest(text: str, line_offset: int, strict: bool = False) -> tuple[int, int] | None:
     """Line and column of the first collection deeper than MAX_DEPTH in `text` (whose
-    first line is line `line_offset` + 1 of its file), by the parser's events."""
+    first line is line `line_offset` + 1 of its file), by the parser's events; with
+    `strict`, of the first syntax error too."""
     depth = 0
     try:
         for event in yaml.parse(text, Loader=_SAFE_LOADER):
@@ -588,7 +592,11 @@ def _deepest(text: str, line_offset: int) -> tuple[int, int] | None:
                         (line_offset + 1, 1)
             elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 depth -= 1
-    except yaml.YAMLError:
+    except yaml.YAMLError as exc:
+        if strict:
+            mark = getattr(exc, "problem_mark", None)
+            return (line_offset + mark.line + 1, mark.column + 1) if mark else \
+                (line_offset + 1, 1)
         # The loader reports the syntax error with its position.
         return None
     return None

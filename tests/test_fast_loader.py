@@ -49,11 +49,19 @@ HIDDEN = [
     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  a: [0x1F]\n",
     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  a: x\n  b: !!str 1\n",
     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {a: &x b, c: *x}\n",
+    # Reserved indicators: YAML refuses a plain scalar starting with one; rapidyaml
+    # read it as text, and a manifest kubectl refuses passed.
+    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  a: @x\n",
+    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  a: `x\n",
+    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {a: [x, @y]}\n",
+    "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  containers:\n  - @x\n",
 ]
 # The same words as prose, quoted or inside longer scalars: the fast path keeps them.
 INNOCENT = [
     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  a: say no more\n"
     "  b: 'on'\n  c: \"1:30\"\n  d: |\n    yes: no\n    x = 1\n",
+    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  a: x@y\n"
+    "  b: '@x'\n  c: \"`x\"\n  d: a`b\n",
 ]
 
 

@@ -313,9 +313,10 @@ def test_only_documents_with_many_brackets_are_walked(monkeypatch: pytest.Monkey
     walked: list[str] = []
     real = loader._deepest
 
-    def deepest(text: str, line_offset: int) -> tuple[int, int] | None:
+    def deepest(text: str, line_offset: int, strict: bool = False
+                ) -> tuple[int, int] | None:
         walked.append(text)
-        return real(text, line_offset)
+        return real(text, line_offset, strict)
 
     monkeypatch.setattr(loader, "_deepest", deepest)
     plain = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"
@@ -329,3 +330,21 @@ def test_only_documents_with_many_brackets_are_walked(monkeypatch: pytest.Monkey
     at = loader._too_deep(text)
     assert len(walked) == 1 and at is not None and at[0] == 3 * 4 + 4
     assert at == real(text, 0)  # the place a walk of the whole text finds
+
+
+def test_the_fast_readers_nesting_check_proves_nothing_past_a_syntax_error() -> None:
+    """A walk stopped by a syntax error libyaml finds (and rapidyaml may not) has not
+    seen the documents after it: the fast reader's check (strict) answers that place,
+    so the text goes to the slow path, which words the error; the check the slow path
+    itself makes leaves the error to the loader."""
+    from generator import manifest_fast
+    from generator.manifest_loader import _too_deep
+
+    plain = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"
+    broken = plain + "data:\n  a: @x\n  d: |\n" + " " * 150 + "x\n"
+    deep = plain + "data: {x: " + "[" * 250 + "]" * 250 + "}\n"
+    text = "---\n".join([broken, deep])
+    bounds = manifest_fast.document_bounds(text)
+    assert _too_deep(text, bounds) is None
+    assert _too_deep(text, bounds, strict=True) == (5, 6)
+    assert _too_deep(text, bounds[1:], strict=True) is not None

@@ -196,3 +196,16 @@ def test_checked_objects_are_listed_only_when_asked() -> None:
     bare = validate_manifests([path], list_checked=False)
     assert bare.checked == () and len(full.checked) == full.objects > 0
     assert bare.findings == full.findings and bare.objects == full.objects
+
+
+@pytest.mark.parametrize("value", ["@x", "`x"])
+def test_a_reserved_indicator_starting_a_plain_scalar_is_a_yaml_error(
+        tmp_path: Path, value: str) -> None:
+    """YAML (and kubectl's go-yaml) refuses a plain scalar starting with `@` or a
+    backquote; the fast reader read it as text and the file passed."""
+    path = tmp_path / "m.yaml"
+    path.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n"
+                    f"  a: {value}\n  b: '{value}'\n")
+    with pytest.raises(InputError) as err:
+        validate_manifests([path])
+    assert [(p.location.line, p.location.column) for p in err.value.problems] == [(6, 6)]
