@@ -19,7 +19,9 @@ What makes it fast on a 35 MB file:
 - One rapidyaml tree per process, cleared and reused for each piece.
 - orjson reads JSON about three times faster than the json module, and writes it back
   (for the duplicate-key count) about ten times faster.
-- A document repeated verbatim is parsed once; every copy gets data of its own.
+- A document repeated verbatim is parsed once; every copy gets data of its own. So is a
+  document that differs from one already read only in its `metadata.namespace` (the same
+  overlay deployed to many namespaces: kustomize's `namespace:` writes exactly that line).
 - A big text is read by several forked processes (`read(text, jobs)`), the pieces dealt
   to whichever process asks next; the children write each piece's objects as JSON as
   soon as it is read, and the parent loads them between pieces of its own.
@@ -33,6 +35,7 @@ import struct
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import filterfalse
 from typing import Any, BinaryIO, NamedTuple, TypeVar
 
 import orjson
@@ -72,6 +75,20 @@ _JSON_EXPONENT = re.compile(r"[\s:,\[][-+]?[0-9.]+[eE]")
 # The same, on JSON's bytes (a number in JSON follows one of those marks or ASCII
 # whitespace; `\s` of bytes is ASCII whitespace).
 _JSON_EXPONENT_BYTES = re.compile(_JSON_EXPONENT.pattern.encode())
+
+# A copy of a document in another namespace. The line is looked for as kustomize and
+# difygen write it; the value is a namespace (a DNS label) that starts with a letter and
+# that YAML reads as text in both readings (no YAML 1.1 or JSON boolean or null word).
+_NAMESPACE_LINE = "\n  namespace: "
+_NAMESPACE_VALUE = re.compile(r"[a-z](?:[-a-z0-9]*[a-z0-9])?")
+_NOT_TEXT = frozenset({"true", "false", "null", "y", "n"})
+# A line that cannot open anything that spans lines (a quoted or block scalar, a flow
+# collection, a plain scalar continued): a plain key with nothing, a plain value or a
+# single-quoted value closed on the line; or a comment or blank line. Lines the reader
+# cannot prove this way only cost the shortcut, never a wrong answer.
+_KEY = r"[A-Za-z0-9_][A-Za-z0-9_./-]*"
+_CLOSED_LINE = re.compile(
+    rf" *{_KEY}:(?: +(?:[A-Za-z0-9_./(][^\n]*|'(?:[^'\n]|'')*' *))? *| *(?:#[^\n]*)?")
 
 # The token prefilter. Every construct above sits in one whitespace-separated token; a
 # token is split further at flow indicators, comment marks and colons into pieces (more
@@ -135,12 +152,13 @@ class _Suspects:
         self.suspect_lines: dict[str, _Verdict] = {}
         self.verdicts: dict[str, _Verdict] = {}
 
-    def of(self, chunk: str) -> _Verdict:
-        lines = chunk.split("\n")
-        if self.innocent_lines.issuperset(lines):  # the common case: one C call
-            return _INNOCENT
+    def of(self, chunks: list[str]) -> _Verdict:
+        """What the documents `chunks` call for, together."""
+        # The lines not known innocent, in one pass in C (the common case: none).
+        unknown = set(filterfalse(self.innocent_lines.__contains__,
+                                  "\n".join(chunks).split("\n")))
         found = _INNOCENT
-        for line in set(lines) - self.innocent_lines:
+        for line in unknown:
             found |= self._verdict(line)
         return found
 
@@ -163,6 +181,40 @@ class _Suspects:
             else:
                 self.suspect_lines[line] = found
         return found
+
+
+def _namespace_value(chunk: str) -> tuple[int, int] | None:
+    """Where the value of a document's first `  namespace: ` line is (start, end in the
+    document's text), when it is a namespace both readings read as that text."""
+    at = chunk.find(_NAMESPACE_LINE)
+    if at < 0:
+        return None
+    start = at + len(_NAMESPACE_LINE)
+    end = chunk.find("\n", start)
+    end = len(chunk) if end < 0 else end
+    if not _NAMESPACE_VALUE.fullmatch(chunk, start, end):
+        return None
+    value = chunk[start:end]
+    if value in _NOT_TEXT or _YAML11_TYPED.fullmatch(value):
+        return None
+    return start, end
+
+
+def _under_metadata(prefix: str) -> bool:
+    """Whether the line that follows `prefix` (a document's text up to its first
+    `  namespace: ` line) is, by the text alone, a key of the document's top-level
+    `metadata` block mapping: the last line at column 0 (blank lines and comments
+    aside) is `metadata:`, the lines after it are indented by two or more, and no line
+    opens anything that could hold the next one (every line is a closed one). Checked
+    once, on the document that becomes the model of its copies: they share this text."""
+    lines = prefix.split("\n")
+    if not all(_CLOSED_LINE.fullmatch(line) for line in lines):
+        return False
+    keys = [i for i, line in enumerate(lines) if line[:1] not in ("", " ", "#")]
+    if not keys or lines[keys[-1]].rstrip(" ") != "metadata:":
+        return False
+    return all(line.startswith("  ") or not line.strip(" ") or line.lstrip(" ")[:1] == "#"
+               for line in lines[keys[-1] + 1:])
 
 
 class Document(NamedTuple):
@@ -345,7 +397,7 @@ def _read_together(text: str, pieces: list[_Piece], jobs: int, precheck: Prechec
 
 class _Reader:
     """Reads documents of one text; remembers, within one process, the tokens judged and
-    the documents repeated verbatim."""
+    the documents repeated verbatim or in another namespace."""
 
     def __init__(self, text: str, precheck: Precheck | None = None) -> None:
         self.text = text
@@ -358,134 +410,189 @@ class _Reader:
         # parsed and checked once: the first copy's data, by its text's hash (keeping
         # every text as a key would hold a second copy of the file).
         self.seen: dict[int, list[_Seen]] = {}
+        # Documents that others copy into another namespace, by the hash of their text
+        # around the namespace's value (see `_copy_of`).
+        self.models: dict[int, list[_Seen]] = {}
 
     def read(self, piece: _Piece, line: int) -> list[Document] | None:
         """The objects of a piece's documents, or None when the slow path must read.
         `line`: the number of lines before the piece (lines are counted from there)."""
         text = self.text
         bounds = document_bounds(text, piece.start, piece.end)
-        if self.precheck is not None and not self.precheck(bounds):
-            return None
         documents: list[Document] = []
-        batch = _Batch()
-        new: list[_Seen] = []
-        prev = piece.start
-        # One verdict for the whole piece (its separators are innocent lines): the common
-        # case, every line known innocent, costs one split and one set operation. The
-        # checks it calls for are a superset of each document's own, so running them on
-        # every new document of the piece can only send more to the slow path, never
-        # fewer; and the structure check, which sends the whole text there, is the same
-        # whether a risky line is looked for in its document or in its piece.
-        checks = self.suspects.of(text[piece.start:piece.end])
-        # The structure check is line by line (nothing it looks for spans lines), so only
-        # the lines with marks are searched.
-        if any(_RISKY_YAML.search(mark) for mark in checks.structure):
-            return None
-        for start, end in bounds:
+        # The documents to parse: (their index in `bounds`, their index in `documents`,
+        # their text, their record). The others are copies of documents parsed in an
+        # earlier piece (verbatim, or in another namespace): their reading was proven
+        # there, checks included, so only the new ones are checked and parsed. (A first
+        # copy in this piece is not parsed yet: its repeats in this piece are parsed too.)
+        fresh: list[tuple[int, int, str, _Seen]] = []
+        for index, (start, end) in enumerate(bounds):
             chunk = text[start:end]
-            line += text.count("\n", prev, start)
-            prev = start
-            first = _FIRST_LINE.search(chunk)
-            if first is None:
-                continue
-            at = line + chunk.count("\n", 0, first.start())
-            col = first.end() - chunk.rfind("\n", 0, first.start()) - 1
             key = hash(chunk)
-            # (A first copy in this piece is not parsed yet: its repeats are parsed too.)
             known = None
             for seen in self.seen.get(key, ()):
                 if seen.data is not None and text[seen.start:seen.end] == chunk:
                     known = seen
                     break
             if known is not None:
-                # Same text, same data and checks; the copy is data of its own (objects
-                # are never shared between manifests), read by orjson from the first
-                # copy's JSON: a third of the time a copy in Python takes. The copy
-                # points at the first one's text (the same characters): a finding reads
-                # and places it once for every copy.
-                documents.append(Document(orjson.loads(known.json()), at + 1, col,
-                                          known.start, known.end, line))
+                # Same text, same data; the copy is data of its own (objects are never
+                # shared between manifests), read by orjson from the first copy's JSON:
+                # a third of the time a copy in Python takes. The copy points at the
+                # first one's text (the same characters): a finding reads and places it
+                # once for every copy.
+                documents.append(Document(orjson.loads(known.json()), line + known.at,
+                                          known.col, known.start, known.end, line))
+                line += known.lines
                 continue
-            batch.add(len(documents), chunk)
-            first_copy = _Seen(start, end)
-            self.seen.setdefault(key, []).append(first_copy)
-            new.append(first_copy)
-            documents.append(Document({}, at + 1, col, start, end, line))
-        parsed = batch.parse(self.tree, self.out, checks)
-        if parsed is None:
+            value = _namespace_value(chunk)
+            model = None if value is None else self._copy_of(chunk, *value)
+            if model is not None and value is not None:
+                # The same text but for one plain scalar that both readings read as
+                # itself, at a place proven to be metadata.namespace (`_under_metadata`):
+                # the model's data with that value; the same lines (a namespace holds no
+                # line break). Its text is its own (for findings).
+                data = orjson.loads(model.json())
+                data["metadata"]["namespace"] = chunk[value[0]:value[1]]
+                documents.append(Document(data, line + model.at, model.col, start, end,
+                                          line))
+                line += model.lines
+                continue
+            # Lines up to the next document: its own and the separator's.
+            lines = chunk.count("\n") + 1
+            first = _FIRST_LINE.search(chunk)
+            if first is not None:
+                at = chunk.count("\n", 0, first.start()) + 1
+                col = first.end() - chunk.rfind("\n", 0, first.start()) - 1
+                seen = _Seen(start, end, at, col, lines)
+                self.seen.setdefault(key, []).append(seen)
+                if value is not None and \
+                        _under_metadata(chunk[:value[0] - len(_NAMESPACE_LINE)]):
+                    seen.namespace = value  # a model, once its data confirms it
+                fresh.append((index, len(documents), chunk, seen))
+                documents.append(Document({}, line + at, col, start, end, line))
+            line += lines
+        if fresh and not self._parse(bounds, fresh, documents):
             return None
-        for (index, data), first_copy in zip(parsed, new, strict=True):
+        return documents
+
+    def _parse(self, bounds: list[tuple[int, int]], fresh: list[tuple[int, int, str, _Seen]],
+               documents: list[Document]) -> bool:
+        """Checks and parses a piece's new documents and puts their data in `documents`;
+        False when the slow path must read."""
+        if self.precheck is not None:
+            # Each run of consecutive new documents checked as one.
+            run_start = 0
+            for at in range(1, len(fresh) + 1):
+                if at == len(fresh) or fresh[at][0] != fresh[at - 1][0] + 1:
+                    run = bounds[fresh[run_start][0]:fresh[at - 1][0] + 1]
+                    if not self.precheck(run):
+                        return False
+                    run_start = at
+        # One verdict for all the new documents: the common case, every line known
+        # innocent, costs one split and one pass. The checks it calls for are a superset
+        # of each document's own, so running them on every new document can only send
+        # more to the slow path, never fewer; and the structure check, which sends the
+        # whole text there, is the same whether a risky line is looked for in its
+        # document or in all of them.
+        chunks = [chunk for _, _, chunk, _ in fresh]
+        checks = self.suspects.of(chunks)
+        # The structure check is line by line (nothing it looks for spans lines), so only
+        # the lines with marks are searched.
+        if any(_RISKY_YAML.search(mark) for mark in checks.structure):
+            return False
+        parsed = _parse_stream(chunks, self.tree, self.out, checks)
+        if parsed is None:
+            return False
+        for data, (_, where, _, seen) in zip(parsed, fresh, strict=True):
             kind = data.get("kind")
             if not isinstance(kind, str) or not kind or kind.endswith("List") or \
                     not isinstance(data.get("apiVersion"), str) or not data["apiVersion"]:
-                return None  # the slow path expands Lists and words the problem
-            _, at, col, start, end, line = documents[index]
-            documents[index] = Document(data, at, col, start, end, line)
-            first_copy.data = data
-        return documents
+                return False  # the slow path expands Lists and words the problem
+            _, at, col, start, end, line = documents[where]
+            documents[where] = Document(data, at, col, start, end, line)
+            seen.data = data
+            if seen.namespace is not None:
+                self._remember_model(seen)
+        return True
+
+    def _copy_of(self, chunk: str, start: int, end: int) -> _Seen | None:
+        """A model (read in an earlier piece) whose text is `chunk`'s but for the
+        namespace's value at `start`..`end`."""
+        before, after = chunk[:start], chunk[end:]
+        text = self.text
+        for model in self.models.get(hash((before, after)), ()):
+            assert model.namespace is not None
+            at, to = model.namespace
+            if at == start and text[model.start:model.start + at] == before and \
+                    text[model.start + to:model.end] == after:
+                return model
+        return None
+
+    def _remember_model(self, model: _Seen) -> None:
+        """`model` as a model for copies in other namespaces, when its data holds the
+        namespace as its text does (a check on what `_under_metadata` proved)."""
+        assert model.namespace is not None and model.data is not None
+        at, to = model.namespace
+        text = self.text
+        metadata = model.data.get("metadata")
+        if not isinstance(metadata, dict) or \
+                metadata.get("namespace") != text[model.start + at:model.start + to]:
+            model.namespace = None
+            return
+        key = hash((text[model.start:model.start + at], text[model.start + to:model.end]))
+        self.models.setdefault(key, []).append(model)
 
 
-class _Batch:
-    """The new documents of a piece, parsed by one rapidyaml call as one stream (its
-    parser and emitter run once, not once per document) and read by one orjson call."""
-
-    def __init__(self) -> None:
-        self.where: list[int] = []
-        self.chunks: list[str] = []
-
-    def add(self, where: int, chunk: str) -> None:
-        self.where.append(where)
-        self.chunks.append(chunk if chunk.endswith("\n") else chunk + "\n")
-
-    def parse(self, tree: Any, out: bytearray, checks: _Verdict
-              ) -> list[tuple[int, dict[str, Any]]] | None:
-        """(index in the piece, data) of every document, or None for the slow path.
-        `checks`: the scalar checks to run on each document."""
-        if not self.chunks:
-            return []
-        # A document-end marker (`...`) would let one text hold two documents and
-        # another none, and the stream would still hold as many as were joined. (After
-        # a separator a document starts on a new line: one search finds it anywhere.)
-        stream = "---\n".join(self.chunks)
-        if stream.startswith("...") or "\n..." in stream:
+def _parse_stream(chunks: list[str], tree: Any, out: bytearray, checks: _Verdict
+              ) -> list[dict[str, Any]] | None:
+    """The data of every document (a piece's new ones), parsed by one rapidyaml call as
+    one stream (its parser and emitter run once, not once per document) and read by one
+    orjson call; or None for the slow path. `checks`: the scalar checks to run on each
+    document."""
+    chunks = [chunk if chunk.endswith("\n") else chunk + "\n" for chunk in chunks]
+    # A document-end marker (`...`) would let one text hold two documents and
+    # another none, and the stream would still hold as many as were joined. (After
+    # a separator a document starts on a new line: one search finds it anywhere.)
+    stream = "---\n".join(chunks)
+    if stream.startswith("...") or "\n..." in stream:
+        return None
+    assert _ryml is not None
+    try:
+        tree.clear()
+        tree.clear_arena()
+        _ryml.parse_in_arena(stream.encode(), tree)
+        root = tree.root_id()
+        several = tree.is_stream(root)
+        if (tree.num_children(root) if several else 1) != len(chunks):
             return None
-        assert _ryml is not None
+        # A stream is written as one JSON array of its documents, in one call.
+        whole = _emit_json(tree, root, out)
+    except _ryml.ExceptionBasic:
+        return None
+    if not several:
+        whole = b"[" + whole + b"]"
+    try:
+        loaded: list[dict[str, Any]] = orjson.loads(whole)
+    except orjson.JSONDecodeError:
+        return None
+    if not all(isinstance(data, dict) for data in loaded) or _lost_keys(whole, loaded):
+        return None
+    # The verdict comes from every token of the documents, prose in comments included
+    # (a `no` or `on` in a sentence): most of what it calls for is in no document's
+    # JSON as a string at all. Looked for once in the stream's JSON, the checks left
+    # are run on each document, on its own JSON (written again, one document at a
+    # time: rare).
+    checks = _in_json(whole, checks)
+    if checks.typed or checks.exponent:
         try:
-            tree.clear()
-            tree.clear_arena()
-            _ryml.parse_in_arena(stream.encode(), tree)
-            root = tree.root_id()
-            several = tree.is_stream(root)
-            if (tree.num_children(root) if several else 1) != len(self.chunks):
-                return None
-            # A stream is written as one JSON array of its documents, in one call.
-            whole = _emit_json(tree, root, out)
+            documents = _documents_of(tree)
+            jsons = [_emit_json(tree, node, out) for node in documents]
         except _ryml.ExceptionBasic:
             return None
-        if not several:
-            whole = b"[" + whole + b"]"
-        try:
-            loaded = orjson.loads(whole)
-        except orjson.JSONDecodeError:
-            return None
-        if not all(isinstance(data, dict) for data in loaded) or _lost_keys(whole, loaded):
-            return None
-        # The piece's verdict comes from every token of the piece, prose in comments
-        # included (a `no` or `on` in a sentence): most of what it calls for is in no
-        # document's JSON as a string at all. Looked for once in the piece's JSON, the
-        # checks left are run on each document, on its own JSON (written again, one
-        # document at a time: rare).
-        checks = _in_json(whole, checks)
-        if checks.typed or checks.exponent:
-            try:
-                documents = _documents_of(tree)
-                jsons = [_emit_json(tree, node, out) for node in documents]
-            except _ryml.ExceptionBasic:
+        for dumped, chunk in zip(jsons, chunks, strict=True):
+            if _risky_scalars(dumped.decode(), chunk, checks):
                 return None
-            for dumped, chunk in zip(jsons, self.chunks, strict=True):
-                if _risky_scalars(dumped.decode(), chunk, checks):
-                    return None
-        return list(zip(self.where, loaded, strict=True))
+    return loaded
 
 
 def _documents_of(tree: Any) -> list[int]:
@@ -516,14 +623,21 @@ def _emit_json(tree: Any, node: int, out: bytearray) -> bytes:
 class _Seen:
     """A document read once: where its text is, its data (once its piece is parsed),
     and (made at its first repeat, kept for the next ones) that data as JSON. Only
-    documents that repeat pay for the JSON."""
+    documents that repeat pay for the JSON. Its copies have its lines: `at`, the line
+    its object starts on counted from its text's start (1 for the first line), `col`,
+    the object's column, and `lines`, the number of lines from its start to the next
+    document's (its separator's included)."""
 
-    __slots__ = ("_json", "data", "end", "start")
+    __slots__ = ("_json", "at", "col", "data", "end", "lines", "namespace", "start")
 
-    def __init__(self, start: int, end: int) -> None:
+    def __init__(self, start: int, end: int, at: int, col: int, lines: int) -> None:
         self.start, self.end = start, end
+        self.at, self.col, self.lines = at, col, lines
         self.data: dict[str, Any] | None = None
         self._json: bytes | None = None
+        # Where its metadata.namespace's value is in its text, when it is a model for
+        # copies in other namespaces (see _Reader._copy_of).
+        self.namespace: tuple[int, int] | None = None
 
     def json(self) -> bytes:
         if self._json is None:

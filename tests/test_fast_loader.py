@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -110,42 +111,80 @@ def test_a_typed_scalar_next_to_prose_in_its_piece_still_takes_the_slow_path(
     assert manifests._load_fast(risky, "x.yaml") is None, plain
 
 
+@pytest.mark.parametrize("edited", [False, True])
 @pytest.mark.parametrize("jobs", [1, 2])
-def test_the_precheck_sees_every_piece_before_it_is_parsed(jobs: int, tmp_path: Path
-                                                           ) -> None:
-    """The nesting check runs on each piece, in the process that reads it, before it is
-    parsed: every document's bounds are checked once, and a piece it fails sends the
-    whole text to the slow path (which words the problem)."""
-    text = _big_text(40)
+def test_the_precheck_sees_every_document_before_it_is_parsed(
+        jobs: int, edited: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The nesting check runs in the process that reads a piece, on each run of the
+    piece's documents to be parsed, before they are parsed: every parsed document is
+    checked once, copies of documents parsed before are not parsed or checked again,
+    and a run it fails sends the whole text to the slow path (which words the problem).
+    """
+    half = _big_text(20, edited=edited)
+    # A document in the middle that is in no other: parsed whichever process reads it.
+    unique = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: only-one\n"
+    text = f"{half}---\n{unique}---\n{_big_text(20, edited=edited, first=20)}"
     bounds = fast_reader.document_bounds(text)
     pieces = fast_reader._pieces(text)
     assert len(pieces) > 4
-    # A child's record is written where the parent reads it (appended: both write).
-    seen = os.open(tmp_path / "seen", os.O_WRONLY | os.O_CREAT | os.O_APPEND) \
-        if jobs > 1 else None
+    # Both processes append their records to one file, in the order they happen.
+    log = os.open(tmp_path / "log", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
 
     def record(run: list[tuple[int, int]]) -> bool:
-        if seen is not None:
-            os.write(seen, b"%d,%d;" % (bounds.index(run[0]), len(run)))
-        else:
-            checked.append((bounds.index(run[0]), len(run)))
+        first = bounds.index(run[0])
+        assert run == bounds[first:first + len(run)]  # consecutive documents
+        os.write(log, b"check %d %d %d\n" % (os.getpid(), first, len(run)))
         return True
 
-    checked: list[tuple[int, int]] = []
+    real_parse = fast_reader._parse_stream
+
+    def parse(chunks: list[str], *args: object) -> object:
+        for chunk in chunks:
+            os.write(log, b"parse %d %d\n" % (os.getpid(), hash(chunk)))
+        return real_parse(chunks, *args)  # type: ignore[arg-type]
+
+    # The documents with a given text (a child's hashes are this process's: forked).
+    with_text: dict[int, list[int]] = {}
+    for start, end in bounds:
+        with_text.setdefault(hash(text[start:end]), []).append(start)
+
+    monkeypatch.setattr(fast_reader, "_parse_stream", parse)
     assert fast_reader.read(text, jobs, record) is not None
-    if seen is not None:
-        os.close(seen)
-        written = (tmp_path / "seen").read_text()
-        checked = [(int(a), int(b)) for a, b in
-                   (item.split(",") for item in written.split(";") if item)]
-    checked.sort()
-    # One run per piece, and the runs cover every document once, in order.
-    assert len(checked) == len(pieces)
-    assert [first for first, _ in checked] == \
-        [sum(count for _, count in checked[:i]) for i in range(len(checked))]
-    assert sum(count for _, count in checked) == len(bounds)
-    failing = checked[len(checked) // 2][0]
-    assert fast_reader.read(text, jobs, lambda run: run[0] != bounds[failing]) is None
+    os.close(log)
+    checked: dict[int, set[int]] = {}  # by process, the starts of the documents checked
+    runs: list[tuple[int, int]] = []
+    parsed = 0
+    for entry in (tmp_path / "log").read_text().splitlines():
+        what, pid, *numbers = entry.split()
+        if what == "check":
+            first, count = int(numbers[0]), int(numbers[1])
+            runs.append((first, count))
+            checked.setdefault(int(pid), set()).update(
+                bounds[i][0] for i in range(first, first + count))
+        else:
+            parsed += 1
+            # Checked before, by the process that parses it.
+            assert checked.get(int(pid), set()) & set(with_text[int(numbers[0])])
+    runs.sort()
+    # Runs never overlap, and together they hold every document parsed.
+    assert all(a + n <= b for (a, n), (b, _) in pairwise(runs))
+    assert sum(n for _, n in runs) == parsed
+    if edited:
+        # Parsed: every document but the verbatim copies of one in an earlier piece (read
+        # by the same process: with two, each may parse a text once).
+        first_piece: dict[str, int] = {}
+        new = 0
+        for index, piece in enumerate(pieces):
+            for start, end in fast_reader.document_bounds(text, piece.start, piece.end):
+                new += first_piece.setdefault(text[start:end], index) == index
+        assert parsed == new if jobs == 1 else new <= parsed <= len(bounds)
+        assert new > len(bounds) * 0.8
+    else:
+        assert parsed < len(bounds) // 10  # the copies in other namespaces are not
+    failing = bounds[half.count("\n---\n") + 1]
+    assert text[failing[0]:failing[1]] == unique
+    monkeypatch.setattr(fast_reader, "_parse_stream", real_parse)
+    assert fast_reader.read(text, jobs, lambda run: failing not in run) is None
 
 
 def test_the_nesting_check_of_a_run_of_documents_places_what_it_finds() -> None:
@@ -170,21 +209,27 @@ def test_hidden_yaml11_constructs_take_the_slow_path(text: str) -> None:
     assert manifests._load_fast(f"{innocent}---\n{text}---\n{innocent}", "x.yaml") is None
 
 
-def _big_text(copies: int, tail: str = "") -> str:
+def _big_text(copies: int, tail: str = "", edited: bool = False, first: int = 0) -> str:
     """The rendered overlays' objects, each copy in its own namespace, past the size at
-    which reading forks."""
+    which reading forks. Copies of a document in another namespace are read from the
+    first one's data; `edited` copies also differ in a comment line, so that every
+    document is parsed."""
     docs = [p.read_text(encoding="utf-8")
             for p in sorted((REPO / "output" / "kustomize").rglob("*.yaml"))
             if p.name != "kustomization.yaml"]
     body = "\n---\n".join(d.strip("\n") for d in docs if "kind:" in d)
     copies_text = [body.replace("namespace: dify", f"namespace: dify-{i:03d}")
-                   for i in range(copies)]
+                   for i in range(first, first + copies)]
+    if edited:
+        copies_text = [f"# copy c{i}\n" + copy.replace("\n---\n", f"\n---\n# copy c{i}\n")
+                       for i, copy in enumerate(copies_text, first)]
     return "\n---\n".join(copies_text) + "\n" + tail
 
 
+@pytest.mark.parametrize("edited", [False, True])
 def test_reading_in_several_processes_answers_what_one_does(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    text = _big_text(40)
+        monkeypatch: pytest.MonkeyPatch, edited: bool) -> None:
+    text = _big_text(40, edited=edited)
     assert len(text) > fast_reader.PARALLEL_MIN_CHARS
     started: list[int] = []
     real_start = fast_reader._Child.start
@@ -212,12 +257,13 @@ def test_reading_in_several_processes_answers_what_one_does(
         [(d.data, d.line, d.col) for d in alone]
 
 
+@pytest.mark.parametrize("edited", [False, True])
 def test_every_process_reads_pieces_and_the_parent_loads_them_as_they_come(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch, edited: bool) -> None:
     """Pieces are dealt as the processes ask: with small pieces the child reads many,
     and the parent loads some of them before the last piece is read (not all at the
     end), and the answer is still the one process's."""
-    text = _big_text(40)
+    text = _big_text(40, edited=edited)
     monkeypatch.setattr(fast_reader, "PIECE_CHARS", 16 * 1024)
     loads: list[int] = []
     real_load = fast_reader._Child.load
@@ -344,6 +390,84 @@ def test_repeated_documents_keep_their_own_positions() -> None:
     assert len({m.locate(path) for m in copies}) == 3
 
 
+# Documents with a `  namespace: {ns}` line, whether the text before that line proves
+# it is metadata.namespace, and whether copies in other namespaces are read from the
+# first document's data. The lookalikes hold the line inside a quoted scalar, a flow
+# collection or a block scalar, or under another key, though each one's data holds the
+# namespace its line says when {ns} is `dify`; the last is continued on the next line.
+NAMESPACED = [
+    ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: {ns}\n"
+     "data:\n  k: v\n", True, True),
+    ("# c\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  annotations:\n"
+     "    why: 'it''s: no'\n  # a comment: \"\n  labels:\n    a: b\n\n  namespace: {ns}\n"
+     "data:\n  k: |\n    namespace: x\n", True, True),
+    ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: \"a\n  namespace: {ns}\n  \"\n"
+     "  namespace: dify\n", False, False),
+    ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: 'a\n  namespace: {ns}\n  '\n"
+     "  namespace: dify\n", False, False),
+    ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  finalizers: [a,\n  namespace: {ns}\n"
+     "  ]\n  name: a\n  namespace: dify\n", False, False),
+    ("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: a, namespace: dify}}\ndata:\n"
+     "  x: \"\nmetadata:\n  namespace: {ns}\"\n", False, False),
+    ("apiVersion: v1\nkind: ConfigMap\ndata: |\n  namespace: {ns}\nmetadata:\n  name: a\n"
+     "  namespace: dify\n", False, False),
+    ("apiVersion: v1\nkind: ConfigMap\nspec:\n  namespace: {ns}\nmetadata:\n  name: a\n"
+     "  namespace: dify\n", False, False),
+    ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: {ns}\n    more\n",
+     True, False),
+]
+# The first namespace is the model's; the others include words YAML reads as a boolean
+# or null, and values that are not namespaces.
+NAMESPACES = ["dify", "x", "dify-b", "no", "true", "null", "y", "0x1", "a-", "A", "b c",
+              "dify"]
+
+
+@pytest.mark.parametrize(("template", "proven", "copied"), NAMESPACED)
+def test_a_copy_in_another_namespace_reads_as_the_slow_path_reads_it(
+        monkeypatch: pytest.MonkeyPatch, template: str, proven: bool, copied: bool) -> None:
+    """A document that differs from one parsed before only in its metadata.namespace is
+    that document's data with the namespace, at its own place; anything that merely
+    looks like it is parsed, and every answer is the slow path's."""
+    model = template.format(ns="dify")
+    assert fast_reader._under_metadata(model[:model.index("\n  namespace: ")]) is proven
+    monkeypatch.setattr(fast_reader, "PIECE_CHARS", 1)  # a piece per document
+    parsed: list[str] = []
+    real_parse = fast_reader._parse_stream
+
+    def parse(chunks: list[str], *args: object) -> object:
+        parsed.extend(chunks)
+        return real_parse(chunks, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fast_reader, "_parse_stream", parse)
+    for names in (NAMESPACES, [n for n in NAMESPACES if n in ("dify", "x", "dify-b")]):
+        parsed.clear()
+        text = "---\n".join(template.format(ns=n) for n in names)
+        slow_problems: list[manifests.Problem] = []
+        slow = manifests._load_slow(text, "x.yaml", slow_problems)
+        assert not slow_problems
+        problems: list[manifests.Problem] = []
+        loaded = manifests._load(text, "x.yaml", problems)
+        assert not problems
+        assert [(m.obj, m.line, m.col) for m in loaded] == \
+            [(m.obj, m.line, m.col) for m in slow]
+        for quick, exact, name in zip(loaded, slow, names, strict=True):
+            # A copy's findings read its own text (the slow path keeps nodes instead).
+            assert quick.text in (None, template.format(ns=name))
+            for path in [("metadata", "namespace"), ("metadata", "name"), ("kind",)]:
+                assert quick.find(path) == exact.find(path)
+        if len(names) == 3:  # (with the others, the slow path may read the text)
+            assert len(parsed) == (1 if copied else 3), parsed
+
+
+def test_a_copy_in_another_namespace_is_data_of_its_own() -> None:
+    text = "---\n".join(NAMESPACED[0][0].format(ns=n) for n in ("a", "b", "c"))
+    read = fast_reader.read(text.replace("\n---\n", "\n---\n" + "#\n" * 40000))
+    assert read is not None
+    assert [d.data["metadata"]["namespace"] for d in read] == ["a", "b", "c"]
+    read[1].data["data"]["k"] = "changed"
+    assert read[2].data["data"]["k"] == read[0].data["data"]["k"] == "v"
+
+
 EDGE_TEXTS = [
     "", "---\n", "---", "a: 1\n---", "---\n---\n---\na: 1\n", "a: 1\n---\n---  \n\tb: 2\n",
     "---\na: 1\n---\n", "a: '\n---x'\n---\nb: 1\n---\t\n\n", "a: 1\n...\n---\nb: 2",
@@ -440,12 +564,14 @@ def test_a_file_changed_after_reading_places_findings_at_the_object(tmp_path: Pa
     assert second.locate(("data", "x")) == (second.line, second.col) == (8, 1)
 
 
+@pytest.mark.parametrize("edited", [False, True])
 @pytest.mark.parametrize("depth", [manifests.MAX_DEPTH + 5, 100_000])
-def test_a_too_deep_document_in_a_big_text_read_by_several_processes(depth: int) -> None:
+def test_a_too_deep_document_in_a_big_text_read_by_several_processes(
+        depth: int, edited: bool) -> None:
     """The nesting check runs while the other processes read (they may parse the deep
     document, even crash on it): the answer is still the nesting problem, at its place,
     and no object."""
-    head = _big_text(20)
+    head = _big_text(20, edited=edited)
     deep = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d}\ndata: " + \
         "[" * depth + "]" * depth + "\n"
     text = f"{head}---\n{deep}---\n{head}"
