@@ -95,11 +95,15 @@ def median_run(command: Sequence[str], repeat: int) -> tuple[float, int]:
     return statistics.median(r[0] for r in runs), max(r[1] for r in runs)
 
 
-def write_overlay_copies(path: Path, copies: int, shared: bool) -> int:
+def write_overlay_copies(path: Path, copies: int, shared: bool, labelled: bool = False
+                         ) -> int:
     """The three built-in overlays' objects `copies` times; namespace `dify` for all
     (shared: every copy repeats the first, so every object after the first copy is a
     duplicate finding) or `dify-<overlay>-NNN` for each overlay's copy (each copy an
-    environment of its own, as in a GitOps repository). Returns the number of objects."""
+    environment of its own, as in a GitOps repository). `labelled`: every object of a
+    copy also carries a label naming the copy, so that no document is a copy of another
+    but for its namespace (difygen reads such copies from the first one's data) and
+    every document is parsed. Returns the number of objects."""
     from generator import profile_load
     from generator.plan import plan_for
     from generator.targets.kustomize import render_overlay
@@ -117,20 +121,24 @@ def write_overlay_copies(path: Path, copies: int, shared: bool) -> int:
                     obj["metadata"]["name"] = namespace
                 else:
                     obj["metadata"]["namespace"] = namespace
+                if labelled:
+                    obj["metadata"].setdefault("labels", {})["bench.example.com/copy"] = \
+                        f"c{i:03d}"
                 docs.append(dump_yaml(obj))
     path.write_text("---\n".join(docs), encoding="utf-8")
     return len(docs)
 
 
-def _write_apart(path: Path, copies: int, shared: bool) -> int:
+def _write_apart(path: Path, copies: int, shared: bool, labelled: bool = False) -> int:
     """write_overlay_copies in a child process. A child's peak RSS counts the memory of
     the process it was forked from (Linux keeps ru_maxrss across exec), so this process
     must stay small: rendering here would lend its memory to every peer's figure."""
     code = ("import sys; sys.path.insert(0, sys.argv[1]); import bench; "
             "print(bench.write_overlay_copies(__import__('pathlib').Path(sys.argv[2]), "
-            "int(sys.argv[3]), sys.argv[4] == 'shared'))")
+            "int(sys.argv[3]), sys.argv[4] == 'shared', sys.argv[5] == 'labelled'))")
     out = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent), str(path),
-                          str(copies), "shared" if shared else "distinct"],
+                          str(copies), "shared" if shared else "distinct",
+                          "labelled" if labelled else "plain"],
                          check=True, capture_output=True, text=True, env=_ENV).stdout
     return int(out.split()[-1])
 
@@ -187,6 +195,16 @@ def bench_validate(tmp: Path, copies: int, peer_copies: int, repeat: int) -> Non
     distinct, shared_rate = rates["namespace per copy"], rates["one namespace"]
     print(f"validate, one namespace vs namespace per copy: {distinct / shared_rate:.2f}x "
           "the time")
+    # The file above but for a label per copy: no document is another's copy in another
+    # namespace, so this is the rate at which documents are parsed.
+    path = tmp / "overlays-labelled.yaml"
+    count = _write_apart(path, copies, False, labelled=True)
+    command = [difygen, "validate", "--manifests", str(path)]
+    seconds, rss = median_run(command, repeat)
+    print(f"validate, namespace and a label per copy (every document parsed): {count} "
+          f"objects ({path.stat().st_size / 1e6:.1f} MB): {seconds:.2f} s, "
+          f"{count / seconds:.0f} objects/s, peak RSS {rss / 1024:.0f} MB (median of "
+          f"{repeat}); CPU {CPU[tuple(command)]:.2f} s")
 
 
 def _default_jobs() -> int:

@@ -445,7 +445,9 @@ class _Reader:
                 line += known.lines
                 continue
             value = _namespace_value(chunk)
-            model = None if value is None else self._copy_of(chunk, *value)
+            # The text around the namespace's value: the same in every copy.
+            shape = None if value is None else (chunk[:value[0]], chunk[value[1]:])
+            model = None if shape is None else self._copy_of(shape)
             if model is not None and value is not None:
                 # The same text but for one plain scalar that both readings read as
                 # itself, at a place proven to be metadata.namespace (`_under_metadata`):
@@ -465,9 +467,9 @@ class _Reader:
                 col = first.end() - chunk.rfind("\n", 0, first.start()) - 1
                 seen = _Seen(start, end, at, col, lines)
                 self.seen.setdefault(key, []).append(seen)
-                if value is not None and \
-                        _under_metadata(chunk[:value[0] - len(_NAMESPACE_LINE)]):
-                    seen.namespace = value  # a model, once its data confirms it
+                if shape is not None:  # a model for later copies, once proven one
+                    seen.namespace = value
+                    self.models.setdefault(hash(shape), []).append(seen)
                 fresh.append((index, len(documents), chunk, seen))
                 documents.append(Document({}, line + at, col, start, end, line))
             line += lines
@@ -511,36 +513,36 @@ class _Reader:
             _, at, col, start, end, line = documents[where]
             documents[where] = Document(data, at, col, start, end, line)
             seen.data = data
-            if seen.namespace is not None:
-                self._remember_model(seen)
         return True
 
-    def _copy_of(self, chunk: str, start: int, end: int) -> _Seen | None:
-        """A model (read in an earlier piece) whose text is `chunk`'s but for the
-        namespace's value at `start`..`end`."""
-        before, after = chunk[:start], chunk[end:]
+    def _copy_of(self, shape: tuple[str, str]) -> _Seen | None:
+        """A model (parsed in an earlier piece) whose text is `shape`'s two parts around
+        its namespace's value, when it is proven a model (checked at its first copy:
+        most documents have none)."""
+        before, after = shape
         text = self.text
-        for model in self.models.get(hash((before, after)), ()):
+        for model in self.models.get(hash(shape), ()):
             assert model.namespace is not None
             at, to = model.namespace
-            if at == start and text[model.start:model.start + at] == before and \
+            if model.data is not None and at == len(before) and \
+                    text[model.start:model.start + at] == before and \
                     text[model.start + to:model.end] == after:
-                return model
+                if model.proven is None:
+                    model.proven = self._proven(model)
+                return model if model.proven else None
         return None
 
-    def _remember_model(self, model: _Seen) -> None:
-        """`model` as a model for copies in other namespaces, when its data holds the
-        namespace as its text does (a check on what `_under_metadata` proved)."""
+    def _proven(self, model: _Seen) -> bool:
+        """Whether `model`'s namespace line is its metadata.namespace: by its text
+        (`_under_metadata`), and by its data holding the value its line says (the
+        value is not continued on the next line)."""
         assert model.namespace is not None and model.data is not None
         at, to = model.namespace
         text = self.text
         metadata = model.data.get("metadata")
-        if not isinstance(metadata, dict) or \
-                metadata.get("namespace") != text[model.start + at:model.start + to]:
-            model.namespace = None
-            return
-        key = hash((text[model.start:model.start + at], text[model.start + to:model.end]))
-        self.models.setdefault(key, []).append(model)
+        return _under_metadata(text[model.start:model.start + at - len(_NAMESPACE_LINE)]) \
+            and isinstance(metadata, dict) and \
+            metadata.get("namespace") == text[model.start + at:model.start + to]
 
 
 def _parse_stream(chunks: list[str], tree: Any, out: bytearray, checks: _Verdict
@@ -628,16 +630,19 @@ class _Seen:
     the object's column, and `lines`, the number of lines from its start to the next
     document's (its separator's included)."""
 
-    __slots__ = ("_json", "at", "col", "data", "end", "lines", "namespace", "start")
+    __slots__ = ("_json", "at", "col", "data", "end", "lines", "namespace", "proven",
+                 "start")
 
     def __init__(self, start: int, end: int, at: int, col: int, lines: int) -> None:
         self.start, self.end = start, end
         self.at, self.col, self.lines = at, col, lines
         self.data: dict[str, Any] | None = None
         self._json: bytes | None = None
-        # Where its metadata.namespace's value is in its text, when it is a model for
-        # copies in other namespaces (see _Reader._copy_of).
+        # Where the value of its first `  namespace: ` line is in its text, when that
+        # value is a namespace; whether that line is proven its metadata.namespace (a
+        # model for copies in other namespaces: see _Reader._copy_of), once asked.
         self.namespace: tuple[int, int] | None = None
+        self.proven: bool | None = None
 
     def json(self) -> bytes:
         if self._json is None:
