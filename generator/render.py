@@ -7,7 +7,7 @@ can write atomically, `difygen check` can compare, and `--dry-run` can report.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -107,7 +107,7 @@ def at_profile_line(finding: Finding, plan: Plan | None, where: str) -> Finding:
     if at is None or at.line is None:
         return finding
     ident = f"{finding.kind}/{finding.name}" + (f": {finding.path}" if finding.path else "")
-    return replace(finding, file=at.file, line=at.line, col=at.column or 1,
+    return finding._replace(file=at.file, line=at.line, col=at.column or 1,
                    message=f"{at.key_path}: {finding.message} (in {where} {ident})")
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import replace
 
 from generator.errors import UsageError
 from generator.rules.base import Finding
@@ -71,7 +70,7 @@ def _aside_once(f: Finding, line: str, shown: set[str]) -> str:
         shown.add(aside)
         return line
     head = aside.split(":", 1)[0] if ":" in aside[:60] else aside[:40]
-    return text_line(replace(f, message=f"{f.message[:start].rstrip()} ({head}: as above)"))
+    return text_line(f._replace(message=f"{f.message[:start].rstrip()} ({head}: as above)"))
 
 
 def _closing_parenthesis(message: str) -> int:

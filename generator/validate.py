@@ -159,5 +159,5 @@ def _in_build(result: ValidationResult, label: str) -> ValidationResult:
         return result
     inside = label.rstrip("/") + "/"
     return replace(result, findings=tuple(
-        f if f.file.startswith(inside) else replace(f, message=f"{f.message} (in {label})")
+        f if f.file.startswith(inside) else f._replace(message=f"{f.message} (in {label})")
         for f in result.findings))

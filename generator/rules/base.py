@@ -9,9 +9,8 @@ time; set rules see the whole manifest set, which is what lets the sizing rules 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from functools import cached_property
-from typing import Any, ClassVar, Literal
+from functools import cached_property, lru_cache
+from typing import Any, ClassVar, Literal, NamedTuple
 
 from generator.manifest_loader import Manifest, ObjectRef
 from generator.security_exceptions import SecurityException, catalog_exceptions
@@ -27,9 +26,10 @@ SINGLE_NODE = "difygen.io/single-node"
 NEEDS_TOKEN = "difygen.io/needs-service-account-token"
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One thing a rule found, placed at a file, line and column."""
+class Finding(NamedTuple):
+    """One thing a rule found, placed at a file, line and column. (A named tuple, not a
+    frozen dataclass: a big manifest set makes tens of thousands, which a forked rule
+    process hands back pickled; a tuple is made and pickled several times faster.)"""
 
     rule: str
     severity: Severity
@@ -55,7 +55,13 @@ def finding(rule: str, severity: Severity, manifest: Manifest, path: KeyPath,
     """A finding about `path` in `manifest`, placed at `locate` (default: `path`)."""
     file, line, col = manifest.place(path if locate is None else locate)
     return Finding(rule, severity, message, file, line, col, manifest.kind,
-                   manifest.namespace, manifest.name, dotted(path) if path else "")
+                   manifest.namespace, manifest.name, _dotted(path) if path else "")
+
+
+@lru_cache(maxsize=4096)
+def _dotted(path: KeyPath) -> str:
+    # Rules report the same few hundred paths over and over.
+    return dotted(path)
 
 
 class Context:
