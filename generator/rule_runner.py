@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import gc
 import io
-import pickle
+import marshal
 from collections.abc import Sequence
 from typing import BinaryIO
 
@@ -46,7 +46,10 @@ def _run(rules: Sequence[Rule], ctx: Context, jobs: int) -> list[Finding]:
 
     def work(out: BinaryIO) -> bool:
         while (index := dealer.take()) is not None:
-            pickle.dump((index, list(rules[index].check(ctx))), out)
+            # Plain tuples of text and numbers: marshal writes and reads them several
+            # times faster than pickle does named tuples (24,000 duplicate findings in a
+            # file that repeats one namespace).
+            marshal.dump((index, [tuple(f) for f in rules[index].check(ctx)]), out)
         return True
 
     by_rule: dict[int, list[Finding]] = {}
@@ -66,13 +69,13 @@ def _run(rules: Sequence[Rule], ctx: Context, jobs: int) -> list[Finding]:
 
 
 def _answers(blob: bytes | None) -> dict[int, list[Finding]]:
-    """The (rule index, findings) pairs a child wrote, one pickle each (written by our
-    own forked process, so trusted as the parent's own memory is)."""
+    """The (rule index, findings) pairs a child wrote, one marshal record each (written by
+    our own forked process, the same Python: trusted as the parent's own memory is)."""
     found: dict[int, list[Finding]] = {}
     if blob is None:
         return found
     stream = io.BytesIO(blob)
     while stream.tell() < len(blob):
-        index, findings = pickle.load(stream)
-        found[index] = findings
+        index, findings = marshal.load(stream)
+        found[index] = list(map(Finding._make, findings))
     return found
