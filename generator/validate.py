@@ -15,6 +15,7 @@ from generator.errors import UsageError
 from generator.manifest_loader import Manifest
 from generator.rule_runner import run_rules
 from generator.rules import RULE_IDS, RULES, Context, Finding, Rule
+from generator.rules.base import FINDING_ORDER
 from generator.security_exceptions import SecurityException, load_exceptions
 
 EXIT_OK = 0
@@ -57,8 +58,7 @@ def combine(results: Sequence[ValidationResult]) -> ValidationResult:
     """Several independent validations (one per profile) reported as one."""
     versions = sorted({r.kube_version for r in results})
     return ValidationResult(
-        findings=tuple(sorted((f for r in results for f in r.findings),
-                              key=lambda f: f.sort_key())),
+        findings=tuple(sorted((f for r in results for f in r.findings), key=FINDING_ORDER)),
         objects=sum(r.objects for r in results),
         files=sum(r.files for r in results),
         kube_version=", ".join(versions),
@@ -107,7 +107,7 @@ def validate_objects(objects: Sequence[Manifest],
     found = run_rules(chosen, ctx, jobs)
     if keep is not None:
         keep.append(ctx)
-    found.sort(key=Finding.sort_key)
+    found.sort(key=FINDING_ORDER)
     files = len({m.file for m in objects})
     checked = tuple(dict.fromkeys((m.file, object_label(m)) for m in objects)) \
         if list_checked else ()

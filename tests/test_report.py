@@ -96,3 +96,27 @@ def test_closing_parenthesis_is_where_the_last_one_opens(message: str) -> None:
                 expected = i
                 break
     assert _closing_parenthesis(message) == expected
+
+
+def test_findings_sort_by_file_line_column_rule_path_message() -> None:
+    odd = Finding("rule", "error", "message", "file.yaml", 3, 4, "Kind", "ns", "name",
+                  "spec.x")
+    assert odd.sort_key() == ("file.yaml", 3, 4, "rule", "spec.x", "message")
+    later = [odd._replace(line=2, col=9), odd._replace(rule="a"), odd._replace(path="a"),
+             odd._replace(message="a"), odd._replace(file="a.yaml")]
+    assert sorted([odd, *later], key=Finding.sort_key) == \
+        [later[4], later[0], later[1], later[2], later[3], odd]
+
+
+@pytest.mark.parametrize("message", ["plain", "naïve — “quoted”\u2028"])
+def test_json_is_what_the_json_module_writes(result: ValidationResult, message: str) -> None:
+    """The fast writer's output is json.dumps(indent=2)'s, byte for byte; non-ASCII
+    text keeps the json module's \\u escapes."""
+    from generator.report import as_json_data
+
+    odd = result.findings[0]._replace(message=message)
+    changed = ValidationResult((odd, *result.findings[1:]), result.objects, result.files,
+                               result.kube_version, result.checked, result.rules)
+    written = format_json(changed)
+    assert written == json.dumps(as_json_data(changed), indent=2) + "\n"
+    assert written.isascii()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from functools import cached_property, lru_cache
+from operator import itemgetter
 from typing import Any, ClassVar, Literal, NamedTuple
 
 from generator.manifest_loader import Manifest, ObjectRef
@@ -47,7 +48,13 @@ class Finding(NamedTuple):
         return ObjectRef(self.kind, self.namespace, self.name)
 
     def sort_key(self) -> tuple[str, int, int, str, str, str]:
-        return (self.file, self.line, self.col, self.rule, self.path, self.message)
+        """File, line, column, rule, path, message."""
+        key: tuple[str, int, int, str, str, str] = FINDING_ORDER(self)
+        return key
+
+
+# Finding.sort_key's fields by index: a key made in C (24,000 findings are sorted).
+FINDING_ORDER = itemgetter(3, 4, 5, 0, 9, 2)
 
 
 def finding(rule: str, severity: Severity, manifest: Manifest, path: KeyPath,
