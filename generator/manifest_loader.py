@@ -127,6 +127,9 @@ class Manifest:
     # Patches applied on top (a Kustomize overlay built in memory), last applied first:
     # a field a patch set is placed in the patch file.
     layers: tuple[tuple[str, Manifest], ...] = field(default=(), repr=False, compare=False)
+    # True while `obj` is exactly what the fast reader read from the text at `span`
+    # (nothing has changed it since): two such objects with one span hold equal data.
+    as_read: bool = field(default=False, repr=False, compare=False)
     # Identity fields are read by every rule, many times per object: computed once, from
     # `obj` as given. Nothing changes them afterwards except set_namespace.
     api_version: str = field(init=False, repr=False, compare=False)
@@ -173,6 +176,7 @@ class Manifest:
         """What Kustomize's `namespace:` does to a namespaced object."""
         self.obj.setdefault("metadata", {})["namespace"] = namespace
         self.namespace = str(namespace or "")
+        self.as_read = False
 
     @property
     def ref(self) -> ObjectRef:
@@ -442,7 +446,7 @@ def _load_fast(text: str, source: str, jobs: int = 1, disk: FileText | None = No
 
         def build(d: manifest_fast.Document) -> Manifest:
             return Manifest(d.data, source, d.line, d.col, None, (whole, d.start, d.end),
-                            d.line_offset)
+                            d.line_offset, (), True)
 
         return manifest_fast.read_built(text, build, jobs, precheck)
     finally:

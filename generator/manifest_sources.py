@@ -188,7 +188,8 @@ class _OwnBuilder:
         key = os.path.normpath(path)
         if key not in self._files:
             self._files[key] = load_file(Path(key), key, self.problems)
-        return [replace(m, obj=copy_data(m.obj)) for m in self._files[key]]
+        # A build changes its copies (images, namespace, patches): no longer as read.
+        return [replace(m, obj=copy_data(m.obj), as_read=False) for m in self._files[key]]
 
     def build(self, root: Path, stack: tuple[Path, ...]) -> list[Manifest]:
         kfile = _kustomization_file(root)

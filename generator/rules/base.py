@@ -85,6 +85,24 @@ class Context:
         self.memo: dict[str, Any] = {}
 
     @cached_property
+    def repeats(self) -> dict[int, Manifest]:
+        """The verbatim repeats of an object, by id: the first object read from the same
+        document text (a file's copies of one document point at the first copy's text,
+        see manifest_fast), both still as read (so their data is equal). A repeat gets
+        the findings of an object rule or a workload rule that its first copy got, moved
+        by the lines between them (see `RepeatedFindings`)."""
+        first: dict[tuple[int, int, int], Manifest] = {}
+        out: dict[int, Manifest] = {}
+        for m in self.manifests:
+            span = m.span
+            if span is None or not m.as_read or m.layers:
+                continue
+            model = first.setdefault((id(span[0]), span[1], span[2]), m)
+            if model is not m and model.file == m.file:
+                out[id(m)] = model
+        return out
+
+    @cached_property
     def by_kind(self) -> dict[str, list[Manifest]]:
         out: dict[str, list[Manifest]] = {}
         for m in self.manifests:
@@ -133,12 +151,49 @@ class Rule:
         raise NotImplementedError
 
 
+class RepeatedFindings:
+    """A rule's findings on the objects that have verbatim repeats (Context.repeats),
+    for the repeats. An object rule's (or a workload rule's) findings on an object
+    depend on its data, on the set through what the object names (equal for equal
+    data), and on its text for positions: a repeat's are its first copy's, moved down
+    by the lines between the two documents. Kept only when every finding is placed in
+    the object itself."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.repeats = ctx.repeats
+        self.found: dict[tuple[int, Any], tuple[Manifest, list[Finding]]] = {}
+
+    def of(self, m: Manifest, part: Any = None) -> list[Finding] | None:
+        """The findings of repeat `m` (its `part`: a workload's template path), or None
+        when they must be worked out."""
+        model = self.repeats.get(id(m))
+        if model is None:
+            return None
+        known = self.found.get((id(model), part))
+        if known is None:
+            return None
+        found = known[1]
+        shift = m.line_offset - model.line_offset
+        return [f._replace(line=f.line + shift) for f in found] if shift else found
+
+    def keep(self, m: Manifest, found: list[Finding], part: Any = None) -> None:
+        if self.repeats and all(f.file == m.file and f.name == m.name and
+                                f.namespace == m.namespace and f.kind == m.kind
+                                for f in found):
+            self.found.setdefault((id(m), part), (m, found))
+
+
 class ObjectRule(Rule):
     """A rule that judges each object on its own."""
 
     def check(self, ctx: Context) -> Iterator[Finding]:
+        repeated = RepeatedFindings(ctx)
         for manifest in ctx.manifests:
-            yield from self.check_object(manifest, ctx)
+            found = repeated.of(manifest)
+            if found is None:
+                found = list(self.check_object(manifest, ctx))
+                repeated.keep(manifest, found)
+            yield from found
 
     def check_object(self, manifest: Manifest, ctx: Context) -> Iterator[Finding]:
         raise NotImplementedError

@@ -17,6 +17,7 @@ from generator.rules.base import (
     WARNING,
     Context,
     Finding,
+    RepeatedFindings,
     Rule,
     as_dict,
     as_list,
@@ -423,8 +424,13 @@ class WorkloadRule(Rule):
     """
 
     def check(self, ctx: Context) -> Iterator[Finding]:
+        repeated = RepeatedFindings(ctx)
         for w in workloads(ctx):
-            yield from self.check_workload(w, ctx)
+            found = repeated.of(w.manifest, w.template_path)
+            if found is None:
+                found = list(self.check_workload(w, ctx))
+                repeated.keep(w.manifest, found, w.template_path)
+            yield from found
 
     def check_workload(self, w: Workload, ctx: Context) -> Iterator[Finding]:
         raise NotImplementedError
