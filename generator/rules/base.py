@@ -184,7 +184,9 @@ class RepeatedFindings:
 
 
 class ObjectRule(Rule):
-    """A rule that judges each object on its own."""
+    """A rule that judges each object on its own: its findings on an object are placed
+    in that object and depend on its data and on what it names in the set (so a
+    verbatim repeat gets its first copy's, see RepeatedFindings)."""
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         repeated = RepeatedFindings(ctx)

@@ -416,7 +416,9 @@ def pod_root_exception(ctx: Context, w: Workload) -> SecurityException | None:
 
 
 class WorkloadRule(Rule):
-    """A rule about each workload's pod.
+    """A rule about each workload's pod. Its findings on a workload are placed in the
+    workload's object and depend on that object's data and on what it names in the set
+    (so a verbatim repeat gets its first copy's, see RepeatedFindings).
 
     Restricted-only rules may pass `allowed_by`: a declared exception (the catalog's, or
     one from `--exceptions FILE`) that relaxes exactly this check for this container; the
