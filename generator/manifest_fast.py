@@ -327,9 +327,10 @@ def read(text: str, jobs: int = 1, precheck: Precheck | None = None
     and a big text, `jobs` - 1 forked processes read pieces of it beside this one (where
     the platform can fork and hand data back in memory: Linux); the answer is the same as
     with one. `precheck`, a check that must pass before documents are parsed, is given
-    the bounds of each piece's documents before that piece is parsed, in whichever
-    process reads it (a check of the whole text first would hold the others up); when
-    it answers False for any piece, the answer is None."""
+    the bounds of each run of consecutive documents about to be parsed (a piece's new
+    documents: not the copies of documents parsed before), in whichever process reads
+    them (a check of the whole text first would hold the others up); when it answers
+    False for any run, the answer is None."""
     return read_built(text, _same, jobs, precheck)
 
 

@@ -385,8 +385,8 @@ def _load(text: str, source: str, problems: list[Problem], jobs: int = 1,
                                                   f"the limit is {MAX_MANIFEST_BYTES} bytes"))
         return []
     text = text.removeprefix("\ufeff")
-    # The nesting check runs on each piece of documents before the fast path parses it,
-    # in whichever process reads that piece. A text it fails anywhere is checked again,
+    # The nesting check runs on the documents the fast path parses, before it parses
+    # them, in whichever process reads them. A text it fails anywhere is checked again,
     # here, for the place.
     fast = _load_fast(text, source, jobs, disk,
                       lambda bounds: _too_deep(text, bounds, strict=True) is None)
