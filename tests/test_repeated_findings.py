@@ -72,7 +72,7 @@ def test_repeats_get_exactly_the_findings_the_rules_find(
     assert remembered.findings == worked_out.findings
     repeated_rules = {f.rule for f in remembered.findings
                       if f.line > remembered.findings[-1].line // 2}
-    assert {"k8s-labels", "pss-privileged", "pss-run-as-non-root"} <= repeated_rules
+    assert {"k8s-labels", "pss-privileged", "pss-run-as-non-root", "schema"} <= repeated_rules
 
 
 def test_only_objects_still_as_read_are_repeats() -> None:
