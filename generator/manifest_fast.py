@@ -547,7 +547,7 @@ class _Reader:
 
 
 def _parse_stream(chunks: list[str], tree: Any, out: bytearray, checks: _Verdict
-              ) -> list[dict[str, Any]] | None:
+                  ) -> list[dict[str, Any]] | None:
     """The data of every document (a piece's new ones), parsed by one rapidyaml call as
     one stream (its parser and emitter run once, not once per document) and read by one
     orjson call; or None for the slow path. `checks`: the scalar checks to run on each

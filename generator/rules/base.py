@@ -30,7 +30,7 @@ NEEDS_TOKEN = "difygen.io/needs-service-account-token"
 class Finding(NamedTuple):
     """One thing a rule found, placed at a file, line and column. (A named tuple, not a
     frozen dataclass: a big manifest set makes tens of thousands, which a forked rule
-    process hands back pickled; a tuple is made and pickled several times faster.)"""
+    process hands back; a tuple is made, and handed over, several times faster.)"""
 
     rule: str
     severity: Severity
@@ -103,6 +103,11 @@ class Context:
         return out
 
     @cached_property
+    def repeated(self) -> set[int]:
+        """The objects that have verbatim repeats, by id."""
+        return {id(model) for model in self.repeats.values()}
+
+    @cached_property
     def by_kind(self) -> dict[str, list[Manifest]]:
         out: dict[str, list[Manifest]] = {}
         for m in self.manifests:
@@ -161,6 +166,7 @@ class RepeatedFindings:
 
     def __init__(self, ctx: Context) -> None:
         self.repeats = ctx.repeats
+        self.repeated = ctx.repeated
         self.found: dict[tuple[int, Any], tuple[Manifest, list[Finding]]] = {}
 
     def of(self, m: Manifest, part: Any = None) -> list[Finding] | None:
@@ -177,9 +183,10 @@ class RepeatedFindings:
         return [f._replace(line=f.line + shift) for f in found] if shift else found
 
     def keep(self, m: Manifest, found: list[Finding], part: Any = None) -> None:
-        if self.repeats and all(f.file == m.file and f.name == m.name and
-                                f.namespace == m.namespace and f.kind == m.kind
-                                for f in found):
+        """Remembers the findings of `m` when it has repeats."""
+        if id(m) in self.repeated and all(
+                f.file == m.file and f.name == m.name and f.namespace == m.namespace and
+                f.kind == m.kind for f in found):
             self.found.setdefault((id(m), part), (m, found))
 
 
