@@ -221,7 +221,9 @@ class Document(NamedTuple):
     """One object read by the fast path: its data, where it starts (line and column,
     1-based, in the whole text), where its document's text is in the whole text (start
     and end: the text is sliced only when a finding needs a position, so a big file is
-    kept once, not twice) and the number of lines before that document."""
+    kept once, not twice) and the number of lines before that document; for a copy of
+    a document in another namespace, where that document's text starts (its `model`),
+    else -1."""
 
     data: dict[str, Any]
     line: int
@@ -229,6 +231,7 @@ class Document(NamedTuple):
     start: int
     end: int
     line_offset: int
+    model: int = -1
 
 
 def document_bounds(text: str, start: int | None = None, end: int | None = None
@@ -457,7 +460,7 @@ class _Reader:
                 data = orjson.loads(model.json())
                 data["metadata"]["namespace"] = chunk[value[0]:value[1]]
                 documents.append(Document(data, line + model.at, model.col, start, end,
-                                          line))
+                                          line, model.start))
                 line += model.lines
                 continue
             # Lines up to the next document: its own and the separator's.
@@ -511,7 +514,7 @@ class _Reader:
             if not isinstance(kind, str) or not kind or kind.endswith("List") or \
                     not isinstance(data.get("apiVersion"), str) or not data["apiVersion"]:
                 return False  # the slow path expands Lists and words the problem
-            _, at, col, start, end, line = documents[where]
+            _, at, col, start, end, line, _ = documents[where]
             documents[where] = Document(data, at, col, start, end, line)
             seen.data = data
         return True
@@ -653,9 +656,10 @@ class _Seen:
 
 # A piece: its number, the length of its documents' headers and of their data (one JSON
 # array: one orjson call reads a piece). A document's header: its text's start and end,
-# line, column, lines before its text (lines counted from the piece's start).
+# line, column, lines before its text (lines counted from the piece's start), and its
+# model's start (-1 for none).
 _PIECE = struct.Struct("<III")
-_HEADER = struct.Struct("<IIIII")
+_HEADER = struct.Struct("<IIIIIq")
 
 
 class _Child:
@@ -680,7 +684,8 @@ class _Child:
                 if documents is None:
                     dealer.drain()  # the slow path reads the whole text: stop everyone
                     return False
-                heads = b"".join(_HEADER.pack(d.start, d.end, d.line, d.col, d.line_offset)
+                heads = b"".join(_HEADER.pack(d.start, d.end, d.line, d.col, d.line_offset,
+                                              d.model)
                                  for d in documents)
                 data = orjson.dumps([d.data for d in documents])
                 out.write(_PIECE.pack(index, len(heads), len(data)))
@@ -705,8 +710,8 @@ class _Child:
             data = orjson.loads(blob[at + heads:at + heads + length])
             before = lines[index]
             by_piece[index] = [build(Document(d, line + before, col, start, end,
-                                              offset + before))
-                               for d, (start, end, line, col, offset) in zip(
+                                              offset + before, model))
+                               for d, (start, end, line, col, offset, model) in zip(
                                    data, _HEADER.iter_unpack(blob[at:at + heads]),
                                    strict=True)]
             at += heads + length

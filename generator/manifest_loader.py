@@ -130,6 +130,9 @@ class Manifest:
     # True while `obj` is exactly what the fast reader read from the text at `span`
     # (nothing has changed it since): two such objects with one span hold equal data.
     as_read: bool = field(default=False, repr=False, compare=False)
+    # For an object read as a copy of another document in another namespace (the fast
+    # reader's, see manifest_fast): where that document's text starts, else -1.
+    copy_of: int = field(default=-1, repr=False, compare=False)
     # Identity fields are read by every rule, many times per object: computed once, from
     # `obj` as given. Nothing changes them afterwards except set_namespace.
     api_version: str = field(init=False, repr=False, compare=False)
@@ -446,7 +449,7 @@ def _load_fast(text: str, source: str, jobs: int = 1, disk: FileText | None = No
 
         def build(d: manifest_fast.Document) -> Manifest:
             return Manifest(d.data, source, d.line, d.col, None, (whole, d.start, d.end),
-                            d.line_offset, (), True)
+                            d.line_offset, (), True, d.model)
 
         return manifest_fast.read_built(text, build, jobs, precheck)
     finally:

@@ -210,15 +210,15 @@ def test_hidden_yaml11_constructs_take_the_slow_path(text: str) -> None:
 
 
 def _big_text(copies: int, tail: str = "", edited: bool = False, first: int = 0) -> str:
-    """The rendered overlays' objects, each copy in its own namespace, past the size at
-    which reading forks. Copies of a document in another namespace are read from the
-    first one's data; `edited` copies also differ in a comment line, so that every
-    document is parsed."""
+    """The rendered overlays' objects, each copy in its own namespace (a first line under
+    `metadata:`, as a build would write it), past the size at which reading forks.
+    Copies of a document in another namespace are read from the first one's data;
+    `edited` copies also differ in a comment line, so that every document is parsed."""
     docs = [p.read_text(encoding="utf-8")
             for p in sorted((REPO / "output" / "kustomize").rglob("*.yaml"))
             if p.name != "kustomization.yaml"]
     body = "\n---\n".join(d.strip("\n") for d in docs if "kind:" in d)
-    copies_text = [body.replace("namespace: dify", f"namespace: dify-{i:03d}")
+    copies_text = [body.replace("\nmetadata:\n", f"\nmetadata:\n  namespace: dify-{i:03d}\n")
                    for i in range(first, first + copies)]
     if edited:
         copies_text = [f"# copy c{i}\n" + copy.replace("\n---\n", f"\n---\n# copy c{i}\n")
@@ -251,6 +251,18 @@ def test_reading_in_several_processes_answers_what_one_does(
         return [(d.data, d.line, d.col, d.line_offset, text[d.start:d.end]) for d in docs]
 
     assert seen(together) == seen(alone)
+    # A copy in another namespace names a parsed document (in the process that read it)
+    # whose data is its own but for the namespace.
+    for docs in (alone, together):
+        at = {d.start: d for d in docs}
+        copies = [d for d in docs if d.model >= 0]
+        assert len(copies) > len(docs) // 2 if not edited else not copies
+        for d in copies:
+            model = at[d.model]
+            assert model.model == -1 and model.data["metadata"]["namespace"] != \
+                d.data["metadata"]["namespace"]
+            assert {**model.data, "metadata": {**model.data["metadata"], "namespace":
+                                               d.data["metadata"]["namespace"]}} == d.data
     loaded = manifests._load_fast(text, "x.yaml", 3)
     assert loaded is not None
     assert [(m.obj, m.line, m.col) for m in loaded] == \

@@ -14,6 +14,7 @@ from generator.rules import Context, Finding
 from generator.rules.base import ObjectRule, finding
 from generator.rules.k8s_labels import K8sLabels
 from generator.rules.pss_privileged import Privileged
+from generator.rules.schema import Schema
 from generator.validate import validate_objects
 from tests.conftest import REPO
 
@@ -119,3 +120,65 @@ def test_a_kustomize_build_changes_its_objects_so_none_is_as_read() -> None:
     assert not any(m.as_read for m in built.manifests)
     assert not Context(built.manifests, "1.35").repeats
     assert all(m.as_read for m in _read(_repeated_text()))
+
+
+NAMESPACED = """apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {name}
+  namespace: {ns}
+  labels:
+    app: {label}
+data:
+  {field}: v
+"""
+
+
+def _in_namespaces(*namespaces: str) -> str:
+    """A clean ConfigMap, one with a label value the API server refuses and one with a
+    field no schema has (`data` holds strings: a list is refused), in each namespace."""
+    return "---\n".join(
+        doc for ns in namespaces for doc in (
+            NAMESPACED.format(name="clean", ns=ns, label="web", field="k"),
+            NAMESPACED.format(name="bad-label", ns=ns, label="-web-", field="k"),
+            NAMESPACED.format(name="bad-field", ns=ns, label="web", field="k") +
+            "binaryData: [1]\n"))
+
+
+def test_copies_in_other_namespaces_of_clean_objects_are_clean_for_blind_rules(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A namespace-blind rule (schema, k8s-labels) does not judge again a copy in another
+    namespace of an object it found nothing on; an object it found something on is
+    judged in every namespace; the findings are the ones every copy judged gives."""
+    objects = _read(_in_namespaces("one", "two", "three"))
+    copies = Context(objects, "1.35").namespace_copies
+    assert len(copies) == 6
+    assert all(copies[id(m)].name == m.name and copies[id(m)].namespace == "one"
+               for m in objects if m.namespace != "one")
+    judged: list[str] = []
+    real = K8sLabels.check_object
+
+    def counted(self: K8sLabels, m: Manifest, c: Context) -> Iterator[Finding]:
+        judged.append(f"{m.namespace}/{m.name}")
+        return real(self, m, c)
+
+    monkeypatch.setattr(K8sLabels, "check_object", counted)
+    remembered = validate_objects(objects, rules=[K8sLabels(), Schema()])
+    assert "two/clean" not in judged and "three/clean" not in judged
+    assert {"two/bad-label", "three/bad-label"} <= set(judged)
+    monkeypatch.setattr(Context, "namespace_copies", property(lambda self: {}))
+    worked_out = validate_objects(_read(_in_namespaces("one", "two", "three")),
+                                  rules=[K8sLabels(), Schema()])
+    assert remembered.findings == worked_out.findings
+    assert [f.namespace for f in remembered.findings if f.rule == "k8s-labels"] == \
+        ["one", "two", "three"]
+    assert [f.namespace for f in remembered.findings if f.rule == "schema"] == \
+        ["one", "two", "three"]
+
+
+def test_rules_that_read_the_namespace_judge_every_copy() -> None:
+    """Only rules that say so skip copies: the others (which may read the namespace:
+    quotas, exceptions, policies) are namespace-aware by default."""
+    from generator.rules import RULES
+
+    assert {r.id for r in RULES if r.namespace_blind} == {"schema", "k8s-labels"}

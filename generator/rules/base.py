@@ -103,9 +103,29 @@ class Context:
         return out
 
     @cached_property
+    def namespace_copies(self) -> dict[int, Manifest]:
+        """The objects read as a copy of another in another namespace (their data is that
+        object's with another metadata.namespace, both still as read), by id: that
+        object. A namespace-blind rule finds nothing on such a copy when it found
+        nothing on the other (see `RepeatedFindings`)."""
+        starts: dict[tuple[int, int], Manifest] = {}
+        out: dict[int, Manifest] = {}
+        for m in self.manifests:
+            span = m.span
+            if span is None or not m.as_read:
+                continue
+            starts.setdefault((id(span[0]), span[1]), m)
+            if m.copy_of >= 0:
+                model = starts.get((id(span[0]), m.copy_of))
+                if model is not None and model.file == m.file:
+                    out[id(m)] = model
+        return out
+
+    @cached_property
     def repeated(self) -> set[int]:
-        """The objects that have verbatim repeats, by id."""
-        return {id(model) for model in self.repeats.values()}
+        """The objects that have verbatim repeats or copies in other namespaces, by id."""
+        return {id(model) for copies in (self.repeats, self.namespace_copies)
+                for model in copies.values()}
 
     @cached_property
     def by_kind(self) -> dict[str, list[Manifest]]:
@@ -151,6 +171,10 @@ class Rule:
 
     id: ClassVar[str] = ""
     layer: ClassVar[str] = ""
+    # True for a rule whose findings on an object do not depend on the object's
+    # namespace (its schema, its labels): a copy in another namespace of an object it
+    # found nothing on is not judged again (see RepeatedFindings).
+    namespace_blind: ClassVar[bool] = False
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         raise NotImplementedError
@@ -162,10 +186,13 @@ class RepeatedFindings:
     depend on its data, on the set through what the object names (equal for equal
     data), and on its text for positions: a repeat's are its first copy's, moved down
     by the lines between the two documents. Kept only when every finding is placed in
-    the object itself."""
+    the object itself. A rule whose findings do not depend on an object's namespace
+    (`namespace_blind`) also finds nothing on a copy in another namespace
+    (Context.namespace_copies) of an object it found nothing on."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, namespace_blind: bool = False) -> None:
         self.repeats = ctx.repeats
+        self.copies = ctx.namespace_copies if namespace_blind else {}
         self.repeated = ctx.repeated
         self.found: dict[tuple[int, Any], tuple[Manifest, list[Finding]]] = {}
 
@@ -174,6 +201,9 @@ class RepeatedFindings:
         when they must be worked out."""
         model = self.repeats.get(id(m))
         if model is None:
+            model = self.copies.get(id(m))
+            if model is not None and self.found.get((id(model), part), (None, None))[1] == []:
+                return []
             return None
         known = self.found.get((id(model), part))
         if known is None:
@@ -196,7 +226,7 @@ class ObjectRule(Rule):
     verbatim repeat gets its first copy's, see RepeatedFindings)."""
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        repeated = RepeatedFindings(ctx)
+        repeated = RepeatedFindings(ctx, self.namespace_blind)
         for manifest in ctx.manifests:
             found = repeated.of(manifest)
             if found is None:

@@ -26,6 +26,7 @@ class K8sLabels(ObjectRule):
 
     id = "k8s-labels"
     layer = "schema"
+    namespace_blind = True  # labels, selectors and node selectors only
 
     def check_object(self, manifest: Manifest, ctx: Context) -> Iterator[Finding]:
         places: list[KeyPath] = [("metadata", "labels"), ("spec", "selector", "matchLabels")]

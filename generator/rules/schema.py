@@ -40,12 +40,15 @@ class Schema(Rule):
 
     id = "schema"
     layer = "schema"
+    # ObjectMeta.namespace is any string in every schema: another namespace (a DNS
+    # label) changes no verdict.
+    namespace_blind = True
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         schemas = schema_set(ctx.kube_version)
         known: dict[tuple[str, str], bool] = {}
         # A verbatim repeat has its first copy's findings (they depend on its data).
-        repeated = RepeatedFindings(ctx)
+        repeated = RepeatedFindings(ctx, self.namespace_blind)
         for m in ctx.manifests:
             found = repeated.of(m)
             if found is None:
