@@ -471,6 +471,21 @@ def test_a_copy_in_another_namespace_reads_as_the_slow_path_reads_it(
             assert len(parsed) == (1 if copied else 3), parsed
 
 
+@pytest.mark.parametrize("word", ["no", "on", "true", "null", "y", "Off", "0x1F", "1e3"])
+def test_a_namespace_yaml_types_is_not_read_as_a_copy(
+        monkeypatch: pytest.MonkeyPatch, word: str) -> None:
+    """`namespace: no` is a boolean to YAML 1.1, `null` none: a copy with such a value
+    is parsed (and the text read as the slow path reads it), never given the text."""
+    monkeypatch.setattr(fast_reader, "PIECE_CHARS", 1)
+    text = "---\n".join(NAMESPACED[0][0].format(ns=n) for n in ("dify", "x", word))
+    problems: list[manifests.Problem] = []
+    loaded = manifests._load(text, "x.yaml", problems)
+    slow = manifests._load_slow(text, "x.yaml", [])
+    assert not problems
+    assert [m.obj for m in loaded] == [m.obj for m in slow]
+    assert slow[2].obj["metadata"]["namespace"] == yaml.safe_load(f"v: {word}")["v"]
+
+
 def test_a_copy_in_another_namespace_is_data_of_its_own() -> None:
     text = "---\n".join(NAMESPACED[0][0].format(ns=n) for n in ("a", "b", "c"))
     read = fast_reader.read(text.replace("\n---\n", "\n---\n" + "#\n" * 40000))
