@@ -11,7 +11,9 @@ quotes:
              garbage collection, every rule, the report), median of several runs after
              one warm-up run, with bytecode cached as an installed difygen has it; with
              the default --jobs (one process per CPU, at most 4) and with --jobs 1. Peak
-             RSS is the largest of the process and the children it forks.
+             RSS is the largest of the process and the children it forks. Then the
+             namespace-per-copy file with a label per copy on every object: no document
+             is another's copy but for its namespace, so every one is parsed and judged.
   peers      `kubeconform -strict` (when found on PATH or in
              ${XDG_CACHE_HOME:-~/.cache}/difygen-engines/) with the schemas `difygen
              schemas export` writes, side by side on the same whole file; and
