@@ -1,5 +1,7 @@
-"""A verbatim repeat of a document gets the findings of object and workload rules that
-its first copy got, moved to its own lines: exactly what the rules find on it."""
+"""A verbatim repeat of a document gets the findings of the schema, object and workload
+rules that its first copy got, moved to its own lines; a namespace-blind rule finds
+nothing on a copy in another namespace of a clean object: exactly what the rules find
+when they judge every copy."""
 
 from __future__ import annotations
 
@@ -37,7 +39,7 @@ def _repeated_text() -> str:
                           for name in CASES)
     spacer = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: spacer-{i}\n" + \
         "data:\n" + "".join(f"  k{j}: v\n" for j in range(7)) + "# {i}\n" * 3
-    return "\n---\n".join([body, spacer.format(i=1), body, spacer.format(i=2) * 1, body])
+    return "\n---\n".join([body, spacer.format(i=1), body, spacer.format(i=2), body])
 
 
 def _read(text: str) -> list[Manifest]:
@@ -92,8 +94,8 @@ def test_only_objects_still_as_read_are_repeats() -> None:
 
 
 def test_a_finding_placed_in_another_object_is_not_reused() -> None:
-    class PointsAtTheFirst(ObjectRule):
-        id = "points-at-the-first"
+    class PointsAtTheSpacer(ObjectRule):
+        id = "points-at-the-spacer"
         layer = "policy"
 
         def __init__(self) -> None:
@@ -105,7 +107,7 @@ def test_a_finding_placed_in_another_object_is_not_reused() -> None:
 
     objects = _read(_repeated_text())
     spacer = next(m for m in objects if m.name == "spacer-1")
-    rule = PointsAtTheFirst()
+    rule = PointsAtTheSpacer()
     found = list(rule.check(Context(objects, "1.35")))
     assert rule.calls == len(objects) == len(found)
 
