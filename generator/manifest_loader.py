@@ -536,10 +536,11 @@ def _too_deep(text: str, bounds: list[tuple[int, int]] | None = None,
     count walks every parser event, which costs as much as loading; it walks only the
     documents the bounds cannot clear. `bounds`: the documents to check, consecutive
     (manifest_fast.document_bounds of the whole text, or a run of them: the fast reader
-    checks each piece before it parses it); the whole text when None. `strict`: a walk
-    stopped by a syntax error answers the error's place too, since nothing after it was
-    walked (the fast reader's check, which must prove the nesting before rapidyaml,
-    which may accept what libyaml refuses, parses; the slow path words the error)."""
+    checks each run of new documents before it parses them); the whole text when None.
+    `strict`: a walk stopped by a syntax error answers the error's place too, since
+    nothing after it was walked (the fast reader's check, which must prove the nesting
+    before rapidyaml, which may accept what libyaml refuses, parses; the slow path words
+    the error)."""
     if bounds is None:
         bounds = manifest_fast.document_bounds(text)
     if not bounds:

@@ -201,10 +201,10 @@ class RepeatedFindings:
         when they must be worked out."""
         model = self.repeats.get(id(m))
         if model is None:
+            # A copy in another namespace: nothing, when nothing was found on its model.
             model = self.copies.get(id(m))
-            if model is not None and self.found.get((id(model), part), (None, None))[1] == []:
-                return []
-            return None
+            known = None if model is None else self.found.get((id(model), part))
+            return [] if known is not None and not known[1] else None
         known = self.found.get((id(model), part))
         if known is None:
             return None
